@@ -1,0 +1,196 @@
+"""The incident beam: energy, flux, spot size and profile, attenuators upstream of the sample.
+
+Fluence-rate conventions (PHYSICS.md §2), for a spot ``w × h`` (µm; FWHM for a Gaussian):
+
+- ``tophat``: uniform over ``w × h``; peak = mean = ``N / (w h)``.
+- ``gaussian``: peak ``N / (2 pi sx sy)`` with ``s = FWHM / (2 sqrt(2 ln 2))``; the *mean* is
+  taken over the FWHM ellipse (area ``pi w h / 4``, half the photons): ``2 N / (pi w h)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from beamdesign.coefficients import CONVENTIONS, check_energies
+from beamdesign.dosemap import gaussian_profile, tophat_profile
+from beamdesign.errors import InputError
+from beamdesign.materials import Material, check_positive, resolve_material
+
+PROFILES = ("tophat", "gaussian")
+FWHM_TO_SIGMA = 1.0 / (2.0 * np.sqrt(2.0 * np.log(2.0)))
+UM2_TO_CM2 = 1e-8
+_BEAM_KEYS = {"energy_keV", "flux_ph_s", "spot_um", "profile", "convention", "attenuators"}
+
+
+@dataclass(frozen=True)
+class Attenuator:
+    """A filter upstream of the sample: a material slab, or a fixed transmission factor."""
+
+    material: Material | None = None
+    thickness_um: float | None = None
+    fixed_transmission: float | None = None
+
+    def transmission(self, energy_keV: np.ndarray) -> np.ndarray:
+        """Fraction of photons passing the attenuator at each energy."""
+        if self.fixed_transmission is not None:
+            return np.full(np.shape(energy_keV), self.fixed_transmission)
+        mu_per_cm = self.material.density_g_cm3 * self.material.coefficients(energy_keV)["total"]
+        return np.exp(-mu_per_cm * self.thickness_um * 1e-4)
+
+    def to_config(self) -> dict:
+        if self.fixed_transmission is not None:
+            return {"transmission": self.fixed_transmission}
+        return {"material": self.material.name, "density_g_cm3": self.material.density_g_cm3,
+                "thickness_um": self.thickness_um}
+
+    @classmethod
+    def from_config(cls, config: dict, field: str) -> Attenuator:
+        if not isinstance(config, dict):
+            raise InputError(field, config, "an attenuator is {material, thickness_um} or "
+                             "{transmission}")
+        if "transmission" in config:
+            if set(config) != {"transmission"}:
+                raise InputError(field, config, "give either {transmission} or "
+                                 "{material, thickness_um}, not both")
+            value = config["transmission"]
+            if not isinstance(value, (int, float)) or not 0 < value <= 1:
+                raise InputError(f"{field}.transmission", value, "a transmission factor in (0, 1]")
+            return cls(fixed_transmission=float(value))
+        unknown = set(config) - {"material", "thickness_um", "density_g_cm3"}
+        if unknown or "material" not in config:
+            raise InputError(field, config, "an attenuator is {material, thickness_um"
+                             "[, density_g_cm3]} or {transmission}")
+        material = resolve_material(config["material"], f"{field}.material",
+                                    config.get("density_g_cm3"))
+        thickness = check_positive(config.get("thickness_um"), f"{field}.thickness_um", "µm")
+        return cls(material=material, thickness_um=thickness)
+
+
+@dataclass(frozen=True)
+class Beam:
+    """A monochromatic beam.
+
+    Attributes
+    ----------
+    energy_keV : photon energy (keV), 1–200
+    flux_ph_s : photons per second reaching the attenuators (ph/s)
+    spot_um : (width, height) in µm; full size for a top-hat, FWHM for a Gaussian
+    profile : "tophat" or "gaussian"
+    convention : which coefficient counts as deposited (see ``coefficients.CONVENTIONS``)
+    attenuators : filters upstream of the sample
+    """
+
+    energy_keV: float
+    flux_ph_s: float
+    spot_um: tuple[float, float]
+    profile: str = "tophat"
+    convention: str = "energy-absorption"
+    attenuators: tuple[Attenuator, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        check_energies(self.energy_keV)
+        check_positive(self.flux_ph_s, "beam.flux_ph_s", "ph/s")
+        if len(self.spot_um) != 2:
+            raise InputError("beam.spot_um", self.spot_um, "a spot is [width, height] in µm")
+        for value in self.spot_um:
+            check_positive(value, "beam.spot_um", "µm; a spot of zero size has no area")
+        if self.profile not in PROFILES:
+            raise InputError("beam.profile", self.profile, "allowed: " + ", ".join(PROFILES))
+        if self.convention not in CONVENTIONS:
+            raise InputError("beam.convention", self.convention, "allowed: " + ", ".join(CONVENTIONS))
+
+    @property
+    def mean_area_cm2(self) -> float:
+        """Area A with mean fluence rate = flux / A over the mean region."""
+        w, h = self.spot_um
+        factor = 1.0 if self.profile == "tophat" else np.pi / 2.0
+        return factor * w * h * UM2_TO_CM2
+
+    @property
+    def peak_area_cm2(self) -> float:
+        """Area A with peak (centre) fluence rate = flux / A."""
+        w, h = self.spot_um
+        if self.profile == "tophat":
+            return w * h * UM2_TO_CM2
+        return 2.0 * np.pi * (w * FWHM_TO_SIGMA) * (h * FWHM_TO_SIGMA) * UM2_TO_CM2
+
+    @property
+    def footprint_area_cm2(self) -> float:
+        """Area over which the mean is taken: the spot, or the FWHM ellipse of a Gaussian."""
+        w, h = self.spot_um
+        factor = 1.0 if self.profile == "tophat" else np.pi / 4.0
+        return factor * w * h * UM2_TO_CM2
+
+    @property
+    def footprint_photon_fraction(self) -> float:
+        """Share of the photons falling inside the footprint (1 for a top-hat, 1/2 for a Gaussian)."""
+        return 1.0 if self.profile == "tophat" else 0.5
+
+    def relative_fluence(self) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+        """Vectorized profile ``f(dx_um, dy_um)``: fluence relative to the centre (1 at 0, 0)."""
+        w, h = self.spot_um
+        return tophat_profile(w, h) if self.profile == "tophat" else gaussian_profile(w, h)
+
+    def attenuator_transmission(self, energy_keV: np.ndarray) -> np.ndarray:
+        """Product of the attenuators' transmissions at each energy."""
+        result = np.ones(np.shape(energy_keV))
+        for attenuator in self.attenuators:
+            result = result * attenuator.transmission(energy_keV)
+        return result
+
+    def replace(self, **changes: object) -> Beam:
+        """A copy with some fields changed (validated again)."""
+        values = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        values.update(changes)
+        return Beam(**values)  # type: ignore[arg-type]
+
+    def to_config(self) -> dict:
+        config = {"energy_keV": float(self.energy_keV), "flux_ph_s": float(self.flux_ph_s),
+                  "spot_um": [float(v) for v in self.spot_um], "profile": self.profile,
+                  "convention": self.convention}
+        if self.attenuators:
+            config["attenuators"] = [a.to_config() for a in self.attenuators]
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict, field: str = "beam") -> Beam:
+        """Build a beam from a plan's ``beam`` mapping."""
+        if not isinstance(config, dict):
+            raise InputError(field, config, "a mapping with energy_keV, flux_ph_s, spot_um")
+        unknown = sorted(set(config) - _BEAM_KEYS)
+        if unknown:
+            raise InputError(f"{field}.{unknown[0]}", config[unknown[0]],
+                             "not a known key; allowed: " + ", ".join(sorted(_BEAM_KEYS)))
+        for key in ("energy_keV", "flux_ph_s", "spot_um"):
+            if key not in config:
+                raise InputError(f"{field}.{key}", None, "required")
+        spot = config["spot_um"]
+        if isinstance(spot, (int, float)):
+            spot = [spot, spot]
+        if not isinstance(spot, (list, tuple)) or len(spot) != 2:
+            raise InputError(f"{field}.spot_um", spot, "[width, height] in µm, or one number")
+        energy = check_energies(_number(config["energy_keV"], f"{field}.energy_keV"),
+                                f"{field}.energy_keV")[0]
+        attenuators = config.get("attenuators") or []
+        if not isinstance(attenuators, list):
+            raise InputError(f"{field}.attenuators", attenuators, "a list of attenuators")
+        return cls(
+            energy_keV=float(energy),
+            flux_ph_s=check_positive(config["flux_ph_s"], f"{field}.flux_ph_s", "ph/s"),
+            spot_um=tuple(check_positive(v, f"{field}.spot_um", "µm; a spot of zero size has "
+                                         "no area") for v in spot),
+            profile=str(config.get("profile", "tophat")).lower(),
+            convention=str(config.get("convention", "energy-absorption")).lower(),
+            attenuators=tuple(Attenuator.from_config(a, f"{field}.attenuators[{i}]")
+                              for i, a in enumerate(attenuators)),
+        )
+
+
+def _number(value: object, field: str) -> float:
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise InputError(field, value, "must be a number") from None

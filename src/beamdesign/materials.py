@@ -1,0 +1,207 @@
+"""Materials: a chemical composition and a density, resolved by one shared resolver.
+
+Lookup order (STYLE.md §5): library name or alias (case-insensitive), then a library entry's
+formula, then a chemical formula parsed by xraylib (which then needs a density, except a bare
+element symbol, whose density comes from ``xraylib.ElementDensity``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from importlib import resources
+
+import numpy as np
+import xraylib
+import yaml
+
+from beamdesign.coefficients import mixture_coefficients
+from beamdesign.errors import InputError, did_you_mean
+
+_TOKEN = re.compile(r"[A-Z][a-z]?|\d+(\.\d+)?|\.\d+|[()\[\]]")
+
+
+@dataclass(frozen=True)
+class Material:
+    """A homogeneous material.
+
+    Attributes
+    ----------
+    name : library name, or the formula as typed
+    density_g_cm3 : density (g/cm³)
+    mass_fractions : ((Z, mass fraction), ...), fractions summing to 1
+    formula : chemical formula, or a description of a mixture's components
+    category, source : what it is and where its numbers come from
+    """
+
+    name: str
+    density_g_cm3: float
+    mass_fractions: tuple[tuple[int, float], ...]
+    formula: str = ""
+    category: str = ""
+    source: str = ""
+
+    def coefficients(self, energy_keV: np.ndarray) -> dict[str, np.ndarray]:
+        """Mass coefficients (cm²/g) ``total``, ``photo``, ``energy`` at ``energy_keV``."""
+        energies = tuple(np.atleast_1d(np.asarray(energy_keV, dtype=float)).tolist())
+        return _cached_coefficients(self.mass_fractions, energies)
+
+    def with_density(self, density_g_cm3: float, field: str) -> Material:
+        """The same composition at another density (validated)."""
+        return Material(
+            self.name,
+            check_positive(density_g_cm3, field, "g/cm³"),
+            self.mass_fractions,
+            self.formula,
+            self.category,
+            self.source + (" (density set by the user)" if self.source else "density set by the user"),
+        )
+
+
+@lru_cache(maxsize=4096)
+def _cached_coefficients(
+    mass_fractions: tuple[tuple[int, float], ...], energies: tuple[float, ...]
+) -> dict[str, np.ndarray]:
+    values = mixture_coefficients(dict(mass_fractions), np.array(energies))
+    for array in values.values():
+        array.setflags(write=False)
+    return values
+
+
+def check_positive(value: object, field: str, unit: str) -> float:
+    """``value`` as a float > 0, or an InputError naming ``field``."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise InputError(field, value, f"must be a number > 0 ({unit})") from None
+    if not np.isfinite(number) or number <= 0:
+        raise InputError(field, value, f"must be a number > 0 ({unit})")
+    return number
+
+
+def parse_formula(formula: str, field: str) -> tuple[tuple[int, float], ...]:
+    """Element mass fractions of a chemical formula, or an error pointing at the bad character."""
+    position = 0
+    for match in _TOKEN.finditer(formula):
+        if match.start() != position:
+            break
+        symbol = match.group()
+        if symbol[0].isupper() and xraylib.SymbolToAtomicNumber(symbol) == 0:
+            raise InputError(field, formula, "not a known material or chemical formula",
+                             f"unknown element '{symbol}' at character {match.start() + 1}")
+        position = match.end()
+    if position != len(formula) or not formula:
+        raise InputError(field, formula, "not a known material or chemical formula",
+                         f"unexpected character at position {position + 1}" if formula else "")
+    try:
+        parsed = xraylib.CompoundParser(formula)
+    except ValueError as error:
+        raise InputError(field, formula, "not a known material or chemical formula",
+                         str(error)) from None
+    return tuple(sorted(zip(parsed["Elements"], parsed["massFractions"])))
+
+
+def _composition(name: str, field: str) -> tuple[str, tuple[tuple[int, float], ...]]:
+    """A mixture component's element mass fractions: a library entry or a formula (no density)."""
+    if name.lower() in _library_entries():
+        material = _library_material(name.lower())
+        return material.name, material.mass_fractions
+    return name, parse_formula(name, field)
+
+
+def _mix(parts: list[tuple[tuple[str, tuple[tuple[int, float], ...]], float]]
+         ) -> tuple[tuple[int, float], ...]:
+    mixed: dict[int, float] = {}
+    for (_, fractions), weight in parts:
+        for z, w in fractions:
+            mixed[z] = mixed.get(z, 0.0) + weight * w
+    return tuple(sorted(mixed.items()))
+
+
+@cache
+def _library_entries() -> dict[str, dict]:
+    text = resources.files("beamdesign").joinpath("data/materials.yaml").read_text("utf-8")
+    entries: dict[str, dict] = {}
+    for entry in yaml.safe_load(text):
+        for key in [entry["name"], *entry.get("aliases", [])]:
+            entries[key.lower()] = entry
+    return entries
+
+
+@cache
+def _library_material(name_lower: str) -> Material:
+    entry = _library_entries()[name_lower]
+    field = f"materials.yaml[{entry['name']}]"
+    if "components" in entry:
+        parts = [(_composition(c["material"], field), c["mass_fraction"])
+                 for c in entry["components"]]
+        fractions = _mix(parts)
+        formula = " + ".join(f"{w:.4g} {name}" for (name, _), w in parts) + " (by mass)"
+    else:
+        fractions = parse_formula(entry["formula"], field)
+        formula = entry["formula"]
+    return Material(entry["name"], float(entry["density_g_cm3"]), fractions, formula,
+                    entry.get("category", ""), entry.get("source", ""))
+
+
+def library_names() -> list[str]:
+    """Canonical names of the library's materials, in file order."""
+    seen = dict.fromkeys(e["name"] for e in _library_entries().values())
+    return list(seen)
+
+
+def library() -> list[Material]:
+    """Every library material, resolved."""
+    return [_library_material(name.lower()) for name in library_names()]
+
+
+def resolve_material(spec: str | dict, field: str, density_g_cm3: float | None = None) -> Material:
+    """Resolve a material given by name, formula, or ``{material, density_g_cm3}``.
+
+    Parameters
+    ----------
+    spec : library name/alias (case-insensitive), chemical formula, or a mapping with keys
+        ``material`` and optionally ``density_g_cm3``
+    field : where the value came from, for error messages (e.g. ``"layers[2].material"``)
+    density_g_cm3 : overrides the library density; required for a formula the library lacks
+    """
+    if isinstance(spec, dict):
+        unknown = set(spec) - {"material", "density_g_cm3"}
+        if unknown or "material" not in spec:
+            raise InputError(field, spec, "a material mapping has keys 'material' and "
+                             "optionally 'density_g_cm3'")
+        return resolve_material(spec["material"], f"{field}.material", spec.get("density_g_cm3"))
+    if not isinstance(spec, str) or not spec.strip():
+        raise InputError(field, spec, "a material name from the library or a chemical formula")
+    name = spec.strip()
+    entries = _library_entries()
+    material: Material | None = None
+    if name.lower() in entries:
+        material = _library_material(name.lower())
+    else:
+        by_formula = {e["formula"]: e for e in entries.values() if "formula" in e}
+        if name in by_formula:
+            material = _library_material(by_formula[name]["name"].lower())
+    if material is None:
+        if not re.fullmatch(r"[A-Z][A-Za-z0-9.()\[\]]*", name):
+            raise InputError(field, name, "not a library material or a chemical formula",
+                             did_you_mean(name, library_names()) or "see `beamdesign materials`")
+        fractions = parse_formula(name, field)
+        z = xraylib.SymbolToAtomicNumber(name) if re.fullmatch(r"[A-Z][a-z]?", name) else 0
+        if density_g_cm3 is None and z:
+            return Material(name, xraylib.ElementDensity(z), fractions, name, "element",
+                            "density: xraylib.ElementDensity")
+        if density_g_cm3 is None:
+            raise InputError(f"{field.removesuffix('.material')}.density_g_cm3", None,
+                             f"the formula '{name}' is not in the library, so it needs a "
+                             "density_g_cm3 > 0")
+        return Material(name, check_positive(density_g_cm3, _density_field(field), "g/cm³"),
+                        fractions, name, "", "formula and density given by the user")
+    if density_g_cm3 is not None:
+        return material.with_density(density_g_cm3, _density_field(field))
+    return material
+
+
+def _density_field(field: str) -> str:
+    return field.removesuffix(".material") + ".density_g_cm3"

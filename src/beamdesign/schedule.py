@@ -1,0 +1,386 @@
+"""Measurement schedule: where the beam sits, for how long, and when (PHYSICS.md §3).
+
+A schedule is a list of locations (explicit points or a raster) visited in turn. Timing rules:
+
+- within a loop the locations are visited in order: an exposure (beam on), then ``move_s``
+  (beam off) before the next location;
+- after the last exposure of a loop the beam stays off for ``move_s + pause_s`` (the move back
+  to the first location, then the pause) before the next loop starts;
+- the first exposure starts at ``start_s`` (time since the protocol started);
+- ``loop`` is ``"until-end"`` (loop as long as exposures start before the protocol end),
+  ``"once"`` or an integer number of loops;
+- every exposure is cut at the protocol end ``end_s``: an exposure straddling it is truncated,
+  and with a finite ``loop`` the planned exposures that would start after it are dropped
+  (``Exposures.truncated`` and ``Exposures.dropped`` count them).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+
+from beamdesign.errors import InputError, did_you_mean
+
+#: Most beam-on intervals one schedule may expand to (memory and time stay small).
+MAX_EXPOSURES = 2_000_000
+#: Most points a raster may hold.
+MAX_RASTER_POINTS = 100_000
+
+SCHEDULE_KEYS = ("locations", "raster", "exposure_s", "move_s", "loop", "pause_s", "start_s")
+LOCATION_KEYS = ("name", "x_um", "y_um", "exposure_s")
+RASTER_KEYS = ("pattern", "nx", "ny", "step_um", "origin_um")
+RASTER_PATTERNS = ("snake", "grid", "line")
+LOOP_WORDS = ("until-end", "once")
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "missing"
+
+
+_MISSING = _Missing()
+
+
+@dataclass(frozen=True)
+class Location:
+    """One measurement point.
+
+    Attributes
+    ----------
+    name : str
+        Unique label, e.g. ``"#1"`` or ``"r2c3"`` (raster row 2, column 3, counted from 1).
+    x_um, y_um : float
+        Beam centre on the cell, µm.
+    exposure_s : float
+        Beam-on time of one measurement at this point, s.
+    """
+
+    name: str
+    x_um: float
+    y_um: float
+    exposure_s: float
+
+
+@dataclass(frozen=True, eq=False)
+class Exposures:
+    """The beam-on intervals of a schedule, time-ordered and non-overlapping.
+
+    Attributes
+    ----------
+    location_index : numpy.ndarray of int
+        Index into ``Schedule.locations`` of each interval.
+    start_s, end_s : numpy.ndarray of float
+        Beam on and off times since the protocol started, s.
+    protocol_end_s : float
+        The protocol end the intervals were cut at, s.
+    truncated : int
+        Exposures cut short at ``protocol_end_s`` (0 or 1).
+    dropped : int
+        Planned exposures (finite ``loop`` only) that would have started at or after
+        ``protocol_end_s`` and were left out.
+    """
+
+    location_index: np.ndarray
+    start_s: np.ndarray
+    end_s: np.ndarray
+    protocol_end_s: float = math.inf
+    truncated: int = 0
+    dropped: int = 0
+
+    def __post_init__(self) -> None:
+        index = np.asarray(self.location_index, dtype=np.intp)
+        start_s = np.asarray(self.start_s, dtype=float)
+        end_s = np.asarray(self.end_s, dtype=float)
+        if not (index.ndim == start_s.ndim == end_s.ndim == 1) or not (
+            index.size == start_s.size == end_s.size
+        ):
+            raise InputError(
+                "exposures", f"arrays of shapes {index.shape}, {start_s.shape}, {end_s.shape}",
+                "location_index, start_s and end_s must be 1-D arrays of one length",
+            )
+        if np.any(index < 0) or not np.all(np.isfinite(start_s) & np.isfinite(end_s)):
+            raise InputError("exposures", "negative index or non-finite time",
+                             "indices must be >= 0 and times finite")
+        if np.any(end_s < start_s) or np.any(start_s[1:] < end_s[:-1]):
+            raise InputError("exposures", "overlapping or reversed intervals",
+                             "intervals must be time-ordered, with end_s >= start_s, and must not overlap")
+        for name, array in (("location_index", index), ("start_s", start_s), ("end_s", end_s)):
+            array.flags.writeable = False
+            object.__setattr__(self, name, array)
+
+    @property
+    def duration_s(self) -> np.ndarray:
+        """Beam-on time of each interval, s."""
+        return self.end_s - self.start_s
+
+    def __len__(self) -> int:
+        return int(self.start_s.size)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Where and when the beam is on (timing rules in the module docstring).
+
+    Attributes
+    ----------
+    locations : tuple of Location
+        Points in visiting order.
+    move_s : float
+        Beam-off time between two consecutive exposures, s.
+    loop : str or int
+        ``"until-end"``, ``"once"`` or a number of loops >= 1.
+    pause_s : float
+        Extra beam-off time between two loops, s.
+    start_s : float
+        Start of the first exposure since the protocol started, s.
+    raster : dict or None
+        The normalised raster the locations came from (kept so the config round-trips).
+    """
+
+    locations: tuple[Location, ...]
+    move_s: float = 0.0
+    loop: str | int = "until-end"
+    pause_s: float = 0.0
+    start_s: float = 0.0
+    raster: dict | None = field(default=None, hash=False)
+
+    @classmethod
+    def from_config(cls, cfg: Mapping[str, Any], field: str = "schedule") -> Schedule:
+        """Build a schedule from its plan-file mapping.
+
+        Parameters
+        ----------
+        cfg : mapping
+            The ``schedule:`` mapping of a plan (keys in ``SCHEDULE_KEYS``).
+        field : str
+            Where ``cfg`` sits in the plan, used in error messages.
+
+        Raises
+        ------
+        InputError
+            Naming the offending field, e.g. ``schedule.locations[1].exposure_s``.
+        """
+        _check_keys(cfg, field, SCHEDULE_KEYS)
+        has_locations, has_raster = "locations" in cfg, "raster" in cfg
+        if has_locations == has_raster:
+            raise InputError(field, "both locations and raster" if has_locations else "neither",
+                             "give exactly one of 'locations' (explicit points) or 'raster'")
+        default_exposure_s = None
+        if "exposure_s" in cfg:
+            default_exposure_s = _number(cfg["exposure_s"], f"{field}.exposure_s", positive=True)
+        if has_raster:
+            if default_exposure_s is None:
+                raise InputError(f"{field}.exposure_s", _MISSING,
+                                 "a raster needs an exposure time > 0 s per point")
+            raster = _parse_raster(cfg["raster"], f"{field}.raster")
+            locations = _raster_locations(raster, default_exposure_s)
+        else:
+            raster = None
+            locations = _parse_locations(cfg["locations"], f"{field}.locations", default_exposure_s)
+        return cls(
+            locations=locations,
+            move_s=_number(cfg.get("move_s", 0.0), f"{field}.move_s", minimum=0.0),
+            loop=_parse_loop(cfg.get("loop", "until-end"), f"{field}.loop"),
+            pause_s=_number(cfg.get("pause_s", 0.0), f"{field}.pause_s", minimum=0.0),
+            start_s=_number(cfg.get("start_s", 0.0), f"{field}.start_s", minimum=0.0),
+            raster=raster,
+        )
+
+    def to_config(self) -> dict:
+        """The plan-file mapping; ``Schedule.from_config(s.to_config()) == s``."""
+        cfg: dict[str, Any] = {}
+        if self.raster is not None:
+            cfg["raster"] = {k: (list(v) if isinstance(v, list) else v) for k, v in self.raster.items()}
+            cfg["exposure_s"] = self.locations[0].exposure_s
+        else:
+            cfg["locations"] = [
+                {"name": p.name, "x_um": p.x_um, "y_um": p.y_um, "exposure_s": p.exposure_s}
+                for p in self.locations
+            ]
+        cfg.update(move_s=self.move_s, loop=self.loop, pause_s=self.pause_s, start_s=self.start_s)
+        return cfg
+
+    @property
+    def xy_um(self) -> np.ndarray:
+        """Location centres, shape (n_locations, 2), µm."""
+        return np.array([(p.x_um, p.y_um) for p in self.locations], dtype=float).reshape(-1, 2)
+
+    @property
+    def exposure_s(self) -> np.ndarray:
+        """Exposure time per location, shape (n_locations,), s."""
+        return np.array([p.exposure_s for p in self.locations], dtype=float)
+
+    @property
+    def loop_s(self) -> float:
+        """Time from the start of one loop to the start of the next, s."""
+        n = len(self.locations)
+        return float(self.exposure_s.sum()) + n * self.move_s + self.pause_s
+
+    def exposures(self, end_s: float) -> Exposures:
+        """Expand the schedule into beam-on intervals, cut at the protocol end.
+
+        Parameters
+        ----------
+        end_s : float
+            Protocol end since the protocol started, s. No exposure starts at or after it.
+
+        Returns
+        -------
+        Exposures
+            Time-ordered intervals (see the module docstring for the timing rules).
+
+        Raises
+        ------
+        InputError
+            If ``end_s`` is not finite, or the schedule would exceed ``MAX_EXPOSURES`` intervals.
+        """
+        end_s = _number(end_s, "end_s")
+        exposure_s = self.exposure_s
+        n_loc = exposure_s.size
+        period_s = self.loop_s
+        if self.loop == "until-end":
+            n_loops_f = max(0.0, math.ceil((end_s - self.start_s) / period_s))
+        else:
+            n_loops_f = 1.0 if self.loop == "once" else float(self.loop)
+        if n_loops_f * n_loc > MAX_EXPOSURES:
+            raise InputError(
+                "schedule.loop", self.loop,
+                f"the schedule would make {n_loops_f * n_loc:.3g} exposures before end_s = {end_s:g} s, "
+                f"at most {MAX_EXPOSURES} are allowed",
+                "use fewer locations, a finite loop, or longer exposure_s, move_s or pause_s",
+            )
+        n_loops = int(n_loops_f)
+        offset_s = np.concatenate(([0.0], np.cumsum(exposure_s + self.move_s)[:-1]))
+        start_s = (self.start_s + np.arange(n_loops)[:, None] * period_s + offset_s).ravel()
+        stop_s = start_s + np.tile(exposure_s, n_loops)
+        index = np.tile(np.arange(n_loc), n_loops)
+        # with move_s = pause_s = 0, round-off could overlap consecutive intervals by an ulp
+        stop_s[:-1] = np.minimum(stop_s[:-1], start_s[1:])
+        keep = start_s < end_s
+        truncated = int(np.count_nonzero(stop_s[keep] > end_s))
+        return Exposures(
+            location_index=index[keep],
+            start_s=start_s[keep],
+            end_s=np.minimum(stop_s[keep], end_s),
+            protocol_end_s=end_s,
+            truncated=truncated,
+            dropped=0 if self.loop == "until-end" else int(keep.size - np.count_nonzero(keep)),
+        )
+
+
+def _check_keys(cfg: object, field: str, allowed: tuple[str, ...]) -> None:
+    if not isinstance(cfg, Mapping):
+        raise InputError(field, cfg, f"must be a mapping with keys {', '.join(allowed)}")
+    for key in cfg:
+        if key not in allowed:
+            raise InputError(f"{field}.{key}", cfg[key],
+                             f"unknown key; allowed keys are {', '.join(allowed)}",
+                             did_you_mean(str(key), allowed))
+
+
+def _number(value: object, field: str, *, minimum: float | None = None,
+            positive: bool = False) -> float:
+    unit = " (seconds)" if field.endswith("_s") else " (µm)" if field.endswith("_um") else ""
+    rule = " > 0" if positive else f" >= {minimum:g}" if minimum is not None else ""
+    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
+        raise InputError(field, value, f"must be a finite number{rule}{unit}")
+    if (positive and value <= 0) or (minimum is not None and value < minimum):
+        raise InputError(field, value, f"must be a number{rule}{unit}")
+    return float(value)
+
+
+def _integer(value: object, field: str, allowed: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
+        raise InputError(field, value, allowed)
+    return int(value)
+
+
+def _parse_loop(value: object, field: str) -> str | int:
+    allowed = "must be 'until-end', 'once' or a whole number of loops >= 1"
+    if isinstance(value, str):
+        if value not in LOOP_WORDS:
+            raise InputError(field, value, allowed, did_you_mean(value, LOOP_WORDS))
+        return value
+    return _integer(value, field, allowed)
+
+
+def _parse_locations(items: object, field: str, default_exposure_s: float | None
+                     ) -> tuple[Location, ...]:
+    if not isinstance(items, (list, tuple)) or not items:
+        raise InputError(field, items, "must be a non-empty list of {name, x_um, y_um, exposure_s}")
+    locations: list[Location] = []
+    first_use: dict[str, str] = {}
+    for i, item in enumerate(items):
+        where = f"{field}[{i}]"
+        _check_keys(item, where, LOCATION_KEYS)
+        name = item.get("name", f"#{i + 1}")
+        if not isinstance(name, str) or not name.strip():
+            raise InputError(f"{where}.name", name, "must be a non-empty text label")
+        if name in first_use:
+            raise InputError(f"{where}.name", name, "location names must be unique",
+                             f"it is already used by {first_use[name]}")
+        first_use[name] = where
+        if "exposure_s" not in item and default_exposure_s is None:
+            raise InputError(f"{where}.exposure_s", _MISSING,
+                             "an exposure time > 0 s is required here or as schedule exposure_s")
+        locations.append(Location(
+            name=name,
+            x_um=_number(item.get("x_um", _MISSING), f"{where}.x_um"),
+            y_um=_number(item.get("y_um", _MISSING), f"{where}.y_um"),
+            exposure_s=_number(item.get("exposure_s", default_exposure_s), f"{where}.exposure_s",
+                               positive=True),
+        ))
+    return tuple(locations)
+
+
+def _pair(value: object, field: str, *, positive: bool) -> list[float]:
+    """A number (used for x and y) or a [x, y] pair."""
+    values = list(value) if isinstance(value, (list, tuple)) else [value, value]
+    if len(values) != 2:
+        raise InputError(field, value, "must be a number or a pair [x, y] (µm)")
+    return [_number(v, field, positive=positive) for v in values]
+
+
+def _parse_raster(cfg: object, field: str) -> dict:
+    _check_keys(cfg, field, RASTER_KEYS)
+    pattern = cfg.get("pattern", _MISSING)
+    if pattern not in RASTER_PATTERNS:
+        raise InputError(f"{field}.pattern", pattern, f"must be one of {', '.join(RASTER_PATTERNS)}",
+                         did_you_mean(pattern, RASTER_PATTERNS) if isinstance(pattern, str) else "")
+    counts = {}
+    for key in ("nx", "ny"):
+        value = cfg.get(key, 1 if key == "ny" else _MISSING)
+        counts[key] = _integer(value, f"{field}.{key}",
+                               "must be a whole number >= 1 (a raster of 0 points measures nothing)")
+    if pattern == "line" and counts["ny"] != 1:
+        raise InputError(f"{field}.ny", counts["ny"], "a 'line' raster has ny = 1",
+                         "use pattern 'snake' or 'grid' for several rows")
+    if counts["nx"] * counts["ny"] > MAX_RASTER_POINTS:
+        raise InputError(f"{field}.nx", counts["nx"],
+                         f"nx * ny = {counts['nx'] * counts['ny']} points, "
+                         f"at most {MAX_RASTER_POINTS} are allowed", "use a coarser raster")
+    return {
+        "pattern": pattern, **counts,
+        "step_um": _pair(cfg.get("step_um", _MISSING), f"{field}.step_um", positive=True),
+        "origin_um": _pair(cfg.get("origin_um", [0.0, 0.0]), f"{field}.origin_um", positive=False),
+    }
+
+
+def _raster_locations(raster: dict, exposure_s: float) -> tuple[Location, ...]:
+    """Points row by row (rows along y); 'snake' reverses every other row."""
+    nx, ny = raster["nx"], raster["ny"]
+    row = np.repeat(np.arange(ny), nx)
+    col = np.tile(np.arange(nx), ny)
+    if raster["pattern"] == "snake":
+        col = np.where(row % 2 == 1, nx - 1 - col, col)
+    x_um = raster["origin_um"][0] + col * raster["step_um"][0]
+    y_um = raster["origin_um"][1] + row * raster["step_um"][1]
+    return tuple(
+        Location(f"r{r + 1}c{c + 1}", float(x), float(y), exposure_s)
+        for r, c, x, y in zip(row.tolist(), col.tolist(), x_um.tolist(), y_um.tolist())
+    )

@@ -1,0 +1,251 @@
+"""Cell stacks: ordered layers (upstream first), each a dense material or a porous solid whose
+pores hold a filler (electrolyte).
+
+A porous layer is written as electrode recipes are: the solid's mass fractions. They become
+volume fractions of the layer: ``v_k = (1 - porosity) * (w_k / rho_k) / sum_i (w_i / rho_i)``
+for the solid constituents, and ``v = porosity`` for the pore filler.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from beamdesign.errors import InputError, did_you_mean
+from beamdesign.materials import Material, check_positive, resolve_material
+
+_STACK_KEYS = {"name", "title", "source", "layers"}
+_LAYER_KEYS = {"name", "material", "density_g_cm3", "thickness_um", "porosity", "pore_filler",
+               "solid", "note"}
+_SOLID_KEYS = {"material", "density_g_cm3", "mass_fraction"}
+MASS_FRACTION_TOLERANCE = 0.01
+
+
+@dataclass(frozen=True)
+class Constituent:
+    """One material of a layer, with its volume fraction of the layer."""
+
+    name: str
+    material: Material
+    volume_fraction: float
+    role: str  # "solid" or "pore filler"
+    mass_fraction_of_solid: float | None = None
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A slab of ``thickness_um`` perpendicular to the beam."""
+
+    name: str
+    thickness_um: float
+    constituents: tuple[Constituent, ...]
+    porosity: float
+    note: str
+    config: dict
+
+    @property
+    def solid_constituents(self) -> tuple[Constituent, ...]:
+        return tuple(c for c in self.constituents if c.role == "solid")
+
+    @property
+    def main_constituent(self) -> Constituent:
+        """The solid constituent with the largest mass fraction (what ``probe: <layer>`` means)."""
+        return max(self.solid_constituents, key=lambda c: c.mass_fraction_of_solid or 0.0)
+
+
+@dataclass(frozen=True)
+class Stack:
+    """Layers in beam order, upstream first."""
+
+    name: str
+    layers: tuple[Layer, ...]
+    title: str = ""
+    source: str = ""
+
+    def layer(self, name: str) -> Layer:
+        for layer in self.layers:
+            if layer.name.lower() == name.lower():
+                return layer
+        names = [layer.name for layer in self.layers]
+        raise InputError("layer", name, "one of " + ", ".join(repr(n) for n in names),
+                         did_you_mean(name, names))
+
+    @property
+    def thickness_um(self) -> float:
+        return sum(layer.thickness_um for layer in self.layers)
+
+    def to_config(self) -> dict:
+        """The stack as the mapping a stack file holds (round-trips through ``stack_from_config``)."""
+        config: dict = {"name": self.name}
+        if self.title:
+            config["title"] = self.title
+        if self.source:
+            config["source"] = self.source
+        config["layers"] = [dict(layer.config) for layer in self.layers]
+        return config
+
+
+def _unknown_keys(mapping: dict, allowed: set[str], field: str) -> None:
+    unknown = sorted(set(mapping) - allowed)
+    if unknown:
+        raise InputError(f"{field}.{unknown[0]}", mapping[unknown[0]],
+                         "not a known key; allowed: " + ", ".join(sorted(allowed)),
+                         did_you_mean(unknown[0], allowed))
+
+
+def _fraction(value: object, field: str, low_closed: bool, high: float, allowed: str) -> float:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise InputError(field, value, allowed) from None
+    if not (number >= 0 if low_closed else number > 0) or not number < high:
+        raise InputError(field, value, allowed)
+    return number
+
+
+def layer_from_config(config: dict, field: str) -> Layer:
+    """Build a layer from its stack-file mapping (see the module docstring)."""
+    if not isinstance(config, dict):
+        raise InputError(field, config, "a layer is a mapping with name, thickness_um and "
+                         "material (or solid + porosity + pore_filler)")
+    _unknown_keys(config, _LAYER_KEYS, field)
+    name = config.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise InputError(f"{field}.name", name, "every layer needs a non-empty name")
+    thickness_um = check_positive(config.get("thickness_um"), f"{field}.thickness_um", "µm")
+    porosity = _fraction(config.get("porosity", 0.0), f"{field}.porosity", True, 1.0,
+                         "porosity must be in [0, 1)")
+    has_material, has_solid = "material" in config, "solid" in config
+    if has_material == has_solid:
+        raise InputError(field, name, "give either 'material' (one material) or 'solid' "
+                         "(a list of {material, mass_fraction}), not both or neither")
+    if has_material:
+        solid_parts = [({"material": config["material"], "density_g_cm3": config.get("density_g_cm3")},
+                        1.0, f"{field}.material")]
+    else:
+        if "density_g_cm3" in config:
+            raise InputError(f"{field}.density_g_cm3", config["density_g_cm3"],
+                             "a layer with 'solid' takes densities per solid component")
+        items = config["solid"]
+        if not isinstance(items, list) or not items:
+            raise InputError(f"{field}.solid", items, "a non-empty list of {material, mass_fraction}")
+        solid_parts = []
+        for i, item in enumerate(items):
+            item_field = f"{field}.solid[{i}]"
+            if not isinstance(item, dict):
+                raise InputError(item_field, item, "a mapping {material, mass_fraction}")
+            _unknown_keys(item, _SOLID_KEYS, item_field)
+            fraction = _fraction(item.get("mass_fraction"), f"{item_field}.mass_fraction", False,
+                                 1.0 + MASS_FRACTION_TOLERANCE, "a mass fraction in (0, 1]")
+            solid_parts.append((item, fraction, f"{item_field}.material"))
+        total = sum(f for _, f, _ in solid_parts)
+        if abs(total - 1.0) > MASS_FRACTION_TOLERANCE:
+            raise InputError(f"{field}.solid", f"mass fractions summing to {total:.4g}",
+                             f"the mass fractions must sum to 1 (±{MASS_FRACTION_TOLERANCE:.0%})")
+    solids = []
+    for spec, fraction, spec_field in solid_parts:
+        density = spec.get("density_g_cm3")
+        material = resolve_material(spec["material"], spec_field, density)
+        solids.append((material, fraction))
+    total = sum(f for _, f in solids)
+    specific_volume = sum(f / total / m.density_g_cm3 for m, f in solids)
+    constituents = [
+        Constituent(m.name, m, (1 - porosity) * (f / total / m.density_g_cm3) / specific_volume,
+                    "solid", f / total)
+        for m, f in solids
+    ]
+    filler = config.get("pore_filler")
+    if porosity > 0:
+        if filler is None:
+            raise InputError(f"{field}.pore_filler", None, f"a layer with porosity {porosity:g} "
+                             "needs a pore_filler, e.g. 'LP57'")
+        filler_material = resolve_material(filler, f"{field}.pore_filler")
+        filler_name = filler_material.name
+        if any(c.name == filler_name for c in constituents):
+            filler_name += " (pores)"
+        constituents.append(Constituent(filler_name, filler_material, porosity, "pore filler"))
+    elif filler is not None:
+        raise InputError(f"{field}.pore_filler", filler, "a pore filler needs a porosity > 0")
+    names = [c.name for c in constituents]
+    duplicate = next((n for n in names if names.count(n) > 1), None)
+    if duplicate:
+        raise InputError(f"{field}.solid", duplicate, "each material appears once in a layer")
+    return Layer(name.strip(), thickness_um, tuple(constituents), porosity,
+                 str(config.get("note", "")), dict(config))
+
+
+def stack_from_config(config: dict, field: str = "stack") -> Stack:
+    """Build a stack from the mapping a stack file holds."""
+    if not isinstance(config, dict) or not config:
+        raise InputError(field, config, "a stack is a mapping with 'layers' (a non-empty list)")
+    _unknown_keys(config, _STACK_KEYS, field)
+    layers_config = config.get("layers")
+    if not isinstance(layers_config, list) or not layers_config:
+        raise InputError(f"{field}.layers", layers_config, "a non-empty list of layers, upstream first")
+    layers = tuple(layer_from_config(c, f"{field}.layers[{i}]") for i, c in enumerate(layers_config))
+    seen: set[str] = set()
+    for i, layer in enumerate(layers):
+        if layer.name.lower() in seen:
+            raise InputError(f"{field}.layers[{i}].name", layer.name, "layer names must be unique")
+        seen.add(layer.name.lower())
+    return Stack(str(config.get("name", "custom stack")), layers, str(config.get("title", "")),
+                 str(config.get("source", "")))
+
+
+def read_mapping(path: Path, field: str) -> dict:
+    """Read a YAML or JSON file holding one mapping, with clear errors."""
+    if not path.is_file():
+        raise InputError(field, str(path), "no such file")
+    text = path.read_text("utf-8")
+    try:
+        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (yaml.YAMLError, json.JSONDecodeError) as error:
+        where = getattr(error, "problem_mark", None)
+        line = f" at line {where.line + 1}" if where else (
+            f" at line {error.lineno}" if isinstance(error, json.JSONDecodeError) else "")
+        raise InputError(field, str(path), f"not valid YAML/JSON{line}") from None
+    if not isinstance(data, dict) or not data:
+        raise InputError(field, str(path), "the file must hold a non-empty mapping")
+    return data
+
+
+@cache
+def _preset_configs() -> dict[str, dict]:
+    folder = resources.files("beamdesign").joinpath("data/stacks")
+    configs = {}
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".yaml"):
+            configs[entry.name.removesuffix(".yaml")] = yaml.safe_load(entry.read_text("utf-8"))
+    return configs
+
+
+def preset_names() -> list[str]:
+    """Names of the built-in stacks."""
+    return list(_preset_configs())
+
+
+def preset_config(name: str) -> dict:
+    """A fresh copy of a built-in stack's mapping."""
+    configs = _preset_configs()
+    if name.lower() not in configs:
+        raise InputError("stack", name, "not a built-in stack or an existing file; built-in: "
+                         + ", ".join(configs), did_you_mean(name, configs))
+    return json.loads(json.dumps(configs[name.lower()]))
+
+
+def load_stack(spec: str | Path | dict, field: str = "stack") -> Stack:
+    """A stack from a preset name, a YAML/JSON file path, or an inline mapping."""
+    if isinstance(spec, dict):
+        return stack_from_config(spec, field)
+    text = str(spec)
+    if text.lower() in _preset_configs():
+        return stack_from_config(preset_config(text), field)
+    path = Path(text).expanduser()
+    if path.suffix.lower() in {".yaml", ".yml", ".json"} or path.exists():
+        return stack_from_config(read_mapping(path, field), field)
+    return stack_from_config(preset_config(text), field)

@@ -1,0 +1,208 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from beamdesign.errors import InputError
+from beamdesign.schedule import MAX_EXPOSURES, Exposures, Schedule
+
+TWO = {
+    "locations": [
+        {"name": "A", "x_um": 0, "y_um": 0, "exposure_s": 2},
+        {"name": "B", "x_um": 1000, "y_um": 0, "exposure_s": 3},
+    ],
+    "move_s": 5,
+    "loop": "until-end",
+    "pause_s": 10,
+}
+
+# PCc of the founding paper: three locations visited in turn during an 8 h charge
+PCC = {
+    "locations": [
+        {"name": "#1", "x_um": 0, "y_um": 0, "exposure_s": 2.5},
+        {"name": "#2", "x_um": 1000, "y_um": 0, "exposure_s": 98},
+        {"name": "#3", "x_um": 2000, "y_um": 0, "exposure_s": 1050},
+    ],
+    "move_s": 5,
+    "loop": "until-end",
+}
+
+
+def intervals(exposures: Exposures) -> list[tuple[int, float, float]]:
+    return list(zip(exposures.location_index.tolist(), exposures.start_s.tolist(),
+                    exposures.end_s.tolist()))
+
+
+def test_two_locations_exact_intervals():
+    # loop period = 2 + 3 + 2 * 5 + 10 = 25 s; the next loop starts move_s + pause_s after B
+    exposures = Schedule.from_config(TWO).exposures(end_s=60)
+    assert intervals(exposures) == [
+        (0, 0, 2), (1, 7, 10), (0, 25, 27), (1, 32, 35), (0, 50, 52), (1, 57, 60)]
+    assert exposures.truncated == 0 and exposures.dropped == 0
+    np.testing.assert_array_equal(exposures.duration_s, [2, 3, 2, 3, 2, 3])
+
+
+def test_exposure_straddling_the_end_is_truncated():
+    exposures = Schedule.from_config(TWO).exposures(end_s=33)
+    assert intervals(exposures) == [(0, 0, 2), (1, 7, 10), (0, 25, 27), (1, 32, 33)]
+    assert exposures.truncated == 1
+
+
+def test_no_exposure_starts_at_the_end():
+    assert intervals(Schedule.from_config(TWO).exposures(end_s=25)) == [(0, 0, 2), (1, 7, 10)]
+    assert len(Schedule.from_config(TWO).exposures(end_s=0)) == 0
+
+
+def test_finite_loops_are_cut_at_the_end_and_counted():
+    schedule = Schedule.from_config({**TWO, "loop": 3})
+    assert len(schedule.exposures(end_s=1e6)) == 6
+    cut = schedule.exposures(end_s=33)
+    assert len(cut) == 4 and cut.truncated == 1 and cut.dropped == 2
+    once = Schedule.from_config({**TWO, "loop": "once"}).exposures(end_s=1e6)
+    assert intervals(once) == [(0, 0, 2), (1, 7, 10)]
+
+
+def test_pause_keeps_exposures_per_loop_but_delays_them():
+    no_pause = Schedule.from_config({**TWO, "pause_s": 0, "loop": 4}).exposures(end_s=1e6)
+    paused = Schedule.from_config({**TWO, "pause_s": 100, "loop": 4}).exposures(end_s=1e6)
+    np.testing.assert_array_equal(paused.location_index, no_pause.location_index)
+    loop_number = np.repeat(np.arange(4), 2)
+    np.testing.assert_allclose(paused.start_s - no_pause.start_s, 100 * loop_number)
+
+
+def test_start_s_shifts_everything():
+    shifted = Schedule.from_config({**TWO, "start_s": 7}).exposures(end_s=60 + 7)
+    base = Schedule.from_config(TWO).exposures(end_s=60)
+    np.testing.assert_allclose(shifted.start_s, base.start_s + 7)
+
+
+def test_paper_pcc_until_end_of_8h_charge():
+    exposures = Schedule.from_config(PCC).exposures(end_s=8 * 3600)
+    period_s = 2.5 + 98 + 1050 + 3 * 5
+    assert Schedule.from_config(PCC).loop_s == period_s
+    # 24 full loops end at 27972 s; in the 25th, #3 starts at 28082.5 s and is cut at 28800 s
+    assert len(exposures) == 75 and exposures.truncated == 1
+    assert exposures.location_index[-1] == 2
+    assert exposures.start_s[-1] == pytest.approx(24 * period_s + 2.5 + 98 + 2 * 5)
+    assert exposures.end_s[-1] == 8 * 3600
+
+
+@pytest.mark.parametrize("pattern, xs", [
+    ("grid", [0, 300, 600, 0, 300, 600]),
+    ("snake", [0, 300, 600, 600, 300, 0]),
+])
+def test_raster_order(pattern, xs):
+    schedule = Schedule.from_config({
+        "raster": {"pattern": pattern, "nx": 3, "ny": 2, "step_um": [300, 400], "origin_um": [0, 10]},
+        "exposure_s": 2,
+    })
+    np.testing.assert_array_equal(schedule.xy_um[:, 0], xs)
+    np.testing.assert_array_equal(schedule.xy_um[:, 1], [10, 10, 10, 410, 410, 410])
+    assert schedule.locations[3].name == ("r2c1" if pattern == "grid" else "r2c3")
+    assert {p.exposure_s for p in schedule.locations} == {2.0}
+
+
+def test_line_raster_and_single_step():
+    schedule = Schedule.from_config({"raster": {"pattern": "line", "nx": 4, "step_um": 50},
+                                     "exposure_s": 1})
+    np.testing.assert_array_equal(schedule.xy_um, [[0, 0], [50, 0], [100, 0], [150, 0]])
+
+
+@pytest.mark.parametrize("cfg", [
+    TWO, PCC, {**TWO, "loop": 3, "start_s": 4.5},
+    {"raster": {"pattern": "snake", "nx": 3, "ny": 2, "step_um": 300}, "exposure_s": 2, "loop": "once"},
+])
+def test_round_trip(cfg):
+    schedule = Schedule.from_config(cfg)
+    again = Schedule.from_config(schedule.to_config())
+    assert again == schedule
+    assert again.to_config() == schedule.to_config()
+
+
+def test_default_exposure_and_names_for_explicit_points():
+    schedule = Schedule.from_config({"locations": [{"x_um": 0, "y_um": 0},
+                                                   {"x_um": 5, "y_um": 0, "exposure_s": 9}],
+                                     "exposure_s": 3})
+    assert [(p.name, p.exposure_s) for p in schedule.locations] == [("#1", 3.0), ("#2", 9.0)]
+
+
+RASTER = {"pattern": "grid", "nx": 2, "ny": 2, "step_um": 100}
+
+
+@pytest.mark.parametrize("cfg, message", [
+    ({**TWO, "moves_s": 5}, r"schedule\.moves_s = 5: unknown key; allowed keys are locations, raster.*did you mean 'move_s'\?"),
+    ({**TWO, "raster": RASTER, "exposure_s": 1}, r"schedule = 'both locations and raster': give exactly one"),
+    ({"move_s": 1}, r"schedule = 'neither': give exactly one of 'locations'"),
+    ({"locations": [TWO["locations"][0], {**TWO["locations"][1], "exposure_s": -1}]},
+     r"schedule\.locations\[1\]\.exposure_s = -1: must be a number > 0 \(seconds\)"),
+    ({"locations": [{**TWO["locations"][0], "exposure_s": 0}]}, r"locations\[0\]\.exposure_s = 0: must be a number > 0"),
+    ({"locations": [{"name": "A", "x_um": 0, "y_um": 0}]},
+     r"locations\[0\]\.exposure_s = missing: an exposure time > 0 s is required"),
+    ({"locations": [{"name": "A", "y_um": 0, "exposure_s": 1}]}, r"locations\[0\]\.x_um = missing: must be a finite number \(µm\)"),
+    ({"locations": [TWO["locations"][0], {**TWO["locations"][1], "name": "A"}]},
+     r"locations\[1\]\.name = 'A': location names must be unique; it is already used by schedule\.locations\[0\]"),
+    ({"locations": []}, r"schedule\.locations = \[\]: must be a non-empty list"),
+    ({**TWO, "move_s": -1}, r"schedule\.move_s = -1: must be a number >= 0 \(seconds\)"),
+    ({**TWO, "pause_s": -0.5}, r"schedule\.pause_s = -0\.5: must be a number >= 0"),
+    ({**TWO, "pause_s": float("nan")}, r"schedule\.pause_s = nan: must be a finite number"),
+    ({**TWO, "loop": "until_end"}, r"schedule\.loop = 'until_end': must be 'until-end', 'once' or a whole number.*did you mean 'until-end'\?"),
+    ({**TWO, "loop": 0}, r"schedule\.loop = 0: must be 'until-end', 'once' or a whole number of loops >= 1"),
+    ({**TWO, "loop": True}, r"schedule\.loop = True: must be"),
+    ({**TWO, "loop": 2.5}, r"schedule\.loop = 2\.5: must be"),
+    ({"raster": RASTER}, r"schedule\.exposure_s = missing: a raster needs an exposure time"),
+    ({"raster": {**RASTER, "nx": 0}, "exposure_s": 1}, r"schedule\.raster\.nx = 0: must be a whole number >= 1 \(a raster of 0 points"),
+    ({"raster": {**RASTER, "ny": 0}, "exposure_s": 1}, r"schedule\.raster\.ny = 0: .*a raster of 0 points"),
+    ({"raster": {**RASTER, "pattern": "snak"}, "exposure_s": 1},
+     r"schedule\.raster\.pattern = 'snak': must be one of snake, grid, line; did you mean 'snake'\?"),
+    ({"raster": {**RASTER, "pattern": "line"}, "exposure_s": 1}, r"schedule\.raster\.ny = 2: a 'line' raster has ny = 1"),
+    ({"raster": {**RASTER, "step_um": [100, 0]}, "exposure_s": 1}, r"schedule\.raster\.step_um = 0: must be a number > 0 \(µm\)"),
+    ({"raster": {**RASTER, "step_um": [1, 2, 3]}, "exposure_s": 1}, r"schedule\.raster\.step_um = \[1, 2, 3\]: must be a number or a pair"),
+    ({"raster": {**RASTER, "nx": 1000, "ny": 1000}, "exposure_s": 1}, r"schedule\.raster\.nx = 1000: nx \* ny = 1000000 points"),
+    ({"raster": {**RASTER, "size": 3}, "exposure_s": 1}, r"schedule\.raster\.size = 3: unknown key; allowed keys are pattern, nx, ny"),
+    ("schedule", r"schedule = 'schedule': must be a mapping"),
+])
+def test_errors_name_field_value_and_rule(cfg, message):
+    with pytest.raises(InputError, match=message):
+        Schedule.from_config(cfg)
+
+
+def test_error_prefix_follows_field():
+    with pytest.raises(InputError, match=r"^plan\.schedule\.move_s = -1"):
+        Schedule.from_config({**TWO, "move_s": -1}, field="plan.schedule")
+
+
+def test_too_many_exposures_is_an_error():
+    raster = {"raster": {"pattern": "snake", "nx": 100, "ny": 100, "step_um": 10}, "exposure_s": 0.01}
+    with pytest.raises(InputError, match=r"schedule\.loop = 'until-end': the schedule would make .* exposures.*"
+                       rf"at most {MAX_EXPOSURES}.*use fewer locations, a finite loop"):
+        Schedule.from_config(raster).exposures(end_s=1e5)
+    with pytest.raises(InputError, match=r"end_s = inf: must be a finite number"):
+        Schedule.from_config(TWO).exposures(end_s=float("inf"))
+
+
+def test_exposures_reject_overlap():
+    with pytest.raises(InputError, match=r"exposures = 'overlapping or reversed intervals'"):
+        Exposures(np.array([0, 1]), np.array([0.0, 1.0]), np.array([2.0, 3.0]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    exposure_s=st.lists(st.floats(0.1, 50), min_size=1, max_size=5),
+    move_s=st.floats(0, 20), pause_s=st.floats(0, 100), start_s=st.floats(0, 30),
+    end_s=st.floats(0, 2000),
+)
+def test_until_end_invariants(exposure_s, move_s, pause_s, start_s, end_s):
+    cfg = {"locations": [{"x_um": i, "y_um": 0, "exposure_s": e} for i, e in enumerate(exposure_s)],
+           "move_s": move_s, "pause_s": pause_s, "start_s": start_s}
+    ex = Schedule.from_config(cfg).exposures(end_s=end_s)
+    assert np.all(ex.start_s < end_s) and np.all(ex.end_s <= end_s)
+    assert np.all(ex.start_s >= start_s) and np.all(ex.start_s[1:] >= ex.end_s[:-1])
+    np.testing.assert_allclose(ex.duration_s[:-1], np.asarray(exposure_s)[ex.location_index[:-1]])
+    counts = np.bincount(ex.location_index, minlength=len(exposure_s))
+    assert counts.max() - counts.min() <= 1  # every location visited in turn
+    # the next planned exposure would start at or after the end
+    n = len(ex)
+    following = Schedule.from_config({**cfg, "loop": n // len(exposure_s) + 1}).exposures(end_s=1e9)
+    assert following.start_s[n] >= end_s
