@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from collections.abc import Sequence
 
 from beamdesign.beam import PROFILES, Beam
@@ -16,7 +17,9 @@ from beamdesign.dose import stack_dose
 from beamdesign.errors import InputError
 from beamdesign.materials import library
 from beamdesign.stack import load_stack, preset_config, preset_names
-from beamdesign.units import si
+from beamdesign.experiment import run_plan
+from beamdesign.plan import builtin_plan_names, load_plan
+from beamdesign.units import duration, si
 
 
 def _spot(text: str) -> tuple[str, str]:
@@ -83,6 +86,51 @@ def _cmd_stacks(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_table(result) -> str:
+    plan = result.plan
+    lines = [
+        f"plan: {plan.title}",
+        f"stack: {plan.stack.name}   beam: {plan.beam.energy_keV:g} keV, {plan.beam.flux_ph_s:.3g} ph/s, "
+        f"{plan.beam.spot_um[0]:g} x {plan.beam.spot_um[1]:g} µm {plan.beam.profile}",
+        f"convention: {plan.beam.convention} — {CONVENTION_MEANING[plan.beam.convention]}",
+        f"protocol: {' / '.join(map(str, plan.protocol.to_config()))} "
+        f"({duration(plan.protocol.duration_s)})   probed: {result.probe}",
+        "",
+        f"{'location':<10}{'scans':>6}{'beam on':>10}{'probed dose':>13}{'local rate':>13}"
+        f"{'avg rate':>13}  verdict",
+    ]
+    for loc in result.locations:
+        lines.append(f"{loc.name:<10}{loc.scans:>6}{duration(loc.beam_on_s):>10}"
+                     f"{si(loc.dose_Gy[result.probe], 'Gy'):>13}"
+                     f"{si(loc.local_dose_rate_Gy_per_s, 'Gy/s'):>13}"
+                     f"{si(loc.averaged_dose_rate_Gy_per_s, 'Gy/s'):>13}  {loc.verdict}")
+    lines += ["", "threshold crossings (time, SOC):"]
+    for loc in result.locations:
+        cells = [f"{c.threshold.name} [{c.constituent.split('/')[-1]}]: " + (
+                 f"{duration(c.time_s)}, SOC {c.soc:.1%}" if c.time_s is not None else "never")
+                 for c in loc.crossings]
+        lines.append(f"  {loc.name}: " + "; ".join(cells))
+    lines += ["", "final dose per constituent (Gy):"]
+    for loc in result.locations:
+        lines.append(f"  {loc.name}: " + ", ".join(f"{key} {si(dose, 'Gy')}"
+                                                 for key, dose in loc.dose_Gy.items()))
+    return "\n".join(lines)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    if args.list:
+        for name in builtin_plan_names():
+            print(name)
+        return 0
+    if args.plan is None:
+        raise InputError("PLAN", None, "give a plan file or a built-in plan name (see --list)")
+    result = run_plan(load_plan(args.plan))
+    if args.csv:
+        Path(args.csv).write_text(result.timeline_csv(), encoding="utf-8")
+    print(json.dumps(result.to_dict(), indent=1) if args.json else _run_table(result))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="beamdesign", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -104,6 +152,12 @@ def build_parser() -> argparse.ArgumentParser:
     stacks = commands.add_parser("stacks", help="list the built-in cell stacks")
     stacks.add_argument("--sources", action="store_true", help="show where numbers come from")
     stacks.set_defaults(handler=_cmd_stacks)
+    run = commands.add_parser("run", help="dose at every location over a whole plan")
+    run.add_argument("plan", nargs="?", help="plan file (YAML/JSON) or built-in plan name")
+    run.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    run.add_argument("--csv", metavar="OUT", help="also write the timeline as CSV")
+    run.add_argument("--list", action="store_true", help="list the built-in plans")
+    run.set_defaults(handler=_cmd_run)
     return parser
 
 
