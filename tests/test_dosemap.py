@@ -36,8 +36,10 @@ def raster(nx: int, ny: int, step_um: float) -> Schedule:
 
 def test_profiles():
     tophat = tophat_profile(100, 50)
-    np.testing.assert_array_equal(tophat(np.array([0, 50, 50.001, 0]), np.array([0, 25, 0, 25.001])),
-                                  [1, 1, 0, 0])
+    # half-open edges: [-w/2, w/2) x [-h/2, h/2), so touching spots tile without double counting
+    np.testing.assert_array_equal(
+        tophat(np.array([0, -50, 49.999, 50, 0, 0]), np.array([0, -25, 24.999, 0, 25, -25.001])),
+        [1, 1, 1, 0, 0, 0])
     gauss = gaussian_profile(100, 50)
     np.testing.assert_allclose(gauss(np.array([0, 50, 0]), np.array([0, 0, 25])), [1, 0.5, 0.5])
     with pytest.raises(InputError, match=r"fwhm_y_um = 0: must be a finite number > 0 \(µm\)"):
@@ -137,8 +139,9 @@ def test_single_tophat_peak_equals_exposure_seconds(method):
     assert m.peak_value == pytest.approx(7.5, rel=1e-12)
     assert m.method == method
     lit = m.values > 0.5
-    assert lit.sum() == 11 * 7  # pixel centres within |dx| <= 25, |dy| <= 15 on a 5 µm grid
-    assert m.x_um[0] == pytest.approx(100 - 30) and m.y_um[0] == pytest.approx(200 - 30)  # margin
+    assert lit.sum() == 10 * 6  # pixel centres in [-25, 25) x [-15, 15) on a 5 µm grid: 50 x 30 µm
+    assert m.x_um[0] <= 100 - 25 and m.y_um[0] <= 200 - 15  # the map covers the whole footprint
+    assert m.x_um[-1] >= 100 + 25 - 5 and m.y_um[-1] >= 200 + 15 - 5
 
 
 @pytest.mark.parametrize("method", ["exact", "fft"])

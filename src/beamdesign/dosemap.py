@@ -43,11 +43,17 @@ def _positive(value: object, field: str) -> float:
 
 
 def tophat_profile(w_um: float, h_um: float) -> Profile:
-    """Uniform beam of ``w_um × h_um`` (µm): 1 where ``|dx| <= w/2`` and ``|dy| <= h/2``, else 0."""
+    """Uniform beam of ``w_um × h_um`` (µm): 1 on ``-w/2 <= dx < w/2`` and ``-h/2 <= dy < h/2``.
+
+    The half-open edges make spots that touch (step = spot size) tile the plane exactly: a
+    point on a shared edge belongs to one spot, not two.
+    """
     half_w, half_h = _positive(w_um, "w_um") / 2, _positive(h_um, "h_um") / 2
 
     def relative_fluence(dx_um: np.ndarray, dy_um: np.ndarray) -> np.ndarray:
-        return ((np.abs(dx_um) <= half_w) & (np.abs(dy_um) <= half_h)).astype(float)
+        dx, dy = np.asarray(dx_um), np.asarray(dy_um)
+        inside = (-half_w <= dx) & (dx < half_w) & (-half_h <= dy) & (dy < half_h)
+        return inside.astype(float)
 
     return relative_fluence
 

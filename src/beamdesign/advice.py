@@ -1,0 +1,236 @@
+"""Computed advice: what to change so that no location crosses a threshold before the protocol
+ends. Every option is solved from the model and re-checked by running the modified plan.
+
+Options, for one threshold and the constituent it applies to:
+
+- **flux**: dose is linear in flux, so the largest flux is ``flux * D_threshold / D_worst``
+  (equivalently an attenuator of that transmission);
+- **exposure per scan**: all exposures scaled by one factor, found by bisection (with
+  ``loop: until-end`` shorter scans mean more loops, so the dose is not proportional to it);
+- **raster step**: the smallest step (both axes scaled) that removes enough overlap, by bisection;
+- **fresh locations**: split the worst location's scans over ``n`` non-overlapping spots, moving
+  on after ``k`` scans, with ``k`` the most scans one spot takes below the threshold (counting
+  the location's own scans: spots a beam size apart do not share dose).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from beamdesign.dose import dose_spectrum
+from beamdesign.dosemap import overlap_matrix
+from beamdesign.errors import InputError
+from beamdesign.experiment import ExperimentResult, _threshold_key, run_plan
+from beamdesign.plan import Plan, probe_key
+from beamdesign.schedule import Schedule
+from beamdesign.thresholds import Threshold
+from beamdesign.units import si
+
+BISECTION_STEPS = 24
+MARGIN = 0.999  # solve for 99.9 % of the threshold so that rounding never lands above it
+
+
+@dataclass(frozen=True)
+class Option:
+    """One way to stay below the threshold; ``rechecked_dose_Gy`` is the worst dose re-run."""
+
+    name: str
+    feasible: bool
+    sentence: str
+    rechecked_dose_Gy: float | None = None
+    plan_changes: dict | None = None
+
+
+@dataclass(frozen=True)
+class Advice:
+    threshold: Threshold
+    constituent: str
+    worst_location: str
+    worst_dose_Gy: float
+    options: tuple[Option, ...]
+
+    @property
+    def needed(self) -> bool:
+        return self.worst_dose_Gy > self.threshold.dose_Gy
+
+    @property
+    def sentences(self) -> tuple[str, ...]:
+        target = f"{self.constituent} below {si(self.threshold.dose_Gy, 'Gy')}"
+        if not self.needed:
+            return (f"Every location keeps {target} ({self.threshold.name}) until the protocol "
+                    f"ends; the highest is {si(self.worst_dose_Gy, 'Gy')} at {self.worst_location}.",)
+        head = (f"To keep {target} ({self.threshold.name}) until the protocol ends "
+                f"(now {si(self.worst_dose_Gy, 'Gy')} at {self.worst_location}):")
+        return (head,) + tuple(o.sentence for o in self.options)
+
+
+def _worst_dose(plan: Plan, schedule: Schedule, rate_Gy_per_s: float,
+                overlap: np.ndarray | None = None) -> tuple[float, int]:
+    """Highest final dose over the locations and where, for a schedule and centre dose rate."""
+    exposures = schedule.exposures(plan.protocol.duration_s)
+    seconds = np.bincount(exposures.location_index, weights=exposures.duration_s,
+                          minlength=len(schedule.locations))
+    if overlap is None:
+        overlap = overlap_matrix(schedule.xy_um, plan.beam.relative_fluence())
+    dose = rate_Gy_per_s * (overlap @ seconds)
+    worst = int(np.argmax(dose))
+    return float(dose[worst]), worst
+
+
+def _pick_threshold(plan: Plan, threshold: Threshold | str | float | None) -> Threshold:
+    if isinstance(threshold, Threshold):
+        return threshold
+    if isinstance(threshold, (int, float)):
+        if not threshold > 0:
+            raise InputError("advice threshold", threshold, "a dose > 0 Gy")
+        return Threshold(f"{si(threshold, 'Gy')} limit", float(threshold), None,
+                         f"above {si(threshold, 'Gy')}")
+    applicable = [t for t in plan.thresholds if t.constituent is None]
+    if threshold is None:
+        if not applicable:
+            raise InputError("thresholds", [t.name for t in plan.thresholds],
+                             "advice needs a threshold on the probed constituent")
+        return min(applicable, key=lambda t: t.dose_Gy)
+    for t in plan.thresholds:
+        if t.name.lower() == str(threshold).lower():
+            return t
+    raise InputError("advice threshold", threshold,
+                     "one of the plan's thresholds: " + ", ".join(t.name for t in plan.thresholds))
+
+
+def _bisect(feasible, low: float, high: float, log: bool = True) -> float:
+    """Largest x in [low, high] with feasible(x), assuming feasible(low) and monotonicity."""
+    for _ in range(BISECTION_STEPS):
+        middle = math.sqrt(low * high) if log else (low + high) / 2
+        low, high = (middle, high) if feasible(middle) else (low, middle)
+    return low
+
+
+def _round_down(value: float, digits: int = 2) -> float:
+    if value <= 0:
+        return value
+    scale = 10 ** (math.floor(math.log10(value)) - digits + 1)
+    return math.floor(value / scale) * scale
+
+
+def _round_up(value: float, digits: int = 2) -> float:
+    scale = 10 ** (math.floor(math.log10(value)) - digits + 1)
+    return math.ceil(value / scale) * scale
+
+
+def advise(plan: Plan, threshold: Threshold | str | float | None = None,
+           result: ExperimentResult | None = None) -> Advice:
+    """Computed options that keep every location below ``threshold`` (default: the lowest
+    threshold on the probed constituent) until the protocol ends."""
+    chosen = _pick_threshold(plan, threshold)
+    spectrum = result.spectrum if result is not None else dose_spectrum(plan.stack, plan.beam)
+    rates = spectrum.peak_dose_rate_Gy_per_s[:, 0]
+    probe = (result.probe if result is not None
+             else probe_key(plan) or spectrum.keys[int(np.argmax(rates))])
+    key = _threshold_key(chosen, probe, plan) or probe
+    rate = float(rates[spectrum.index(key)])
+    limit = chosen.dose_Gy
+    schedule = plan.schedule
+    overlap = overlap_matrix(schedule.xy_um, plan.beam.relative_fluence())
+    worst_dose, worst = _worst_dose(plan, schedule, rate, overlap)
+    worst_name = schedule.locations[worst].name
+    options: list[Option] = []
+    if worst_dose <= limit:
+        return Advice(chosen, key, worst_name, worst_dose, ())
+
+    # 1. flux (dose is linear in flux)
+    factor = _round_down(limit / worst_dose * MARGIN, 3)
+    flux = plan.beam.flux_ph_s * factor
+    changed = plan.replace(beam={**plan.config["beam"], "flux_ph_s": flux})
+    recheck = _worst_dose(changed, schedule, rate * factor, overlap)[0]
+    options.append(Option(
+        "flux", recheck <= limit,
+        f"lower the flux to {flux:.3g} ph/s (an attenuator transmitting {factor:.3g}): "
+        f"worst dose {si(recheck, 'Gy')}", recheck, {"beam": changed.config["beam"]}))
+
+    # 2. exposure per scan, all scaled by one factor
+    schedule_config = schedule.to_config()
+
+    def scaled(s: float) -> Schedule:
+        config = dict(schedule_config)
+        if "locations" in config:
+            config["locations"] = [{**p, "exposure_s": p["exposure_s"] * s} for p in config["locations"]]
+        else:
+            config["exposure_s"] = config["exposure_s"] * s
+        return Schedule.from_config(config)
+
+    def exposure_ok(s: float) -> bool:
+        return _worst_dose(plan, scaled(s), rate, overlap)[0] <= limit * MARGIN
+
+    smallest = 1e-4
+    if exposure_ok(smallest):
+        s = _bisect(exposure_ok, smallest, 1.0)
+        longest = float(schedule.exposure_s.max())
+        s = _round_down(longest * s) / longest
+        recheck = _worst_dose(plan, scaled(s), rate, overlap)[0]
+        new = scaled(s)
+        listing = ", ".join(f"{p.name} {p.exposure_s:.2g} s" for p in new.locations[:4]) \
+            if schedule.raster is None else f"{new.locations[0].exposure_s:.2g} s per scan"
+        if schedule.raster is None and len(new.locations) > 4:
+            listing += ", ..."
+        options.append(Option("exposure per scan", recheck <= limit,
+                              f"shorten every exposure by ×{s:.3g} ({listing}): worst dose "
+                              f"{si(recheck, 'Gy')}", recheck, {"schedule": new.to_config()}))
+    else:
+        options.append(Option("exposure per scan", False,
+                              "shorter exposures alone do not help: with the loop running until "
+                              "the end, the locations are then measured more often; add a pause "
+                              "between loops or lower the flux"))
+
+    # 3. raster step
+    if schedule.raster is not None:
+        step = np.atleast_1d(schedule.raster["step_um"]).astype(float)
+
+        def stepped(f: float) -> Schedule:
+            config = dict(schedule_config)
+            config["raster"] = {**config["raster"], "step_um": [float(v) for v in np.resize(step * f, 2)]}
+            return Schedule.from_config(config)
+
+        def step_ok(f: float) -> bool:
+            return _worst_dose(plan, stepped(f), rate)[0] <= limit * MARGIN
+
+        widest = 20.0
+        if step_ok(widest):
+            low, high = 1.0, widest
+            for _ in range(BISECTION_STEPS):  # smallest f that is feasible
+                middle = math.sqrt(low * high)
+                low, high = (low, middle) if step_ok(middle) else (middle, high)
+            new_step = [_round_up(v) for v in np.resize(step * high, 2)]
+            config = dict(schedule_config)
+            config["raster"] = {**config["raster"], "step_um": new_step}
+            new = Schedule.from_config(config)
+            recheck = _worst_dose(plan, new, rate)[0]
+            options.append(Option("raster step", recheck <= limit,
+                                  f"widen the raster step to {new_step[0]:g} × {new_step[1]:g} µm: "
+                                  f"worst dose {si(recheck, 'Gy')}", recheck,
+                                  {"schedule": new.to_config()}))
+        else:
+            options.append(Option("raster step", False, "a wider raster step alone is not enough: "
+                                  "each point's own scans already exceed the threshold"))
+
+    # 4. fresh locations for the worst one: move on after k scans
+    exposures = schedule.exposures(plan.protocol.duration_s)
+    own = exposures.location_index == worst
+    per_scan = rate * exposures.duration_s[own]
+    if per_scan.size and per_scan.max() <= limit:
+        fits = np.cumsum(per_scan) <= limit * MARGIN
+        k = max(int(np.count_nonzero(fits)), 1)
+        n = math.ceil(per_scan.size / k)
+        spot_dose = float(np.add.reduceat(per_scan, np.arange(0, per_scan.size, k)).max())
+        options.append(Option("fresh locations", spot_dose <= limit,
+                              f"spread {worst_name}'s {per_scan.size} scans over {n} fresh "
+                              f"locations ({k} scan{'s' if k > 1 else ''} each, at least one beam size apart): dose per "
+                              f"location {si(spot_dose, 'Gy')}", spot_dose))
+    elif per_scan.size:
+        options.append(Option("fresh locations", False,
+                              f"fresh locations do not help: one scan at {worst_name} already "
+                              f"gives {si(float(per_scan.max()), 'Gy')}"))
+    return Advice(chosen, key, worst_name, worst_dose, tuple(options))

@@ -1,0 +1,50 @@
+"""Advice is solved from the model and re-checked by running the modified plan."""
+
+from __future__ import annotations
+
+import pytest
+
+from beamdesign.advice import advise
+from beamdesign.errors import InputError
+from beamdesign.experiment import run_plan
+from beamdesign.plan import builtin_plan_names, load_plan
+
+
+@pytest.mark.parametrize("name", builtin_plan_names())
+def test_every_feasible_option_is_rechecked_below_the_threshold(name):
+    plan = load_plan(name)
+    advice = advise(plan)
+    assert advice.threshold.dose_Gy == 80e3  # the lowest threshold on the probe
+    assert advice.needed
+    feasible = [o for o in advice.options if o.feasible]
+    assert feasible, advice.sentences
+    for option in feasible:
+        assert option.rechecked_dose_Gy <= advice.threshold.dose_Gy
+        if option.plan_changes:
+            rerun = run_plan(plan.replace(**option.plan_changes))
+            assert rerun.worst(advice.constituent).dose_Gy[advice.constituent] == pytest.approx(
+                option.rechecked_dose_Gy, rel=1e-9)
+
+
+def test_flux_option_is_nearly_tight():
+    plan = load_plan("jousseaume2023-exp2-pcc")
+    flux = next(o for o in advise(plan).options if o.name == "flux")
+    assert 0.99 * 80e3 < flux.rechecked_dose_Gy <= 80e3
+
+
+def test_fresh_locations_for_a_many_scan_plan():
+    plan = load_plan("jousseaume2023-exp1-pca")
+    option = next(o for o in advise(plan, threshold=2e5).options if o.name == "fresh locations")
+    assert option.feasible and option.rechecked_dose_Gy <= 2e5
+
+
+def test_no_advice_needed_when_safe():
+    plan = load_plan("jousseaume2023-exp2-pcc")
+    advice = advise(plan, threshold=1e9)
+    assert not advice.needed and advice.options == ()
+    assert "keeps" in advice.sentences[0]
+
+
+def test_unknown_threshold_name():
+    with pytest.raises(InputError, match="advice threshold = 'nope': one of the plan's thresholds"):
+        advise(load_plan("default"), threshold="nope")
