@@ -22,13 +22,21 @@ from beamdesign.plan import builtin_plan_names, load_plan
 from beamdesign.units import duration, si
 
 
-def _spot(text: str) -> tuple[str, str]:
+def _number(text: str) -> float | str:
+    """A number typed on the command line, or the text itself for the validator to reject."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _spot(text: str) -> tuple[float | str, float | str]:
     parts = text.lower().replace("×", "x").split("x")
     if len(parts) == 1:
         parts = parts * 2
     if len(parts) != 2:
         raise InputError("--spot-um", text, "a spot is WxH in µm, e.g. 300x400")
-    return parts[0], parts[1]
+    return _number(parts[0]), _number(parts[1])
 
 
 def _dose_table(result) -> str:
@@ -61,7 +69,7 @@ def _dose_table(result) -> str:
 def _cmd_dose(args: argparse.Namespace) -> int:
     stack = load_stack(args.stack, "--stack")
     width, height = _spot(args.spot_um)
-    beam = Beam.from_config({"energy_keV": args.energy_kev, "flux_ph_s": args.flux,
+    beam = Beam.from_config({"energy_keV": _number(args.energy_kev), "flux_ph_s": _number(args.flux),
                              "spot_um": [width, height], "profile": args.profile,
                              "convention": args.convention}, "beam")
     result = stack_dose(stack, beam)
@@ -131,6 +139,32 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from beamdesign.report import ReportError, render_batch, render_report
+
+    out = Path(args.output).expanduser()
+    if len(args.plan) == 1 and out.suffix.lower() in {".html", ".htm"}:
+        try:
+            path = render_report(args.plan[0], out, keep_ipynb=not args.no_ipynb)
+        except ReportError as error:
+            print(f"beamdesign: error: {error}", file=sys.stderr)
+            return 1
+        print(path)
+        return 0
+    if out.suffix.lower() in {".html", ".htm"}:
+        raise InputError("-o", str(out), "several plans need an output folder, not an .html file")
+    batch = render_batch(args.plan, out, keep_ipynb=not args.no_ipynb)
+    for _, path, summary in batch.reports:
+        print(f"{path}: {summary}")
+    print(batch.index)
+    for spec, message in batch.failures:
+        print(f"beamdesign: error: {spec}: {message}", file=sys.stderr)
+    if batch.failures:
+        print(f"beamdesign: {len(batch.failures)} of {len(args.plan)} reports failed", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="beamdesign", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -158,6 +192,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--csv", metavar="OUT", help="also write the timeline as CSV")
     run.add_argument("--list", action="store_true", help="list the built-in plans")
     run.set_defaults(handler=_cmd_run)
+    report = commands.add_parser("report", help="HTML report of one or several plans (needs the jupyter extra)")
+    report.add_argument("plan", nargs="+", help="plan files (YAML/JSON) or built-in plan names")
+    report.add_argument("-o", "--output", required=True,
+                        help="OUT.html for one plan; a folder (reports + index.html) for several")
+    report.add_argument("--no-ipynb", action="store_true", help="do not keep the executed notebook")
+    report.set_defaults(handler=_cmd_report)
     return parser
 
 

@@ -24,7 +24,7 @@ from functools import cached_property
 import numpy as np
 
 from beamdesign.dose import DoseSpectrum, dose_spectrum
-from beamdesign.dosemap import DoseMap, beam_on_time, dose_map, overlap_matrix
+from beamdesign.dosemap import DoseMap, dose_map, overlap_matrix
 from beamdesign.plan import Plan, probe_key
 from beamdesign.schedule import Exposures
 from beamdesign.thresholds import Threshold, verdict
@@ -164,7 +164,7 @@ def _pairs(exposures: Exposures, overlap: np.ndarray) -> dict[str, np.ndarray]:
     offsets = np.arange(k.size) - np.repeat(np.cumsum(n_per_exposure) - n_per_exposure,
                                             n_per_exposure)
     q = q_of[starts[position[k]] + offsets]
-    order = np.lexsort((k, q))
+    order = np.argsort(q, kind="stable")  # pairs were built in exposure (time) order
     q, k = q[order], k[order]
     rate = overlap[q, position[k]]
     gained = rate * exposures.duration_s[k]
@@ -173,6 +173,31 @@ def _pairs(exposures: Exposures, overlap: np.ndarray) -> dict[str, np.ndarray]:
     group_start = np.concatenate([[0.0], cumulative])[first]
     cumulative = cumulative - np.repeat(group_start, np.bincount(q, minlength=overlap.shape[0]))
     return {"q": q, "k": k, "rate": rate, "cumulative": cumulative, "first": first}
+
+
+def _fluence_timeline(pairs: dict[str, np.ndarray], exposures: Exposures, overlap: np.ndarray,
+                      time_s: np.ndarray) -> np.ndarray:
+    """Peak-fluence-seconds (n_loc, n_t) at each location and time, from the sparse pairs.
+
+    Completed exposures: the cumulative value of the last pair ending by ``t`` in each
+    location's group; the one exposure under way at ``t`` adds ``overlap * (t - start)``.
+    """
+    n_loc = overlap.shape[0]
+    if not exposures.start_s.size:
+        return np.zeros((n_loc, time_s.size))
+    span = float(max(exposures.end_s[-1], time_s.max())) + 1.0
+    key = pairs["q"] * span + exposures.end_s[pairs["k"]]
+    query = np.arange(n_loc)[:, None] * span + time_s[None, :]
+    last = np.searchsorted(key, query, side="right") - 1
+    completed = np.where(last >= pairs["first"][:, None],
+                         pairs["cumulative"][np.maximum(last, 0)], 0.0)
+    running = np.searchsorted(exposures.start_s, time_s, side="right") - 1
+    under_way = (running >= 0) & (time_s < exposures.end_s[np.maximum(running, 0)])
+    j = np.maximum(running, 0)
+    reach = np.where(overlap > OVERLAP_CUTOFF, overlap, 0.0)  # the same cut as the pairs
+    partial = reach[:, exposures.location_index[j]] * np.where(
+        under_way, time_s - exposures.start_s[j], 0.0)[None, :]
+    return completed + partial
 
 
 def _crossing_times(pairs: dict[str, np.ndarray], exposures: Exposures, q: np.ndarray,
@@ -218,9 +243,9 @@ def run_plan(plan: Plan, timeline_points: int = TIMELINE_POINTS) -> ExperimentRe
     fluence_s = overlap @ beam_seconds
     time_s = np.linspace(0.0, end_s, timeline_points)
     probe_rate = float(peak_rates[spectrum.index(probe)])
-    probe_dose = probe_rate * (overlap @ beam_on_time(exposures, n_loc, time_s))
-
     pairs = _pairs(exposures, overlap)
+    probe_dose = probe_rate * _fluence_timeline(pairs, exposures, overlap, time_s)
+
     counts = np.bincount(pairs["q"], minlength=n_loc)
     has_pairs = counts > 0
     first = np.minimum(pairs["first"], max(pairs["q"].size - 1, 0))

@@ -80,6 +80,14 @@ def check_positive(value: object, field: str, unit: str) -> float:
     return number
 
 
+def _atomic_number(symbol: str) -> int:
+    """Z of an element symbol, 0 when it is not one."""
+    try:
+        return xraylib.SymbolToAtomicNumber(symbol)
+    except ValueError:
+        return 0
+
+
 def parse_formula(formula: str, field: str) -> tuple[tuple[int, float], ...]:
     """Element mass fractions of a chemical formula, or an error pointing at the bad character."""
     position = 0
@@ -87,7 +95,7 @@ def parse_formula(formula: str, field: str) -> tuple[tuple[int, float], ...]:
         if match.start() != position:
             break
         symbol = match.group()
-        if symbol[0].isupper() and xraylib.SymbolToAtomicNumber(symbol) == 0:
+        if symbol[0].isupper() and _atomic_number(symbol) == 0:
             raise InputError(field, formula, "not a known material or chemical formula",
                              f"unknown element '{symbol}' at character {match.start() + 1}")
         position = match.end()
@@ -188,7 +196,7 @@ def resolve_material(spec: str | dict, field: str, density_g_cm3: float | None =
             raise InputError(field, name, "not a library material or a chemical formula",
                              did_you_mean(name, library_names()) or "see `beamdesign materials`")
         fractions = parse_formula(name, field)
-        z = xraylib.SymbolToAtomicNumber(name) if re.fullmatch(r"[A-Z][a-z]?", name) else 0
+        z = _atomic_number(name) if re.fullmatch(r"[A-Z][a-z]?", name) else 0
         if density_g_cm3 is None and z:
             return Material(name, xraylib.ElementDensity(z), fractions, name, "element",
                             "density: xraylib.ElementDensity")

@@ -122,7 +122,7 @@ def probe_key(plan: Plan) -> str | None:
     if plan.probe is None:
         return None
     layer_name, _, constituent_name = plan.probe.partition("/")
-    layer = plan.stack.layer(layer_name.strip())
+    layer = plan.stack.layer(layer_name.strip(), "probe")
     if not constituent_name:
         return f"{layer.name}/{layer.main_constituent.name}"
     names = [c.name for c in layer.constituents]

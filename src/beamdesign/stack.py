@@ -67,12 +67,13 @@ class Stack:
     title: str = ""
     source: str = ""
 
-    def layer(self, name: str) -> Layer:
+    def layer(self, name: str, field: str = "layer") -> Layer:
+        """The layer called ``name`` (case-insensitive); ``field`` names the source of errors."""
         for layer in self.layers:
             if layer.name.lower() == name.lower():
                 return layer
         names = [layer.name for layer in self.layers]
-        raise InputError("layer", name, "one of " + ", ".join(repr(n) for n in names),
+        raise InputError(field, name, "one of " + ", ".join(repr(n) for n in names),
                          did_you_mean(name, names))
 
     @property

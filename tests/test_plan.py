@@ -1,0 +1,120 @@
+"""Plan files: loading, validation messages, round-trip, atomic saving, versions."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import yaml
+
+from beamdesign.errors import InputError
+from beamdesign.plan import (PLAN_VERSION, builtin_plan_names, builtin_plan_text, load_plan,
+                             plan_from_config, save_plan)
+
+ISSUE_PLAN = """
+version: 1
+title: PCc, experiment 2 of Jousseaume 2023
+stack: jousseaume2023-pcc
+beam: {energy_keV: 27, flux_ph_s: 8.0e10, spot_um: [300, 400], profile: tophat,
+       convention: total-attenuation}
+protocol:
+  - charge at C/8 for 8 h
+schedule:
+  locations:
+    - {name: "#1", x_um: 0,    y_um: 0, exposure_s: 2.5}
+    - {name: "#2", x_um: 1000, y_um: 0, exposure_s: 98}
+    - {name: "#3", x_um: 2000, y_um: 0, exposure_s: 1050}
+  move_s: 5
+  loop: until-end
+  pause_s: 0
+thresholds: jousseaume2023
+"""
+
+
+def config(**changes):
+    data = yaml.safe_load(ISSUE_PLAN)
+    data.update(changes)
+    return data
+
+
+def test_issue_plan_loads_and_round_trips(tmp_path):
+    plan = plan_from_config(config())
+    assert plan.protocol.duration_s == 8 * 3600
+    path = save_plan(plan, tmp_path / "plan.yaml")
+    again = load_plan(str(path))
+    assert again.to_config() == plan.to_config()
+    json_path = save_plan(plan, tmp_path / "plan.json")
+    assert load_plan(str(json_path)).to_config() == plan.to_config()
+
+
+@pytest.mark.parametrize("name", builtin_plan_names())
+def test_builtin_plans_validate_and_round_trip(name):
+    plan = load_plan(name)
+    assert plan_from_config(plan.to_config()).to_config() == plan.to_config()
+    assert yaml.safe_load(builtin_plan_text(name))["version"] == PLAN_VERSION
+
+
+def test_stack_file_relative_to_the_plan(tmp_path):
+    (tmp_path / "cell.yaml").write_text("layers: [{name: foil, material: Cu, thickness_um: 10}]\n")
+    (tmp_path / "plan.yaml").write_text(yaml.safe_dump(config(stack="cell.yaml")))
+    assert load_plan(str(tmp_path / "plan.yaml")).stack.layers[0].name == "foil"
+
+
+def schedule(**changes):
+    data = config()["schedule"]
+    data.update(changes)
+    return data
+
+
+@pytest.mark.parametrize("data, message", [
+    (config(colour="red"), r"colour = 'red': not a known plan key; allowed: version, title"),
+    (config(schedule=schedule(locations=[{"name": "#1", "x_um": 0, "y_um": 0, "exposure_s": -3}])),
+     r"schedule.locations\[0\].exposure_s = -3"),
+    (config(protocol=["Charge at C/0 for 1 h"]), r"protocol\[0\]"),
+    (config(schedule={"raster": {"pattern": "snake", "nx": 0, "ny": 3, "step_um": 100}, "exposure_s": 1}),
+     r"schedule.raster.nx = 0"),
+    (config(protocol=["Rest for 9000 h"]), r"never ends"),
+    (config(thresholds=[{"name": "my limit"}]), r"thresholds\[0\].dose_Gy = None: threshold 'my limit' needs a dose_Gy > 0"),
+    (config(thresholds="jousseaume2024"), r"thresholds = 'jousseaume2024': a threshold scale.*did you mean 'jousseaume2023'"),
+    (config(beam={"energy_keV": 500, "flux_ph_s": 1e10, "spot_um": [10, 10]}),
+     r"beam.energy_keV = 500.0: the energy must be between 1 and 200 keV"),
+    (config(beam={"energy_keV": 27, "flux_ph_s": 0, "spot_um": [10, 10]}), r"beam.flux_ph_s = 0: must be a number > 0 \(ph/s\)"),
+    (config(beam={"energy_keV": 27, "flux_ph_s": 1e10, "spot_um": [0, 10]}), r"beam.spot_um = 0: .*zero size"),
+    (config(probe="cathode/NMC812"), r"probe = 'cathode': one of 'silicon window'.*did you mean 'NMC811 cathode'"),
+    (config(probe="NMC811 cathode/NMC812"), r"probe = 'NMC811 cathode/NMC812': layer 'NMC811 cathode' holds NMC811"),
+    (config(version=7), r"plan.version = 7: a plan version from 1 to 1"),
+    ({k: v for k, v in config().items() if k != "schedule"}, r"schedule = None: a plan needs a 'schedule' section"),
+])
+def test_bad_plans_name_the_field(data, message):
+    with pytest.raises(InputError, match=message):
+        plan_from_config(data)
+
+
+def test_save_is_atomic_and_leaves_no_partial_file(tmp_path, monkeypatch):
+    plan = plan_from_config(config())
+    target = tmp_path / "plan.yaml"
+    target.write_text("previous content\n")
+
+    def crash(*args):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError, match="disk full"):
+        save_plan(plan, target)
+    assert target.read_text() == "previous content\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["plan.yaml"]  # temporary file removed
+
+
+def test_save_rejects_bad_names(tmp_path):
+    plan = plan_from_config(config())
+    with pytest.raises(InputError, match=r"plan file = .*plan.txt': a plan file name ends in .yaml"):
+        save_plan(plan, tmp_path / "plan.txt")
+    with pytest.raises(InputError, match=r"the folder does not exist"):
+        save_plan(plan, tmp_path / "nope" / "plan.yaml")
+
+
+def test_missing_plan_file_and_unknown_builtin():
+    with pytest.raises(InputError, match=r"plan = '/nonexistent/p.yaml': no such file"):
+        load_plan("/nonexistent/p.yaml")
+    with pytest.raises(InputError, match=r"plan = 'defualt': not a plan file or a built-in plan.*did you mean 'default'"):
+        load_plan("defualt")
