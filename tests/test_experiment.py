@@ -132,3 +132,13 @@ def test_sparse_timeline_equals_dense_overlap_times_beam_on_time():
     dense = result.probe_peak_rate_Gy_per_s * (result.overlap @ seconds)
     # equal but for the overlaps below OVERLAP_CUTOFF (1e-9 of the peak) that the pairs neglect
     np.testing.assert_allclose(result.probe_dose_Gy, dense, rtol=1e-8, atol=1e-8 * dense.max())
+
+
+def test_a_plan_whose_beam_never_comes_on_receives_nothing():
+    plan = load_plan("jousseaume2023-exp2-pcc")
+    late = run_plan(plan.replace(schedule={**plan.config["schedule"], "start_s": 10 * HOUR}))
+    assert len(late.exposures) == 0
+    for loc in late.locations:
+        assert loc.scans == 0 and loc.dose_Gy[late.probe] == 0 and loc.averaged_dose_rate_Gy_per_s == 0
+        assert all(c.time_s is None for c in loc.crossings) and loc.verdict == "safe for microstructure"
+    assert not late.probe_dose_Gy.any()

@@ -203,13 +203,14 @@ def _fluence_timeline(pairs: dict[str, np.ndarray], exposures: Exposures, overla
 def _crossing_times(pairs: dict[str, np.ndarray], exposures: Exposures, q: np.ndarray,
                     level: np.ndarray) -> np.ndarray:
     """Exact time at which location ``q[i]`` reaches ``level[i]`` peak-fluence-seconds (nan: never)."""
-    n_loc = pairs["first"].size
-    ends = np.append(pairs["first"][1:], pairs["q"].size) if n_loc else pairs["first"]
+    if not pairs["q"].size:
+        return np.full(q.shape, np.nan)
+    ends = np.append(pairs["first"][1:], pairs["q"].size)
     span = float(pairs["cumulative"].max(initial=0.0)) * 2.0 + 1.0
     key = pairs["q"] * span + pairs["cumulative"]
     index = np.searchsorted(key, q * span + level * (1 - 1e-12), side="left")
     found = index < ends[q]
-    safe = np.minimum(index, max(pairs["q"].size - 1, 0))
+    safe = np.minimum(index, pairs["q"].size - 1)
     k = pairs["k"][safe]
     before = pairs["cumulative"][safe] - pairs["rate"][safe] * exposures.duration_s[k]
     times = exposures.start_s[k] + (level - before) / pairs["rate"][safe]
