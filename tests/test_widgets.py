@@ -66,6 +66,7 @@ def test_bad_porosity_shows_message_next_to_layer_and_marks_stale(planner):
     assert planner.stale and planner.result is good
     assert all(f.title.text.startswith("STALE") for f in planner.figures.values())
     assert "Stale" in planner.summary_html.value
+    assert "bd-stale" in planner.verdict_html.value
     planner.controls[f"layers[{i}].porosity"].value = 0.3
     assert not planner.stale and planner.errors == {}
     assert planner.message(field) == ""
@@ -181,3 +182,70 @@ def test_figures_build_and_update(default_result):
     assert figs[0].title.text.startswith("STALE")
     figures.mark_stale(figs[0], False)
     assert figs[0].title.text == "Cumulative dose"
+
+
+def test_lessons_respond_to_controls():
+    from beamdesign.widgets import lessons
+
+    beer = lessons.beer_lambert_widget()
+    t27 = beer.data()["transmission"]
+    beer.controls["energy_keV"].value = 15
+    assert beer.data()["transmission"] < t27 and "17.6 %" in beer.readout.value
+    coef = lessons.coefficient_widget("graphite")
+    assert "3.2" in coef.readout.value  # µ/µen of graphite at 27 keV: Compton-dominated
+    coef.controls["material"].value = "Cu"
+    assert coef.data()["ratio_total_to_energy"] < 1.3  # photoabsorption-dominated
+    prof = lessons.profile_widget()
+    assert prof.data()["peak_ratio"] == pytest.approx(4 * np.log(2) / np.pi, rel=1e-3)
+    rate = lessons.dose_rate_widget()
+    one = rate.data()["final_Gy"]
+    rate.controls["n_locations"].value = 5
+    assert rate.data()["final_Gy"] == pytest.approx(one / 5, rel=0.01)  # 36000 s / 12 s loops
+    rate.controls["exposure_s"].value = -1
+    assert "⚠" in rate.readout.value and "exposure_s" in rate.readout.value
+
+
+def test_exercise_checks(capsys):
+    from beamdesign.widgets import exercises
+
+    assert exercises.check_exercise_1(60, 0.05) and not exercises.check_exercise_1(27, 10)
+    assert not exercises.check_exercise_1(-5, 1)  # an invalid energy is a ✗, not a traceback
+    assert exercises.check_exercise_2("total-attenuation", 3.2)
+    assert exercises.check_exercise_3(3.8) and not exercises.check_exercise_3(10)
+    assert exercises.check_exercise_4(8e10 / 0.8825) and not exercises.check_exercise_4(8e10)
+    out = capsys.readouterr().out
+    assert out.count("✓") == 4 and out.count("✗") == 4
+
+
+def test_render_report_button_wiring(planner, tmp_path, monkeypatch):
+    """The button hands the current plan to beamdesign.report.render_report and shows the path
+    (the real renderer starts a kernel: tested with the report itself, not here)."""
+    report = pytest.importorskip("beamdesign.report")
+    calls = []
+
+    def fake(plan, out_html):
+        calls.append((plan, out_html))
+        return out_html
+
+    monkeypatch.setattr(report, "render_report", fake)
+    planner.controls["plan_path"].value = str(tmp_path / "mine.yaml")
+    planner.report_button.click()
+    assert calls and calls[0][0] is planner.plan and calls[0][1] == tmp_path / "mine.html"
+    assert "mine.html" in planner.file_html.value
+
+    def broken(plan, out_html):
+        raise RuntimeError("kernel died")
+
+    monkeypatch.setattr(report, "render_report", broken)
+    planner.report_button.click()
+    assert "kernel died" in planner.file_html.value and "⚠" in planner.file_html.value
+
+
+@pytest.mark.parametrize("field, key", [
+    ("beam.energy_keV", "energy_keV"), ("beam.spot_um", "spot"), ("beam.flux_ph_s", "flux_ph_s"),
+    ("beam.attenuators[0].transmission", "attenuator_transmission"), ("protocol[2]", "protocol"),
+    ("schedule.locations[1].exposure_s", "locations"), ("schedule.raster.nx", "raster"),
+    ("schedule.move_s", "move_s"), ("probe", "probe"), ("stack", "cell"), ("weird", "general"),
+])
+def test_error_fields_map_to_their_control(planner, field, key):
+    assert planner._message_widget(field) is planner._messages[key]

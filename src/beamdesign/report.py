@@ -7,7 +7,8 @@ use them, never when ``beamdesign.report`` is imported, so the core stays free o
 The template is package data, ``beamdesign/data/report_template.ipynb``, found with
 ``importlib.resources`` (so it ships in the wheel and works from an editable install alike).
 ``notebooks/report_template.ipynb`` is an identical copy for people who open it in Jupyter; a
-test asserts the two files are byte-identical.
+test asserts the two files are byte-identical. The template draws its plots with
+``beamdesign.widgets.figures`` (static bokeh figures, BokehJS inlined: the HTML works offline).
 
 The plan reaches the notebook as plain strings only (the YAML text, the file name, the SHA-256),
 never as Python code; the notebook parses the YAML with ``yaml.safe_load`` and validates it.
@@ -24,13 +25,14 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-
 from beamdesign.errors import InputError
 from beamdesign.plan import Plan, builtin_plan_names, builtin_plan_text, load_plan, plan_text
 
 TEMPLATE = "data/report_template.ipynb"
 #: the kernel the report runs in: the ipykernel spec of the current environment
 KERNEL_NAME = "python3"
+#: a report cell taking longer than this fails the report instead of hanging it
+CELL_TIMEOUT_S = 300
 
 
 class ReportError(RuntimeError):
@@ -51,10 +53,11 @@ def template_path() -> resources.abc.Traversable:
     return resources.files("beamdesign").joinpath(TEMPLATE)
 
 
-def _read_plan(spec: str | Path | Plan) -> tuple[Plan, str, str]:
-    """(plan, source name, SHA-256 of the file bytes or of the YAML text of a Plan object)."""
+def _read_plan(spec: str | Path | Plan) -> tuple[Plan, str, str, str]:
+    """(plan, source name, SHA-256, file text): the hash is of the file bytes, or of the YAML
+    text for a Plan object (then the file text is empty and the report shows the plan's YAML)."""
     if isinstance(spec, Plan):
-        return spec, "", hashlib.sha256(plan_text(spec, "yaml").encode("utf-8")).hexdigest()
+        return spec, "", hashlib.sha256(plan_text(spec, "yaml").encode("utf-8")).hexdigest(), ""
     text = str(spec)
     plan = load_plan(text)  # raises InputError with the plan's own sentence
     if text in builtin_plan_names() and not Path(text).is_file():
@@ -64,14 +67,26 @@ def _read_plan(spec: str | Path | Plan) -> tuple[Plan, str, str]:
         path = Path(text).expanduser()
         data = path.read_bytes()
         source = path.name
-    return plan, source, hashlib.sha256(data).hexdigest()
+    return plan, source, hashlib.sha256(data).hexdigest(), data.decode("utf-8", "replace")
 
 
-def _execute(plan: Plan, source: str, sha256: str, out_ipynb: Path) -> None:
+def _execute(plan: Plan, source: str, sha256: str, file_text: str, out_ipynb: Path) -> None:
     import papermill
+    from jupyter_client.manager import AsyncKernelManager
     from papermill.exceptions import PapermillExecutionError
+    from traitlets import default
 
-    parameters = {"plan_yaml": plan_text(plan, "yaml"), "plan_source": source, "plan_sha256": sha256}
+    class IPCKernelManager(AsyncKernelManager):
+        """Local sockets (files next to the connection file) instead of TCP on localhost: no
+        open port, and no "running over TCP without encryption" warning on every report."""
+
+        @default("transport")
+        def _default_transport(self) -> str:
+            return "ipc"
+
+    # plain strings only; the validated plan as YAML (a relative stack path already resolved)
+    parameters = {"plan_yaml": plan_text(plan, "yaml"), "plan_source": source, "plan_sha256": sha256,
+                  "plan_file_text": file_text}
     with ExitStack() as stack:
         workdir = stack.enter_context(tempfile.TemporaryDirectory(prefix="beamdesign-report-"))
         template = stack.enter_context(resources.as_file(template_path()))
@@ -80,7 +95,9 @@ def _execute(plan: Plan, source: str, sha256: str, out_ipynb: Path) -> None:
         try:
             papermill.execute_notebook(
                 str(template), str(out_ipynb), parameters=parameters, kernel_name=KERNEL_NAME,
-                cwd=workdir, progress_bar=False, log_output=False, request_save_on_cell_execute=False)
+                cwd=workdir, progress_bar=False, log_output=False, request_save_on_cell_execute=False,
+                start_timeout=60, execution_timeout=CELL_TIMEOUT_S,
+                **({"kernel_manager_class": IPCKernelManager} if os.name == "posix" else {}))
         except PapermillExecutionError as error:
             if error.ename == "InputError":
                 raise InputError("plan", source or plan.title, error.evalue) from None
@@ -103,7 +120,8 @@ def _export(ipynb: Path, out_html: Path, title: str) -> None:
     out_html.write_text(body, encoding="utf-8")
 
 
-def _render(plan: Plan, source: str, sha256: str, out_html: Path, keep_ipynb: bool) -> Path:
+def _render(plan: Plan, source: str, sha256: str, file_text: str, out_html: Path,
+            keep_ipynb: bool) -> Path:
     out_html = Path(out_html).expanduser()
     if out_html.suffix.lower() not in {".html", ".htm"}:
         raise InputError("-o", str(out_html), "a report file name ends in .html")
@@ -111,7 +129,7 @@ def _render(plan: Plan, source: str, sha256: str, out_html: Path, keep_ipynb: bo
         raise InputError("-o", str(out_html), "the folder does not exist")
     with tempfile.TemporaryDirectory(prefix="beamdesign-report-") as scratch:
         ipynb = out_html.with_suffix(".ipynb") if keep_ipynb else Path(scratch) / "report.ipynb"
-        _execute(plan, source, sha256, ipynb)
+        _execute(plan, source, sha256, file_text, ipynb)
         _export(ipynb, out_html, " ".join(plan.title.split())[:120] or "beamdesign report")
     return out_html
 
@@ -124,8 +142,7 @@ def render_report(plan_path_or_plan: str | Path | Plan, out_html: str | Path,
     own sentence before a kernel starts. The executed notebook is kept next to the HTML
     (``my_plan.html`` + ``my_plan.ipynb``) unless ``keep_ipynb`` is false. Returns the HTML path.
     """
-    plan, source, sha256 = _read_plan(plan_path_or_plan)
-    return _render(plan, source, sha256, Path(out_html), keep_ipynb)
+    return _render(*_read_plan(plan_path_or_plan), Path(out_html), keep_ipynb)
 
 
 def _summary(plan: Plan) -> str:
@@ -164,8 +181,8 @@ def render_batch(plans: list[str | Path], out_dir: str | Path, keep_ipynb: bool 
     for spec in plans:
         stem = _stem(str(spec), taken)
         try:
-            plan, source, sha256 = _read_plan(spec)
-            path = _render(plan, source, sha256, out / f"{stem}.html", keep_ipynb)
+            plan, *provenance = _read_plan(spec)
+            path = _render(plan, *provenance, out / f"{stem}.html", keep_ipynb)
             result.reports.append((str(spec), path, _summary(plan)))
         except (InputError, ReportError) as error:
             result.failures.append((str(spec), str(error)))

@@ -1,0 +1,115 @@
+# beamdesign — one command to plan, one command to test.
+#
+#   make planner   set up .venv, print the default plan's dose table, open the planner notebook
+#   make cli       set up .venv and print the default plan's dose table (no JupyterLab)
+#   make test      set up .venv (+ Chromium via apt if missing) and run the whole test suite
+#   make bench     run the benchmarks
+#
+# Setup is idempotent: pip runs again only when pyproject.toml is newer than the stamp file
+# inside .venv. Needs python3 (>= 3.10), internet access to PyPI, and for `make test` apt
+# (root, or sudo) when /usr/bin/chromium or the DejaVu fonts are missing.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := $(CURDIR)/.venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP_JUPYTER := $(VENV)/.beamdesign-jupyter.stamp
+STAMP_TEST := $(VENV)/.beamdesign-test.stamp
+# JupyterLab reads settings overrides from <sys.prefix>/share/jupyter/lab/settings/.
+LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
+PLANNER_NOTEBOOK := notebooks/03_plan_my_beamtime.ipynb
+NBVAL_CELL_TIMEOUT ?= 600
+# Extra JupyterLab options, e.g. make planner LAB_ARGS="--no-browser --port 8899"
+LAB_ARGS ?=
+# The browser tests drive Debian's chromium at this path.
+CHROMIUM ?= /usr/bin/chromium
+ALLOW_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+# Tools started by the tests (jupyter, beamdesign) must come from the venv, not from PATH.
+RUN_ENV := env PATH="$(BIN):$$PATH" VIRTUAL_ENV="$(VENV)"
+
+.PHONY: help planner cli test test-python test-notebooks bench setup setup-test browser clean-venv
+
+help:
+	@sed -n '3,6p' Makefile | sed 's/^# //'
+
+# ---------------------------------------------------------------- setup
+
+$(PY):
+	$(PYTHON) -m venv "$(VENV)"
+
+$(STAMP_JUPYTER): pyproject.toml | $(PY)
+	$(PY) -m pip install -e ".[jupyter]"
+	touch "$@"
+
+# The test extra includes the jupyter extra, so it satisfies both stamps.
+$(STAMP_TEST): pyproject.toml | $(PY)
+	$(PY) -m pip install -e ".[test]"
+	touch "$@"
+	touch "$(STAMP_JUPYTER)"
+
+$(LAB_OVERRIDES): binder/overrides.json | $(PY)
+	mkdir -p "$(dir $@)"
+	cp binder/overrides.json "$@"
+
+setup: $(STAMP_JUPYTER) $(LAB_OVERRIDES)
+
+setup-test: $(STAMP_TEST) $(LAB_OVERRIDES) browser
+
+# Debian's chromium for the real-browser tests (Playwright drives it; never `playwright
+# install`, which downloads its own browser).
+browser:
+	@if [ -x $(CHROMIUM) ] && [ -d /usr/share/fonts/truetype/dejavu ]; then \
+		echo "chromium: $(CHROMIUM)"; \
+	else \
+		echo "installing chromium and fonts-dejavu-core with apt-get"; \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium fonts-dejavu-core; \
+	fi
+
+# ---------------------------------------------------------------- main job
+
+cli: setup
+	$(RUN_ENV) "$(BIN)/beamdesign" run default
+
+planner: cli
+	$(RUN_ENV) "$(BIN)/jupyter" lab $(ALLOW_ROOT) $(LAB_ARGS) $(PLANNER_NOTEBOOK)
+
+# ---------------------------------------------------------------- tests
+
+TEST_ENV = $(RUN_ENV) BOKEH_RESOURCES=inline BEAMDESIGN_ARTIFACTS="$(CURDIR)/artifacts" \
+	$(if $(filter true,$(CI)),BEAMDESIGN_REQUIRE_BROWSER=1)
+PYTEST_PYTHON = $(TEST_ENV) "$(PY)" -m pytest tests/
+# nbval runs from notebooks/ (from the repo root, widgets/ would import as a top-level
+# module). Kernels start in the notebook's folder and use this venv (--nbval-current-env).
+PYTEST_NOTEBOOKS = cd notebooks && $(TEST_ENV) "$(PY)" -m pytest -p no:cacheprovider \
+	--nbval-lax --nbval-current-env --nbval-cell-timeout=$(NBVAL_CELL_TIMEOUT) .
+
+# Both halves always run; the target fails if either failed. In CI (CI=true) the browser
+# tests must run: BEAMDESIGN_REQUIRE_BROWSER=1 turns their skip into a failure.
+test: setup-test
+	@mkdir -p artifacts
+	@rc=0; \
+	echo "== tests/ (pytest) =="; $(PYTEST_PYTHON) || rc=1; \
+	echo "== notebooks/ (nbval) =="; ( $(PYTEST_NOTEBOOKS) ) || rc=1; \
+	if [ $$rc -ne 0 ]; then echo "make test: FAILED (see above)"; else echo "make test: all passed"; fi; \
+	exit $$rc
+
+test-python: setup-test
+	@mkdir -p artifacts
+	$(PYTEST_PYTHON)
+
+test-notebooks: setup-test
+	$(PYTEST_NOTEBOOKS)
+
+bench: $(STAMP_TEST)
+	@[ -d benchmarks ] || { echo "make bench: no benchmarks/ folder"; exit 0; }; \
+	rc=0; $(RUN_ENV) "$(PY)" -m pytest -o addopts="" benchmarks/ --benchmark-only || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make bench: no benchmarks collected"; rc=0; fi; exit $$rc
+
+clean-venv:
+	rm -rf "$(VENV)"

@@ -1,0 +1,2 @@
+"""Jupyter widgets and bokeh figures over the pure beamdesign core (imports the core, never the
+reverse)."""

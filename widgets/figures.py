@@ -1,0 +1,304 @@
+"""Bokeh figures of an experiment result, shared by the planner widget and the report.
+
+Each figure has a pure ``*_data`` function returning ``{source name: {column: values}}``; the
+figure builder creates one named ``ColumnDataSource`` per entry, and :func:`update_figure`
+replaces their ``.data`` (what a live widget does on every change). No physics here: only
+arrays read from the result (or, for the energy figure, one ``dose_spectrum`` call).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from bokeh.models import (ColorBar, ColumnDataSource, FactorRange, HoverTool, LinearAxis,
+                          LinearColorMapper, LinearScale, Range1d)
+from bokeh.palettes import Category10_10, Viridis256
+from bokeh.plotting import figure
+
+from beamdesign.dose import dose_spectrum
+from beamdesign.experiment import ExperimentResult
+from beamdesign.plan import Plan, probe_key
+from beamdesign.units import si
+
+#: energies of the energy figure (keV)
+ENERGY_RANGE_KEV = (8.0, 80.0)
+ENERGY_POINTS = 300
+#: at most this many dose-vs-time lines (the rest of the locations are shown as a min-max band)
+MAX_LINES = 8
+#: timeline points drawn per line
+MAX_TIME_POINTS = 400
+WIDTH, HEIGHT = 520, 330
+STALE_FILL = "#d9d9d9"
+
+
+def _log_safe(values: np.ndarray, floor: float) -> np.ndarray:
+    """Values for a log axis: zeros and negatives become NaN (not drawn)."""
+    out = np.asarray(values, dtype=float).copy()
+    out[~(out > floor)] = np.nan
+    return out
+
+
+# --------------------------------------------------------------------------- dose vs time
+def dose_time_data(result: ExperimentResult) -> dict[str, dict]:
+    """Cumulative probed dose (Gy) vs time (h) at up to MAX_LINES locations, SOC (%),
+    threshold levels and crossings."""
+    t = result.time_s
+    stride = max(1, int(np.ceil(t.size / MAX_TIME_POINTS)))
+    idx = np.unique(np.r_[np.arange(0, t.size, stride), t.size - 1])
+    hours = t[idx] / 3600.0
+    doses = result.probe_dose_Gy[:, idx]
+    final = result.probe_dose_Gy[:, -1]
+    n_loc = len(result.locations)
+    order = np.argsort(final)[::-1]
+    if n_loc <= MAX_LINES:
+        shown = list(range(n_loc))
+    else:  # worst first, then evenly spaced ranks down to the least exposed
+        shown = sorted({int(order[int(round(k))])
+                        for k in np.linspace(0, n_loc - 1, MAX_LINES)},
+                       key=lambda i: -final[i])
+    # a log axis down to the first microgray is unreadable: draw from 1 % of the lowest
+    # threshold (or of the highest final dose, if that is lower)
+    levels_Gy = [th.dose_Gy for th in result.plan.thresholds] or [float(final.max())]
+    floor = 0.01 * min(min(levels_Gy), float(final.max()) or 1.0) or 1e-3
+    lines = {
+        "xs": [hours for _ in shown],
+        "ys": [_log_safe(doses[i], floor) for i in shown],
+        "name": [result.locations[i].name for i in shown],
+        "final": [si(final[i], "Gy") for i in shown],
+        "color": [Category10_10[k % 10] for k in range(len(shown))],
+    }
+    if n_loc > MAX_LINES:
+        band = {"x": hours, "lo": np.maximum(doses.min(axis=0), floor), "hi": doses.max(axis=0)}
+    else:
+        band = {"x": [], "lo": [], "hi": []}
+    soc = {"x": hours, "soc": result.soc[idx] * 100.0}
+    t_end = float(hours[-1]) if hours.size else 1.0
+    names, levels = [], []
+    for th in result.plan.thresholds:
+        names.append(th.name + (f" ({th.constituent})" if th.constituent else ""))
+        levels.append(th.dose_Gy)
+    thresholds = {"x0": [0.0] * len(levels), "x1": [t_end] * len(levels), "y": levels,
+                  "label": names, "label_x": [t_end * 0.01] * len(levels)}
+    cx, cy, clabel = [], [], []
+    probe = result.probe
+    for loc in result.locations:
+        for c in loc.crossings:
+            if c.time_s is not None and c.constituent == probe:
+                cx.append(c.time_s / 3600.0)
+                cy.append(c.threshold.dose_Gy)
+                soc_text = "" if c.soc is None else f", SOC {100 * c.soc:.3g} %"
+                clabel.append(f"{loc.name}: {c.threshold.name} at {c.time_s / 3600:.3g} h{soc_text}")
+    crossings = {"x": cx, "y": cy, "label": clabel}
+    return {"dose_lines": lines, "dose_band": band, "soc": soc, "thresholds": thresholds,
+            "crossings": crossings}
+
+
+def dose_time_figure(result: ExperimentResult):
+    """Cumulative dose of the probed constituent vs time, SOC on a second axis."""
+    data = dose_time_data(result)
+    src = {k: ColumnDataSource(v, name=k) for k, v in data.items()}
+    fig = figure(width=WIDTH, height=HEIGHT, y_axis_type="log", x_axis_label="time (h)",
+                 y_axis_label=f"dose of {result.probe} (Gy)", title="Cumulative dose",
+                 tools="pan,wheel_zoom,box_zoom,reset,save", name="dose_time")
+    fig.varea("x", "lo", "hi", source=src["dose_band"], fill_alpha=0.2, fill_color="grey")
+    levels = fig.segment("x0", "y", "x1", "y", source=src["thresholds"], line_dash="dashed",
+                line_color="firebrick", line_alpha=0.6)
+    fig.text("label_x", "y", "label", source=src["thresholds"], text_font_size="8pt",
+             text_color="firebrick", text_baseline="bottom")
+    lines = fig.multi_line("xs", "ys", source=src["dose_lines"], line_color="color",
+                           line_width=2, legend_field="name")
+    fig.scatter("x", "y", source=src["crossings"], marker="x", size=10, line_width=2,
+                color="black")
+    fig.extra_y_ranges = {"soc": Range1d(0, 100)}
+    fig.extra_y_scales = {"soc": LinearScale()}  # the main y axis is log
+    fig.add_layout(LinearAxis(y_range_name="soc", axis_label="SOC (%)"), "right")
+    fig.line("x", "soc", source=src["soc"], y_range_name="soc", line_color="grey",
+             line_dash="dotted", line_width=2)
+    fig.y_range.renderers = [lines, levels]  # not the SOC line of the second axis
+    fig.add_tools(HoverTool(renderers=[lines], tooltips=[("location", "@name"),
+                                                         ("final dose", "@final")]))
+    fig.legend.location = "bottom_right"
+    fig.legend.label_text_font_size = "8pt"
+    return fig
+
+
+# --------------------------------------------------------------------------- dose map
+def dose_map_data(result: ExperimentResult) -> dict[str, dict]:
+    """Final probed dose (Gy) over the measured area, beam footprints and the peak."""
+    dmap = result.dose_map()
+    beam = result.plan.beam
+    x, y = dmap.x_um, dmap.y_um
+    res = dmap.resolution_um
+    image = {"image": [np.asarray(dmap.values, dtype=float)], "x": [float(x[0]) - res / 2],
+             "y": [float(y[0]) - res / 2], "dw": [float(x[-1] - x[0]) + res],
+             "dh": [float(y[-1] - y[0]) + res], "peak": [float(dmap.peak_value)]}
+    xy = result.plan.schedule.xy_um
+    w, h = beam.spot_um
+    foot = {"x": xy[:, 0], "y": xy[:, 1], "w": np.full(len(xy), w), "h": np.full(len(xy), h),
+            "name": [loc.name for loc in result.locations],
+            "dose": [si(loc.dose_Gy[result.probe], "Gy") for loc in result.locations]}
+    empty = {k: [] for k in foot}
+    peak = {"x": [dmap.peak_xy_um[0]], "y": [dmap.peak_xy_um[1]],
+            "label": [f"peak {si(dmap.peak_value, 'Gy')}"]}
+    return {"map_image": image,
+            "map_ellipses": foot if beam.profile == "gaussian" else empty,
+            "map_rects": foot if beam.profile != "gaussian" else empty,
+            "map_peak": peak}
+
+
+def dose_map_figure(result: ExperimentResult):
+    """2-D map of the final probed dose with beam footprints (FWHM ellipses or top-hat rects)."""
+    data = dose_map_data(result)
+    src = {k: ColumnDataSource(v, name=k) for k, v in data.items()}
+    fig = figure(width=WIDTH, height=HEIGHT, match_aspect=True, x_axis_label="x (µm)",
+                 y_axis_label="y (µm)", title=f"Final dose of {result.probe}",
+                 tools="pan,wheel_zoom,box_zoom,reset,save", name="dose_map")
+    mapper = LinearColorMapper(palette=Viridis256, low=0.0,
+                               high=max(data["map_image"]["peak"][0], 1e-30), name="dose_mapper")
+    fig.image("image", "x", "y", "dw", "dh", source=src["map_image"], color_mapper=mapper)
+    fig.add_layout(ColorBar(color_mapper=mapper, title="dose (Gy)", width=10), "right")
+    feet = [fig.ellipse("x", "y", "w", "h", source=src["map_ellipses"], fill_alpha=0,
+                        line_color="white", line_alpha=0.7),
+            fig.rect("x", "y", "w", "h", source=src["map_rects"], fill_alpha=0,
+                     line_color="white", line_alpha=0.7)]
+    fig.scatter("x", "y", source=src["map_peak"], marker="cross", size=14, color="red",
+                line_width=2)
+    fig.text("x", "y", "label", source=src["map_peak"], text_color="red",
+             text_font_size="9pt", x_offset=8, y_offset=-4)
+    fig.add_tools(HoverTool(renderers=feet, tooltips=[("location", "@name"), ("dose", "@dose")]))
+    return fig
+
+
+# --------------------------------------------------------------------------- stack
+def stack_data(result: ExperimentResult) -> dict[str, dict]:
+    """Mean dose rate (Gy/s) of every constituent at the beam energy, and the fraction of the
+    beam reaching its layer."""
+    spec = result.spectrum
+    keys = list(spec.keys)
+    rate = spec.dose_rate_Gy_per_s[:, 0]
+    reach = spec.incident_fraction[spec.layer_index, 0]
+    positive = rate[rate > 0]
+    bottom = float(positive.min()) / 10 if positive.size else 1e-3
+    color = ["#d62728" if k == result.probe else "#1f77b4" for k in keys]
+    return {"stack_bars": {"key": keys, "rate": np.maximum(rate, bottom), "bottom": [bottom] * len(keys),
+                           "reach": reach, "color": color,
+                           "rate_text": [si(r, "Gy/s") for r in rate]},
+            "stack_meta": {"transmission": [float(spec.transmission[0])],
+                           "title": [f"Dose rate per constituent at {spec.beam.energy_keV:g} keV "
+                                     f"(cell transmits {100 * spec.transmission[0]:.3g} %)"]}}
+
+
+def stack_figure(result: ExperimentResult):
+    """Bar chart (log y) of the mean dose rate per layer/constituent, with the beam fraction
+    reaching each layer on a second axis."""
+    data = stack_data(result)
+    src = {k: ColumnDataSource(v, name=k) for k, v in data.items()}
+    fig = figure(width=WIDTH, height=HEIGHT + 120, x_range=FactorRange(*data["stack_bars"]["key"]),
+                 y_axis_type="log", y_axis_label="mean dose rate (Gy/s)",
+                 title=data["stack_meta"]["title"][0], tools="pan,wheel_zoom,reset,save",
+                 name="stack")
+    bars = fig.vbar(x="key", top="rate", bottom="bottom", width=0.8, source=src["stack_bars"],
+                    fill_color="color", line_color=None)
+    fig.extra_y_ranges = {"reach": Range1d(0, 1.05)}
+    fig.extra_y_scales = {"reach": LinearScale()}  # the main y axis is log
+    fig.add_layout(LinearAxis(y_range_name="reach", axis_label="beam fraction reaching layer"),
+                   "right")
+    fig.line("key", "reach", source=src["stack_bars"], y_range_name="reach", color="black")
+    fig.scatter("key", "reach", source=src["stack_bars"], y_range_name="reach", color="black")
+    fig.y_range.renderers = [bars]
+    fig.xaxis.major_label_orientation = 1.1
+    fig.xaxis.major_label_text_font_size = "7pt"
+    fig.add_tools(HoverTool(renderers=[bars], tooltips=[("constituent", "@key"),
+                                                        ("dose rate", "@rate_text"),
+                                                        ("beam reaching", "@reach{0.000}")]))
+    return fig
+
+
+# --------------------------------------------------------------------------- energy
+def _plan_and_probe(plan_or_result: Plan | ExperimentResult) -> tuple[Plan, str | None]:
+    if isinstance(plan_or_result, ExperimentResult):
+        return plan_or_result.plan, plan_or_result.probe
+    return plan_or_result, probe_key(plan_or_result)
+
+
+def energy_data(plan_or_result: Plan | ExperimentResult) -> dict[str, dict]:
+    """Mean dose rate (Gy/s) of the probed constituent and the cell transmission vs energy
+    (ENERGY_POINTS energies, one ``dose_spectrum`` call), with the beam energy marked."""
+    plan, probe = _plan_and_probe(plan_or_result)
+    e_now = float(plan.beam.energy_keV)
+    energies = np.linspace(min(ENERGY_RANGE_KEV[0], e_now), max(ENERGY_RANGE_KEV[1], e_now),
+                           ENERGY_POINTS)
+    spec = dose_spectrum(plan.stack, plan.beam, energies)
+    if probe is None:  # the constituent with the highest dose rate at the beam energy
+        i_now = int(np.argmin(np.abs(energies - e_now)))
+        row = int(np.argmax(spec.dose_rate_Gy_per_s[:, i_now]))
+        probe = spec.keys[row]
+    else:
+        row = spec.index(probe)
+    rate = spec.dose_rate_Gy_per_s[row]
+    rate_now = float(np.interp(e_now, energies, rate))
+    t_now = float(np.interp(e_now, energies, spec.transmission))
+    return {"energy_curve": {"energy": energies, "rate": _log_safe(rate, 0.0),
+                             "transmission": spec.transmission},
+            "energy_marker": {"energy": [e_now], "rate": [rate_now], "transmission": [t_now],
+                              "y0": [float(np.nanmin(rate[rate > 0])) if np.any(rate > 0) else 1e-3],
+                              "y1": [float(np.nanmax(rate)) if np.any(rate > 0) else 1.0],
+                              "label": [f"{e_now:g} keV: {si(rate_now, 'Gy/s')}, "
+                                        f"T = {100 * t_now:.3g} %"],
+                              "probe": [probe]}}
+
+
+def energy_figure(plan_or_result: Plan | ExperimentResult):
+    """Dose rate of the probed constituent (log) and whole-cell transmission vs energy."""
+    data = energy_data(plan_or_result)
+    src = {k: ColumnDataSource(v, name=k) for k, v in data.items()}
+    probe = data["energy_marker"]["probe"][0]
+    fig = figure(width=WIDTH, height=HEIGHT, y_axis_type="log", x_axis_label="energy (keV)",
+                 y_axis_label=f"mean dose rate of {probe} (Gy/s)", title="Dose rate vs energy",
+                 tools="pan,wheel_zoom,box_zoom,reset,save", name="energy")
+    curve = fig.line("energy", "rate", source=src["energy_curve"], line_width=2,
+                     legend_label="dose rate")
+    fig.y_range.renderers = [curve]
+    fig.extra_y_ranges = {"transmission": Range1d(0, 1.05)}
+    fig.extra_y_scales = {"transmission": LinearScale()}  # the main y axis is log
+    fig.add_layout(LinearAxis(y_range_name="transmission", axis_label="cell transmission"),
+                   "right")
+    fig.line("energy", "transmission", source=src["energy_curve"], y_range_name="transmission",
+             line_color="darkorange", line_width=2, line_dash="dashed",
+             legend_label="transmission")
+    fig.segment("energy", "y0", "energy", "y1", source=src["energy_marker"], line_color="red")
+    fig.scatter("energy", "rate", source=src["energy_marker"], size=9, color="red")
+    fig.text("energy", "rate", "label", source=src["energy_marker"], text_font_size="8pt",
+             x_offset=6, text_color="red")
+    fig.legend.location = "top_right"
+    fig.legend.label_text_font_size = "8pt"
+    return fig
+
+
+# --------------------------------------------------------------------------- updates
+def update_figure(fig, data: dict[str, dict]) -> None:
+    """Replace the data of ``fig``'s named sources (and what depends on them: colour range,
+    categorical factors, titles)."""
+    for name, columns in data.items():
+        source = fig.select_one({"type": ColumnDataSource, "name": name})
+        if source is not None:
+            source.data = dict(columns)
+    if "map_image" in data:
+        mapper = fig.select_one({"type": LinearColorMapper, "name": "dose_mapper"})
+        if mapper is not None:
+            mapper.high = max(float(data["map_image"]["peak"][0]), 1e-30)
+    if "stack_bars" in data and isinstance(fig.x_range, FactorRange):
+        keys = list(data["stack_bars"]["key"])
+        if list(fig.x_range.factors) != keys:
+            fig.x_range.factors = keys
+        fig.title.text = data["stack_meta"]["title"][0]
+
+
+def mark_stale(fig, stale: bool) -> None:
+    """Grey a figure out (and say so in its title) while its inputs are invalid."""
+    fig.background_fill_color = STALE_FILL if stale else "#ffffff"
+    text = fig.title.text
+    prefix = "STALE (invalid input) — "
+    if stale and not text.startswith(prefix):
+        fig.title.text = prefix + text
+    elif not stale and text.startswith(prefix):
+        fig.title.text = text[len(prefix):]
