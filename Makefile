@@ -83,10 +83,16 @@ planner: cli
 
 TEST_ENV = $(RUN_ENV) BOKEH_RESOURCES=inline BEAMDESIGN_ARTIFACTS="$(CURDIR)/artifacts" \
 	$(if $(filter true,$(CI)),BEAMDESIGN_REQUIRE_BROWSER=1)
-PYTEST_PYTHON = $(TEST_ENV) "$(PY)" -m pytest tests/
+# A hung test (a browser waiting forever) must not eat CI's 90 minutes: each half is stopped
+# with SIGINT (pytest then prints its summary and tears fixtures down) after its budget.
+TESTS_TIMEOUT ?= 30m
+NOTEBOOKS_TIMEOUT ?= 20m
+PYTEST_PYTHON = $(TEST_ENV) timeout --signal=INT --kill-after=60s $(TESTS_TIMEOUT) \
+	"$(PY)" -m pytest tests/
 # nbval runs from notebooks/ (from the repo root, widgets/ would import as a top-level
 # module). Kernels start in the notebook's folder and use this venv (--nbval-current-env).
-PYTEST_NOTEBOOKS = cd notebooks && $(TEST_ENV) "$(PY)" -m pytest -p no:cacheprovider \
+PYTEST_NOTEBOOKS = cd notebooks && $(TEST_ENV) timeout --signal=INT --kill-after=60s \
+	$(NOTEBOOKS_TIMEOUT) "$(PY)" -m pytest -p no:cacheprovider \
 	--nbval-lax --nbval-current-env --nbval-cell-timeout=$(NBVAL_CELL_TIMEOUT) .
 
 # Both halves always run; the target fails if either failed. In CI (CI=true) the browser

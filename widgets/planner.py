@@ -21,12 +21,14 @@ from pathlib import Path
 import ipywidgets as w
 from jupyter_bokeh import BokehModel
 
-from beamdesign.coefficients import CONVENTIONS
+from beamdesign.advice import advise
 from beamdesign.beam import PROFILES
+from beamdesign.coefficients import CONVENTIONS
 from beamdesign.errors import InputError
 from beamdesign.experiment import ExperimentResult, run_plan
 from beamdesign.materials import library_names
-from beamdesign.plan import Plan, load_plan, plan_from_config, save_plan, builtin_plan_names
+from beamdesign.plan import Plan, builtin_plan_names, load_plan, plan_from_config, save_plan
+from beamdesign.report import render_report
 from beamdesign.schedule import RASTER_PATTERNS
 from beamdesign.stack import preset_config, preset_names
 from beamdesign.units import duration, si
@@ -466,13 +468,9 @@ class Planner:
             f"receives <b class='bd-dose'>{si(worst.dose_Gy[r.probe], 'Gy')}</b> over "
             f"{duration(float(r.time_s[-1]))}; cell transmission "
             f"{100 * float(r.spectrum.transmission[0]):.3g} % — {html.escape(worst.verdict)}</div>")
-        sentences: tuple[str, ...] = ()
         try:
-            from beamdesign.advice import advise
             sentences = advise(r.plan, result=r).sentences
-        except ImportError:
-            pass
-        except InputError as error:
+        except InputError as error:  # e.g. a plan whose thresholds name no probed constituent
             sentences = (f"(no advice: {error})",)
         self.advice_html.value = ("<ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in sentences)
                                   + "</ul>") if sentences else ""
@@ -506,13 +504,8 @@ class Planner:
         return True
 
     def render_report(self, out_html: str | Path | None = None) -> Path | None:
-        """Render the HTML report of the current plan (needs ``beamdesign.report``)."""
+        """Render the HTML report of the current plan next to the plan file path."""
         out = Path(out_html or Path(self.controls["plan_path"].value).with_suffix(".html"))
-        try:
-            from beamdesign.report import render_report
-        except ImportError:
-            self.file_html.value = "⚠ the report module is not available in this installation"
-            return None
         if self.plan is None or self.stale:
             self.file_html.value = "<span style='color:#b00020'>⚠ fix the inputs first</span>"
             return None
