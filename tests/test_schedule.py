@@ -206,3 +206,10 @@ def test_until_end_invariants(exposure_s, move_s, pause_s, start_s, end_s):
     n = len(ex)
     following = Schedule.from_config({**cfg, "loop": n // len(exposure_s) + 1}).exposures(end_s=1e9)
     assert following.start_s[n] >= end_s
+
+
+def test_until_end_with_a_tiny_protocol_still_starts_the_first_exposure():
+    """Found by hypothesis: (end - start) / period underflowed to 0 and lost the first loop."""
+    cfg = {"locations": [{"x_um": 0, "y_um": 0, "exposure_s": 1.0}], "pause_s": 1.0}
+    ex = Schedule.from_config(cfg).exposures(end_s=5e-324)
+    assert len(ex) == 1 and ex.start_s[0] == 0.0 and ex.end_s[0] == 5e-324

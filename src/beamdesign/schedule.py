@@ -244,7 +244,10 @@ class Schedule:
         n_loc = exposure_s.size
         period_s = self.loop_s
         if self.loop == "until-end":
-            n_loops_f = max(0.0, math.ceil((end_s - self.start_s) / period_s))
+            # floor + 1 (not ceil): a ratio that underflows to 0 must still give the loop
+            # starting at start_s < end_s; a loop starting at or after end_s is dropped below
+            n_loops_f = (math.floor((end_s - self.start_s) / period_s) + 1.0
+                         if end_s > self.start_s else 0.0)
         else:
             n_loops_f = 1.0 if self.loop == "once" else float(self.loop)
         if n_loops_f * n_loc > MAX_EXPOSURES:
