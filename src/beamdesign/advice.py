@@ -23,7 +23,7 @@ import numpy as np
 from beamdesign.dose import dose_spectrum
 from beamdesign.dosemap import overlap_matrix
 from beamdesign.errors import InputError
-from beamdesign.experiment import ExperimentResult, _threshold_key, run_plan
+from beamdesign.experiment import ExperimentResult, threshold_constituent
 from beamdesign.plan import Plan, probe_key
 from beamdesign.schedule import Schedule
 from beamdesign.thresholds import Threshold
@@ -124,17 +124,21 @@ def _round_up(value: float, digits: int = 2) -> float:
 def advise(plan: Plan, threshold: Threshold | str | float | None = None,
            result: ExperimentResult | None = None) -> Advice:
     """Computed options that keep every location below ``threshold`` (default: the lowest
-    threshold on the probed constituent) until the protocol ends."""
+    threshold on the probed constituent) until the protocol ends.
+
+    ``result``, when given, must be ``run_plan(plan)``: its dose rates and overlap are reused.
+    """
     chosen = _pick_threshold(plan, threshold)
     spectrum = result.spectrum if result is not None else dose_spectrum(plan.stack, plan.beam)
     rates = spectrum.peak_dose_rate_Gy_per_s[:, 0]
     probe = (result.probe if result is not None
              else probe_key(plan) or spectrum.keys[int(np.argmax(rates))])
-    key = _threshold_key(chosen, probe, plan) or probe
+    key = threshold_constituent(chosen, probe, plan) or probe
     rate = float(rates[spectrum.index(key)])
     limit = chosen.dose_Gy
     schedule = plan.schedule
-    overlap = overlap_matrix(schedule.xy_um, plan.beam.relative_fluence())
+    overlap = (result.overlap if result is not None
+               else overlap_matrix(schedule.xy_um, plan.beam.relative_fluence()))
     worst_dose, worst = _worst_dose(plan, schedule, rate, overlap)
     worst_name = schedule.locations[worst].name
     options: list[Option] = []

@@ -69,6 +69,7 @@ class ExperimentResult:
     probe: str  # "<layer>/<constituent>"
     exposures: Exposures
     overlap: np.ndarray  # (n_loc, n_loc) relative fluence at q with the beam on p
+    beam_on_s: np.ndarray  # (n_loc,) beam-on seconds centred on each location
     fluence_s: np.ndarray  # (n_loc,) final peak-fluence-seconds at each location
     time_s: np.ndarray  # (n_t,) timeline
     soc: np.ndarray  # (n_t,)
@@ -93,18 +94,12 @@ class ExperimentResult:
         """2-D map of the final dose (Gy) of ``constituent`` (default: the probe)."""
         beam = self.plan.beam
         step = resolution_um or max(min(beam.spot_um) / 8.0, 1.0)
-        seconds = self.exposures_per_location_s
-        raw = dose_map(self.plan.schedule.xy_um, seconds, beam.relative_fluence(), step)
+        raw = dose_map(self.plan.schedule.xy_um, self.beam_on_s, beam.relative_fluence(), step)
         rate = float(self.spectrum.peak_dose_rate_Gy_per_s[
             self.spectrum.index(constituent or self.probe), 0])
         return DoseMap(x_um=raw.x_um, y_um=raw.y_um, values=raw.values * rate,
                        peak_value=raw.peak_value * rate, peak_xy_um=raw.peak_xy_um,
                        resolution_um=raw.resolution_um, method=raw.method)
-
-    @cached_property
-    def exposures_per_location_s(self) -> np.ndarray:
-        return np.bincount(self.exposures.location_index, weights=self.exposures.duration_s,
-                           minlength=len(self.plan.schedule.locations))
 
     def to_dict(self, timeline: bool = True) -> dict:
         """The JSON form printed by ``beamdesign run --json``."""
@@ -217,7 +212,7 @@ def _crossing_times(pairs: dict[str, np.ndarray], exposures: Exposures, q: np.nd
     return np.where(found, np.minimum(times, exposures.end_s[k]), np.nan)
 
 
-def _threshold_key(threshold: Threshold, probe: str, plan: Plan) -> str | None:
+def threshold_constituent(threshold: Threshold, probe: str, plan: Plan) -> str | None:
     """The constituent a threshold is checked on, or None when the stack has no such thing."""
     if threshold.constituent is None:
         return probe
@@ -260,7 +255,7 @@ def run_plan(plan: Plan, timeline_points: int = TIMELINE_POINTS) -> ExperimentRe
 
     checks = []  # (threshold, key, peak rate of that constituent)
     for threshold in plan.thresholds:
-        key = _threshold_key(threshold, probe, plan)
+        key = threshold_constituent(threshold, probe, plan)
         if key is not None:
             checks.append((threshold, key, float(peak_rates[spectrum.index(key)])))
     q_grid = np.repeat(np.arange(n_loc), len(checks))
@@ -288,5 +283,5 @@ def run_plan(plan: Plan, timeline_points: int = TIMELINE_POINTS) -> ExperimentRe
             crossings=crossings,
             verdict=verdict([c.threshold for c in crossings if c.time_s is not None]),
         ))
-    return ExperimentResult(plan, spectrum, probe, exposures, overlap, fluence_s, time_s,
+    return ExperimentResult(plan, spectrum, probe, exposures, overlap, beam_seconds, fluence_s, time_s,
                             plan.protocol.soc_at(time_s), probe_dose, tuple(locations))
