@@ -60,7 +60,7 @@ def _read_plan(spec: str | Path | Plan) -> tuple[Plan, str, str, str]:
         return spec, "", hashlib.sha256(plan_text(spec, "yaml").encode("utf-8")).hexdigest(), ""
     text = str(spec)
     plan = load_plan(text)  # raises InputError with the plan's own sentence
-    if text in builtin_plan_names() and not Path(text).is_file():
+    if text in builtin_plan_names():  # the order load_plan resolves in: a built-in name first
         data = builtin_plan_text(text).encode("utf-8")
         source = f"built-in plan {text}"
     else:
