@@ -48,3 +48,15 @@ def test_no_advice_needed_when_safe():
 def test_unknown_threshold_name():
     with pytest.raises(InputError, match="advice threshold = 'nope': one of the plan's thresholds"):
         advise(load_plan("default"), threshold="nope")
+
+
+def test_default_threshold_falls_back_to_another_constituent():
+    """A plan whose only threshold is on the electrolyte still gets advice (the report and the
+    planner call advise on every valid plan)."""
+    plan = load_plan("jousseaume2023-exp2-pcc")
+    electrolyte_only = plan.replace(thresholds=[{"name": "radiolysis", "dose_Gy": 2e4,
+                                                 "constituent": "electrolyte"}])
+    advice = advise(electrolyte_only)
+    assert advice.threshold.name == "radiolysis"
+    assert advice.constituent == "NMC811 cathode/LP57"
+    assert advice.needed and any(o.feasible for o in advice.options)

@@ -468,10 +468,7 @@ class Planner:
             f"receives <b class='bd-dose'>{si(worst.dose_Gy[r.probe], 'Gy')}</b> over "
             f"{duration(float(r.time_s[-1]))}; cell transmission "
             f"{100 * float(r.spectrum.transmission[0]):.3g} % — {html.escape(worst.verdict)}</div>")
-        try:
-            sentences = advise(r.plan, result=r).sentences
-        except InputError as error:  # e.g. a plan whose thresholds name no probed constituent
-            sentences = (f"(no advice: {error})",)
+        sentences = advise(r.plan, result=r).sentences
         self.advice_html.value = ("<ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in sentences)
                                   + "</ul>") if sentences else ""
 

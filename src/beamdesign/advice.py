@@ -88,12 +88,9 @@ def _pick_threshold(plan: Plan, threshold: Threshold | str | float | None) -> Th
             raise InputError("advice threshold", threshold, "a dose > 0 Gy")
         return Threshold(f"{si(threshold, 'Gy')} limit", float(threshold), None,
                          f"above {si(threshold, 'Gy')}")
-    applicable = [t for t in plan.thresholds if t.constituent is None]
-    if threshold is None:
-        if not applicable:
-            raise InputError("thresholds", [t.name for t in plan.thresholds],
-                             "advice needs a threshold on the probed constituent")
-        return min(applicable, key=lambda t: t.dose_Gy)
+    if threshold is None:  # the lowest on the probe, else the lowest on any constituent
+        on_probe = [t for t in plan.thresholds if t.constituent is None]
+        return min(on_probe or plan.thresholds, key=lambda t: t.dose_Gy)
     for t in plan.thresholds:
         if t.name.lower() == str(threshold).lower():
             return t
@@ -124,7 +121,8 @@ def _round_up(value: float, digits: int = 2) -> float:
 def advise(plan: Plan, threshold: Threshold | str | float | None = None,
            result: ExperimentResult | None = None) -> Advice:
     """Computed options that keep every location below ``threshold`` (default: the lowest
-    threshold on the probed constituent) until the protocol ends.
+    threshold on the probed constituent, or on any constituent when none is on the probe)
+    until the protocol ends.
 
     ``result``, when given, must be ``run_plan(plan)``: its dose rates and overlap are reused.
     """
