@@ -28,7 +28,9 @@ from beamdesign.thresholds import Threshold, thresholds_from_config
 
 PLAN_VERSION = 1
 PLAN_KEYS = ("version", "title", "stack", "beam", "protocol", "soc0", "schedule", "thresholds",
-             "probe", "notes")
+             "probe", "notes", "metadata")
+#: What a plan's ``metadata`` section may say about the beamtime (free text each).
+METADATA_KEYS = ("proposal", "beamline", "facility", "principal_investigator", "sample", "date")
 #: version N -> function turning a version-N mapping into a version-(N+1) mapping
 MIGRATIONS: dict[int, Callable[[dict], dict]] = {}
 
@@ -45,6 +47,11 @@ class Plan:
     thresholds: tuple[Threshold, ...]
     probe: str | None
     config: dict
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        """Proposal, beamline, facility, PI, sample, date: whatever the plan says (METADATA_KEYS)."""
+        return dict(self.config.get("metadata", {}))
 
     def to_config(self) -> dict:
         """The plan-file mapping (round-trips through ``plan_from_config``)."""
@@ -100,6 +107,15 @@ def plan_from_config(config: dict, base_dir: Path | None = None, field: str = "p
     schedule_config = config["schedule"]
     if not isinstance(schedule_config, dict):
         raise InputError("schedule", schedule_config, "a mapping with locations or raster")
+    metadata = config.get("metadata", {})
+    if not isinstance(metadata, dict):
+        raise InputError("metadata", metadata, "a mapping with any of " + ", ".join(METADATA_KEYS))
+    for key, value in metadata.items():
+        if key not in METADATA_KEYS:
+            raise InputError(f"metadata.{key}", value, "not a known key; allowed: "
+                             + ", ".join(METADATA_KEYS), did_you_mean(str(key), METADATA_KEYS))
+        if not isinstance(value, str):
+            raise InputError(f"metadata.{key}", value, "free text (a string)")
     probe = config.get("probe")
     if probe is not None and not isinstance(probe, str):
         raise InputError("probe", probe, "a layer name or 'layer/constituent'")
