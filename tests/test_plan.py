@@ -74,7 +74,7 @@ def schedule(**changes):
     (config(schedule={"raster": {"pattern": "snake", "nx": 0, "ny": 3, "step_um": 100}, "exposure_s": 1}),
      r"schedule.raster.nx = 0"),
     (config(protocol=["Rest for 9000 h"]), r"never ends"),
-    (config(thresholds=[{"name": "my limit"}]), r"thresholds\[0\].dose_Gy = None: threshold 'my limit' needs a dose_Gy > 0"),
+    (config(thresholds=[{"name": "my limit"}]), r"thresholds\[0\].dose_Gy = None: threshold 'my limit' needs a finite dose_Gy > 0"),
     (config(thresholds="jousseaume2024"), r"thresholds = 'jousseaume2024': a threshold scale.*did you mean 'jousseaume2023'"),
     (config(beam={"energy_keV": 500, "flux_ph_s": 1e10, "spot_um": [10, 10]}),
      r"beam.energy_keV = 500.0: the energy must be between 1 and 200 keV"),

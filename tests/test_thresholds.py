@@ -44,7 +44,7 @@ def test_verdicts():
 
 
 @pytest.mark.parametrize("config, message", [
-    ([{"name": "x"}], r"thresholds\[0\].dose_Gy = None: threshold 'x' needs a dose_Gy > 0"),
+    ([{"name": "x"}], r"thresholds\[0\].dose_Gy = None: threshold 'x' needs a finite dose_Gy > 0"),
     ([{"name": "x", "dose_Gy": -5}], r"thresholds\[0\].dose_Gy = -5"),
     ([{"dose_Gy": 5}], r"thresholds\[0\].name = None: every threshold needs a name"),
     ([{"name": "x", "dose_Gy": 5, "unit": "Gy"}], r"thresholds\[0\].unit = 'Gy': not a known key"),

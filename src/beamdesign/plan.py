@@ -23,7 +23,7 @@ from beamdesign.beam import Beam
 from beamdesign.errors import InputError, did_you_mean
 from beamdesign.protocol import Protocol, parse_protocol
 from beamdesign.schedule import Schedule
-from beamdesign.stack import Stack, load_stack, read_mapping
+from beamdesign.stack import Constituent, Layer, Stack, load_stack, read_mapping
 from beamdesign.thresholds import Threshold, thresholds_from_config
 
 PLAN_VERSION = 1
@@ -129,14 +129,42 @@ def plan_from_config(config: dict, base_dir: Path | None = None, field: str = "p
         probe=probe,
         config=json.loads(json.dumps(config)),
     )
-    probe_key(plan)  # validate the probe now, not when the plan runs
+    probe = probe_key(plan)  # validate the probe and every threshold now, not when the plan runs
+    for threshold in plan.thresholds:
+        threshold_key(plan, threshold, probe)
     return plan
 
 
-def probe_key(plan: Plan) -> str | None:
-    """The probed constituent as "<layer>/<constituent>", or None (the highest dose rate)."""
+#: Material categories of active materials (electrode layers are probed by default).
+ACTIVE_CATEGORIES = ("cathode", "anode")
+#: Layers that are never probed by default.
+PASSIVE_CATEGORIES = ("current collector", "window", "casing")
+
+
+def _default_probe(stack: Stack) -> str:
+    """The active material of the first electrode layer (a porous layer holding one).
+
+    Failing that, the main constituent of the first porous layer, then of the first layer
+    that is not a current collector, window or casing, then of the first layer.
+    """
+    def active(layer: Layer) -> list[Constituent]:
+        return [c for c in layer.solid_constituents if c.material.category in ACTIVE_CATEGORIES]
+
+    for layer in stack.layers:
+        if layer.porosity > 0 and active(layer):
+            best = max(active(layer), key=lambda c: c.mass_fraction_of_solid or 0.0)
+            return f"{layer.name}/{best.name}"
+    porous = [layer for layer in stack.layers if layer.porosity > 0]
+    passive = [layer for layer in stack.layers
+               if layer.main_constituent.material.category not in PASSIVE_CATEGORIES]
+    layer = (porous or passive or list(stack.layers))[0]
+    return f"{layer.name}/{layer.main_constituent.name}"
+
+
+def probe_key(plan: Plan) -> str:
+    """The probed constituent as "<layer>/<constituent>": the plan's ``probe`` or the default."""
     if plan.probe is None:
-        return None
+        return _default_probe(plan.stack)
     layer_name, _, constituent_name = plan.probe.partition("/")
     layer = plan.stack.layer(layer_name.strip(), "probe")
     if not constituent_name:
@@ -147,6 +175,31 @@ def probe_key(plan: Plan) -> str | None:
             return f"{layer.name}/{name}"
     raise InputError("probe", plan.probe, f"layer '{layer.name}' holds " + ", ".join(names),
                      did_you_mean(constituent_name.strip(), names))
+
+
+def threshold_key(plan: Plan, threshold: Threshold, probe: str | None = None,
+                  field: str = "thresholds") -> str | None:
+    """The constituent ("<layer>/<constituent>") a threshold is checked on.
+
+    None for ``electrolyte`` when the probed layer has no pore filler (the threshold does not
+    apply); a named constituent that is not in the stack is an InputError.
+    """
+    probe = probe or probe_key(plan)
+    if threshold.constituent is None:
+        return probe
+    layer = plan.stack.layer(probe.split("/")[0])
+    wanted = threshold.constituent.strip()
+    if wanted.lower() == "electrolyte":
+        fillers = [c for c in layer.constituents if c.role == "pore filler"]
+        return f"{layer.name}/{fillers[0].name}" if fillers else None
+    keys = [f"{lay.name}/{c.name}" for lay in plan.stack.layers for c in lay.constituents]
+    for key in keys:  # "layer/constituent", or a constituent of the probed layer
+        if key.lower() == wanted.lower() or key.lower() == f"{layer.name}/{wanted}".lower():
+            return key
+    raise InputError(f"{field}[{threshold.name}].constituent", wanted,
+                     "a constituent of the probed layer, 'electrolyte', or 'layer/constituent' "
+                     "from the stack", did_you_mean(wanted, keys + [
+                         c.name for c in layer.constituents]))
 
 
 @cache
