@@ -45,7 +45,7 @@ def test_issue_example_file_loads(tmp_path):
     assert [layer.name for layer in stack.layers] == ["pouch", "anode cc", "anode", "cathode foil", "cathode"]
     cathode = stack.layer("cathode")
     assert sum(c.volume_fraction for c in cathode.constituents) == pytest.approx(1.0)
-    assert cathode.main_constituent.name == "NMC811"
+    assert cathode.main_constituent.name == "LiNi0.8Mn0.1Co0.1O2"  # the formula as written
 
 
 @pytest.mark.parametrize("name", preset_names())
