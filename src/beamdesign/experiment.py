@@ -371,24 +371,29 @@ def run_plan(plan: Plan, timeline_points: int = TIMELINE_POINTS) -> ExperimentRe
     socs = plan.protocol.soc_at(np.nan_to_num(times))
 
     fluence = spots.fluence_s
-    scans = np.bincount(exposures.location_index, minlength=n_loc)
+    crossed = ~np.isnan(times)
+    time_list = np.where(crossed, times, 0.0).tolist()
+    soc_list = socs.tolist()
+    final_in_metric = (np.array([rate for _, _, rate, _ in checks])[None, :]
+                       * fluence[:, None]).tolist()
+    doses = (peak_rates[None, :] * fluence[:, None]).tolist()
+    entrance_doses = (entrance[None, :] * fluence[:, None]).tolist()
+    columns = zip(schedule.locations, spots.xy_um.tolist(), crossed.tolist(), time_list,
+                  soc_list, final_in_metric, doses, entrance_doses,
+                  np.bincount(exposures.location_index, minlength=n_loc).tolist(),
+                  beam_seconds.tolist(), (probe_rate * local_rate).tolist(),
+                  (probe_rate * averaged).tolist())
     locations = []
-    for q, point in enumerate(schedule.locations):
+    for point, hot, hit, when, soc, in_metric, dose, at_entrance, scans, on, local, avg in columns:
         crossings = tuple(
-            Crossing(t, key, None if np.isnan(times[q, i]) else float(times[q, i]),
-                     None if np.isnan(times[q, i]) else float(socs[q, i]),
-                     rate * float(fluence[q]), caveat)
-            for i, (t, key, rate, caveat) in enumerate(checks))
+            Crossing(t, key, when[i] if hit[i] else None, soc[i] if hit[i] else None,
+                     in_metric[i], caveat)
+            for i, (t, key, _, caveat) in enumerate(checks))
         locations.append(LocationResult(
-            name=point.name, x_um=point.x_um, y_um=point.y_um,
-            hot_xy_um=(float(spots.xy_um[q, 0]), float(spots.xy_um[q, 1])),
-            scans=int(scans[q]),
-            beam_on_s=float(beam_seconds[q]),
-            dose_Gy={key: float(peak_rates[i] * fluence[q]) for i, key in enumerate(spectrum.keys)},
-            entrance_dose_Gy={key: float(entrance[i] * fluence[q])
-                              for i, key in enumerate(spectrum.keys)},
-            local_dose_rate_Gy_per_s=probe_rate * float(local_rate[q]),
-            averaged_dose_rate_Gy_per_s=probe_rate * float(averaged[q]),
+            name=point.name, x_um=point.x_um, y_um=point.y_um, hot_xy_um=(hot[0], hot[1]),
+            scans=scans, beam_on_s=on, dose_Gy=dict(zip(spectrum.keys, dose)),
+            entrance_dose_Gy=dict(zip(spectrum.keys, at_entrance)),
+            local_dose_rate_Gy_per_s=local, averaged_dose_rate_Gy_per_s=avg,
             crossings=crossings,
             verdict=verdict([c.threshold for c in crossings if c.time_s is not None]),
         ))

@@ -129,11 +129,11 @@ def _tophat_candidates(beam: Beam, xy: np.ndarray, q: np.ndarray, p: np.ndarray)
         offset = edges - xy[owner, axis]
         inside = np.abs(offset) <= half[axis] * (1 + EDGE_TOLERANCE)
         owner, offset = owner[inside], np.clip(offset[inside], -half[axis], half[axis])
-        quantum = half[axis] * EDGE_TOLERANCE * 10  # edges closer than this are one edge
-        levels = 2 * int(1 / (EDGE_TOLERANCE * 10)) + 3
+        quantum = half[axis] * EDGE_TOLERANCE  # edges closer than this are one edge
+        levels = 2 * int(1 / EDGE_TOLERANCE) + 3
         rounded = np.round(offset / quantum).astype(np.int64) + levels // 2
-        unique = np.unique(owner * levels + rounded)
-        owner, value = unique // levels, (unique % levels - levels // 2) * quantum
+        _, first = np.unique(owner * levels + rounded, return_index=True)  # sorted by owner
+        owner, value = owner[first], offset[first]  # exact positions, not the rounded ones
         count = np.bincount(owner, minlength=xy.shape[0])
         start = np.cumsum(count) - count
         rank = np.arange(owner.size) - start[owner]
