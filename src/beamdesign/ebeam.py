@@ -50,7 +50,7 @@ THIN_APPROXIMATION = (
     "S_col/ρ per unit mass thickness (D = F × S_col/ρ); backscatter and secondary escape ignored")
 
 
-def _positive(value: object, field: str, unit: str) -> float:
+def positive(value: object, field: str, unit: str) -> float:
     """``value`` as a finite float > 0 (a bool is not a number), or an InputError."""
     allowed = f"must be a number > 0 ({unit})"
     if isinstance(value, bool):
@@ -117,10 +117,10 @@ class ElectronExposure:
 def given_fluence(fluence_e_per_A2: float, time_s: float | None = None,
                   area_um2: float | None = None) -> ElectronExposure:
     """An exposure from a fluence (e/Å²), optionally over a time (s) and an area (µm²)."""
-    fluence = _positive(fluence_e_per_A2, "fluence_e_per_A2", "e/Å²")
+    fluence = positive(fluence_e_per_A2, "fluence_e_per_A2", "e/Å²")
     inputs = [("fluence_e_per_A2", fluence)]
-    time = None if time_s is None else _positive(time_s, "time_s", "s")
-    area_A2 = None if area_um2 is None else _positive(area_um2, "area_um2", "µm²") * A2_PER_UM2
+    time = None if time_s is None else positive(time_s, "time_s", "s")
+    area_A2 = None if area_um2 is None else positive(area_um2, "area_um2", "µm²") * A2_PER_UM2
     if time is not None:
         inputs.append(("time_s", time))
     if area_A2 is not None:
@@ -137,9 +137,9 @@ def scanned_probe(current_pA: float, dwell_us: float, pixel_A: float, frames: in
     The fluence is the mean over a pixel (probe tails overlapping neighbouring pixels average
     out over a frame). The rate is the local one, during the dwell on a pixel: ``I / (e p²)``.
     """
-    current_A = _positive(current_pA, "current_pA", "pA") * 1e-12
-    dwell_s = _positive(dwell_us, "dwell_us", "µs") * 1e-6
-    pixel = _positive(pixel_A, "pixel_A", "Å")
+    current_A = positive(current_pA, "current_pA", "pA") * 1e-12
+    dwell_s = positive(dwell_us, "dwell_us", "µs") * 1e-6
+    pixel = positive(pixel_A, "pixel_A", "Å")
     if isinstance(frames, bool) or not isinstance(frames, (int, np.integer)) or frames < 1:
         raise InputError("frames", frames, "a whole number of frames ≥ 1")
     electrons_per_frame = current_A * dwell_s / ELEMENTARY_CHARGE_C
@@ -153,9 +153,9 @@ def scanned_probe(current_pA: float, dwell_us: float, pixel_A: float, frames: in
 
 def flood_beam(current_nA: float, area_um2: float, time_s: float) -> ElectronExposure:
     """A parallel (TEM) beam spread uniformly over ``area_um2`` for ``time_s``."""
-    current_A = _positive(current_nA, "current_nA", "nA") * 1e-9
-    area_A2 = _positive(area_um2, "area_um2", "µm²") * A2_PER_UM2
-    time = _positive(time_s, "time_s", "s")
+    current_A = positive(current_nA, "current_nA", "nA") * 1e-9
+    area_A2 = positive(area_um2, "area_um2", "µm²") * A2_PER_UM2
+    time = positive(time_s, "time_s", "s")
     rate = current_A / ELEMENTARY_CHARGE_C / area_A2
     return ElectronExposure("flood", rate * time, rate, time, current_A * time / ELEMENTARY_CHARGE_C,
                             area_A2, None, 1,
@@ -197,7 +197,7 @@ def collision_energy_lost_keV(material: Material, energy_keV: float, thickness_n
     collision share.
     """
     energy = check_energy_keV(energy_keV)
-    mass_thickness = _positive(thickness_nm, "thickness_nm", "nm") * 1e-7 * material.density_g_cm3
+    mass_thickness = positive(thickness_nm, "thickness_nm", "nm") * 1e-7 * material.density_g_cm3
     full_range = _scalar(stopping.csda_range_g_per_cm2(material, energy))
     if mass_thickness <= 0.5 * full_range:
         step = mass_thickness / steps
@@ -292,7 +292,7 @@ def electron_dose(material: Material, energy_keV: float, exposure: ElectronExpos
         approximation += (f"; no thickness given: valid if the specimen is much thinner than the "
                           f"CSDA range {range_um:.3g} µm")
     else:
-        thickness = _positive(thickness_nm, "thickness_nm", "nm")
+        thickness = positive(thickness_nm, "thickness_nm", "nm")
         ratio = thickness * 1e-3 / range_um
         per_electron = collision_energy_lost_keV(material, energy, thickness)
         mass_thickness = thickness * 1e-7 * material.density_g_cm3
@@ -407,7 +407,7 @@ def electron_thresholds() -> tuple[FluenceThreshold, ...]:
     """The literature's electron-beam critical fluences (e/Å²), with conditions and sources."""
     out = []
     for row in literature():
-        if row["convention"] != "electron-fluence":
+        if row["convention"] != "electron-fluence" or row["unit"] != "e/A2":
             continue
         value = row["low"] or row["high"]
         out.append(FluenceThreshold(row["id"], row["system"],
