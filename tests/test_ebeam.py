@@ -204,6 +204,9 @@ def test_electron_thresholds_are_sourced_fluences():
     rows = {t.id: t for t in electron_thresholds()}
     assert rows["lin2014-li2co3-stem-eels"].fluence_e_per_A2 == 750
     assert rows["lin2014-li2co3-stem-eels"].energy_keV == 200
+    assert rows["lin2014-li2co3-stem-eels"].bound == "onset"
+    assert rows["zhang-aet-zr-zro2-stable"].bound == "safe-below"
+    assert rows["zhang-aet-zr-zro2-stable"].fluence_e_per_A2 == 6e5
     for t in rows.values():
         assert t.fluence_e_per_A2 > 0 and t.source and t.note and t.energy_keV
 

@@ -390,12 +390,17 @@ def knock_on(material: Material, energy_keV: float) -> tuple[KnockOn, ...]:
 
 @dataclass(frozen=True)
 class FluenceThreshold:
-    """An electron-beam threshold from ``thresholds.csv`` (convention ``electron-fluence``)."""
+    """An electron-beam threshold from ``thresholds.csv`` (convention ``electron-fluence``).
+
+    ``bound`` is ``onset`` when the table gives a low value (damage from this fluence on) and
+    ``safe-below`` when it gives only a high one (no damage seen up to it).
+    """
 
     id: str
     system: str
     energy_keV: float | None
     fluence_e_per_A2: float
+    bound: str
     level: str
     effect: str
     source: str
@@ -412,6 +417,7 @@ def electron_thresholds() -> tuple[FluenceThreshold, ...]:
         value = row["low"] or row["high"]
         out.append(FluenceThreshold(row["id"], row["system"],
                                     float(row["energy_keV"]) if row["energy_keV"] else None,
-                                    float(value), row["level"], row["effect"], row["source"],
+                                    float(value), "onset" if row["low"] else "safe-below",
+                                    row["level"], row["effect"], row["source"],
                                     row["doi"], row["note"]))
     return tuple(out)
