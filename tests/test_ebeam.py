@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from beamdesign import stopping
 from beamdesign.cli import main
 from beamdesign.ebeam import (ELEMENTARY_CHARGE_C, THIN_LIMIT, collision_energy_lost_keV,
-                              displacement_energies, electron_dose, electron_thresholds,
+                              displacement_energies, electron_threshold_scale, electron_dose, electron_thresholds,
                               flood_beam, given_fluence, gray_per_e_per_A2, knock_on,
                               max_transferred_energy_eV, scanned_probe, threshold_energy_keV)
 from beamdesign.errors import InputError
@@ -209,6 +209,17 @@ def test_electron_thresholds_are_sourced_fluences():
     assert rows["zhang-aet-zr-zro2-stable"].fluence_e_per_A2 == 6e5
     for t in rows.values():
         assert t.fluence_e_per_A2 > 0 and t.source and t.note and t.energy_keV
+
+
+def test_electron_scale_compares_fluences_in_gray():
+    scale = electron_threshold_scale(NMC811, 300)
+    fluences = {t.id: t.fluence_e_per_A2 for t in electron_thresholds()}
+    assert len(scale) == len(fluences)
+    for threshold, fluence in zip(scale, fluences.values()):
+        assert threshold.dose_Gy == pytest.approx(fluence * gray_per_e_per_A2(NMC811, 300), rel=1e-12)
+        assert threshold.source and threshold.verdict and threshold.constituent is None
+    safe = next(t for t in scale if t.name.startswith("zhang-aet-zr-zro2-stable"))
+    assert safe.verdict.startswith("beyond the fluence shown safe")
 
 
 def test_electron_rows_never_enter_the_gray_scales():

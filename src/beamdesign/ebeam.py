@@ -31,7 +31,7 @@ import xraylib
 from beamdesign import stopping
 from beamdesign.errors import InputError
 from beamdesign.materials import Material
-from beamdesign.thresholds import literature
+from beamdesign.thresholds import Threshold, literature
 
 # CODATA 2018 exact / recommended values
 ELEMENTARY_CHARGE_C = 1.602176634e-19
@@ -420,4 +420,23 @@ def electron_thresholds() -> tuple[FluenceThreshold, ...]:
                                     float(value), "onset" if row["low"] else "safe-below",
                                     row["level"], row["effect"], row["source"],
                                     row["doi"], row["note"]))
+    return tuple(out)
+
+
+def electron_threshold_scale(material: Material, energy_keV: float) -> tuple[Threshold, ...]:
+    """The electron thresholds as :class:`~beamdesign.thresholds.Threshold` (Gy) for a plan.
+
+    Each critical fluence becomes the dose that fluence gives ``material`` at the plan's
+    ``energy_keV``, so crossing it in Gy is exactly crossing the fluence (the metric it was
+    measured in, PHYSICS.md). A threshold measured at another beam energy or in another
+    material is applied as it stands; its verdict says so.
+    """
+    per_fluence = gray_per_e_per_A2(material, energy_keV)
+    out = []
+    for t in electron_thresholds():
+        where = f"{t.system}, {t.energy_keV:g} keV"
+        verdict = (f"beyond the fluence shown safe for {where}" if t.bound == "safe-below"
+                   else f"above the critical fluence of {where}")
+        out.append(Threshold(f"{t.id} ({t.fluence_e_per_A2:g} e/Å²)", t.fluence_e_per_A2 * per_fluence,
+                             None, verdict, t.source))
     return tuple(out)
