@@ -39,7 +39,7 @@ def _frames(text: str | None) -> int:
     try:
         frames = int(text)
     except ValueError:
-        raise InputError("--frames", text, "a whole number of frames ≥ 1") from None
+        raise InputError("--frames", metavar="N",  text, "a whole number of frames ≥ 1") from None
     if frames < 1:
         raise InputError("--frames", text, "a whole number of frames ≥ 1")
     return frames
@@ -153,18 +153,18 @@ def register(commands) -> None:
         "ebeam", help="electron-beam fluence, dose (Gy) and knock-on check (TEM/STEM)",
         description="Fluence (e/Å²), dose (Gy) and knock-on check of an electron exposure. "
                     "Give a fluence, a scanned probe or a flood beam.")
-    parser.add_argument("--material", required=True, help="library name or chemical formula")
+    parser.add_argument("--material", required=True, metavar="NAME|FORMULA",  help="library name or chemical formula")
     parser.add_argument("--density-g-cm3", "--density", dest="density_g_cm3", metavar="G_CM3",
                         help="density (g/cm³); needed for a formula not in the library")
-    parser.add_argument("--energy-kev", required=True, help="electron energy (keV), 1–1000")
-    parser.add_argument("--fluence-e-per-A2", dest="fluence_e_per_A2", help="fluence (e/Å²)")
-    parser.add_argument("--current-pA", dest="current_pA", help="probe current (pA), scanned probe")
-    parser.add_argument("--dwell-us", dest="dwell_us", help="dwell time per pixel (µs)")
-    parser.add_argument("--pixel-A", dest="pixel_A", help="pixel size (Å), square pixels")
+    parser.add_argument("--energy-kev", required=True, metavar="E",  help="electron energy (keV), 1–1000")
+    parser.add_argument("--fluence-e-per-A2", dest="fluence_e_per_A2", metavar="F",  help="fluence (e/Å²)")
+    parser.add_argument("--current-pA", dest="current_pA", metavar="I",  help="probe current (pA), scanned probe")
+    parser.add_argument("--dwell-us", dest="dwell_us", metavar="T",  help="dwell time per pixel (µs)")
+    parser.add_argument("--pixel-A", dest="pixel_A", metavar="P",  help="pixel size (Å), square pixels")
     parser.add_argument("--frames", help="number of frames (scanned probe), default 1")
-    parser.add_argument("--current-nA", dest="current_nA", help="beam current (nA), flood beam")
-    parser.add_argument("--area-um2", dest="area_um2", help="illuminated area (µm²)")
-    parser.add_argument("--time-s", dest="time_s", help="exposure time (s)")
-    parser.add_argument("--thickness-nm", dest="thickness_nm", help="specimen thickness (nm)")
+    parser.add_argument("--current-nA", dest="current_nA", metavar="I",  help="beam current (nA), flood beam")
+    parser.add_argument("--area-um2", dest="area_um2", metavar="A",  help="illuminated area (µm²)")
+    parser.add_argument("--time-s", dest="time_s", metavar="T",  help="exposure time (s)")
+    parser.add_argument("--thickness-nm", dest="thickness_nm", metavar="T",  help="specimen thickness (nm)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.set_defaults(handler=_handle)
