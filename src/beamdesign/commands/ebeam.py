@@ -39,7 +39,7 @@ def _frames(text: str | None) -> int:
     try:
         frames = int(text)
     except ValueError:
-        raise InputError("--frames", metavar="N",  text, "a whole number of frames ≥ 1") from None
+        raise InputError("--frames", text, "a whole number of frames ≥ 1") from None
     if frames < 1:
         raise InputError("--frames", text, "a whole number of frames ≥ 1")
     return frames
@@ -161,7 +161,7 @@ def register(commands) -> None:
     parser.add_argument("--current-pA", dest="current_pA", metavar="I",  help="probe current (pA), scanned probe")
     parser.add_argument("--dwell-us", dest="dwell_us", metavar="T",  help="dwell time per pixel (µs)")
     parser.add_argument("--pixel-A", dest="pixel_A", metavar="P",  help="pixel size (Å), square pixels")
-    parser.add_argument("--frames", help="number of frames (scanned probe), default 1")
+    parser.add_argument("--frames", metavar="N", help="number of frames (scanned probe), default 1")
     parser.add_argument("--current-nA", dest="current_nA", metavar="I",  help="beam current (nA), flood beam")
     parser.add_argument("--area-um2", dest="area_um2", metavar="A",  help="illuminated area (µm²)")
     parser.add_argument("--time-s", dest="time_s", metavar="T",  help="exposure time (s)")
