@@ -50,6 +50,17 @@ def test_seed_stem_frame_fluence():
 
 
 @settings(max_examples=30, deadline=None)
+@given(current_pA=st.floats(0.1, 1e4), dwell_us=st.floats(0.01, 1e3), pixel_A=st.floats(0.01, 100),
+       frames=st.integers(1, 100))
+def test_scanned_probe_counts_every_electron(current_pA, dwell_us, pixel_A, frames):
+    exposure = scanned_probe(current_pA, dwell_us, pixel_A, frames)
+    charge_C = exposure.fluence_e_per_A2 * pixel_A**2 * ELEMENTARY_CHARGE_C
+    assert charge_C == pytest.approx(current_pA * 1e-12 * dwell_us * 1e-6 * frames, rel=1e-12)
+    assert exposure.fluence_rate_e_per_A2_s * exposure.beam_on_time_s == pytest.approx(
+        exposure.fluence_e_per_A2, rel=1e-12)
+
+
+@settings(max_examples=30, deadline=None)
 @given(current_nA=st.floats(1e-3, 1e3), area_um2=st.floats(1e-4, 1e4), time_s=st.floats(1e-3, 1e4))
 def test_flood_dose_rate_times_time_is_dose(current_nA, area_um2, time_s):
     exposure = flood_beam(current_nA, area_um2, time_s)
