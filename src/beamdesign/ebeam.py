@@ -118,16 +118,14 @@ def given_fluence(fluence_e_per_A2: float, time_s: float | None = None,
                   area_um2: float | None = None) -> ElectronExposure:
     """An exposure from a fluence (e/Å²), optionally over a time (s) and an area (µm²)."""
     fluence = positive(fluence_e_per_A2, "fluence_e_per_A2", "e/Å²")
-    inputs = [("fluence_e_per_A2", fluence)]
     time = None if time_s is None else positive(time_s, "time_s", "s")
-    area_A2 = None if area_um2 is None else positive(area_um2, "area_um2", "µm²") * A2_PER_UM2
-    if time is not None:
-        inputs.append(("time_s", time))
-    if area_A2 is not None:
-        inputs.append(("area_um2", area_A2 / A2_PER_UM2))
+    area = None if area_um2 is None else positive(area_um2, "area_um2", "µm²")
+    inputs = [("fluence_e_per_A2", fluence)]
+    inputs += [] if time is None else [("time_s", time)]
+    inputs += [] if area is None else [("area_um2", area)]
     return ElectronExposure("fluence", fluence, None if time is None else fluence / time, time,
-                            None if area_A2 is None else fluence * area_A2, area_A2, None, 1,
-                            tuple(inputs))
+                            None if area is None else fluence * area * A2_PER_UM2,
+                            None if area is None else area * A2_PER_UM2, None, 1, tuple(inputs))
 
 
 def scanned_probe(current_pA: float, dwell_us: float, pixel_A: float, frames: int = 1
@@ -137,30 +135,30 @@ def scanned_probe(current_pA: float, dwell_us: float, pixel_A: float, frames: in
     The fluence is the mean over a pixel (probe tails overlapping neighbouring pixels average
     out over a frame). The rate is the local one, during the dwell on a pixel: ``I / (e p²)``.
     """
-    current_A = positive(current_pA, "current_pA", "pA") * 1e-12
-    dwell_s = positive(dwell_us, "dwell_us", "µs") * 1e-6
+    current = positive(current_pA, "current_pA", "pA")
+    dwell = positive(dwell_us, "dwell_us", "µs")
     pixel = positive(pixel_A, "pixel_A", "Å")
     if isinstance(frames, bool) or not isinstance(frames, (int, np.integer)) or frames < 1:
         raise InputError("frames", frames, "a whole number of frames ≥ 1")
-    electrons_per_frame = current_A * dwell_s / ELEMENTARY_CHARGE_C
+    electrons_per_frame = current * 1e-12 * dwell * 1e-6 / ELEMENTARY_CHARGE_C
     per_frame = electrons_per_frame / pixel**2
     return ElectronExposure(
-        "scanned-probe", per_frame * frames, current_A / ELEMENTARY_CHARGE_C / pixel**2,
-        dwell_s * frames, electrons_per_frame * frames, pixel**2, per_frame, int(frames),
-        (("current_pA", current_A * 1e12), ("dwell_us", dwell_s * 1e6), ("pixel_A", pixel),
+        "scanned-probe", per_frame * frames, current * 1e-12 / ELEMENTARY_CHARGE_C / pixel**2,
+        dwell * 1e-6 * frames, electrons_per_frame * frames, pixel**2, per_frame, int(frames),
+        (("current_pA", current), ("dwell_us", dwell), ("pixel_A", pixel),
          ("frames", float(frames))))
 
 
 def flood_beam(current_nA: float, area_um2: float, time_s: float) -> ElectronExposure:
     """A parallel (TEM) beam spread uniformly over ``area_um2`` for ``time_s``."""
-    current_A = positive(current_nA, "current_nA", "nA") * 1e-9
-    area_A2 = positive(area_um2, "area_um2", "µm²") * A2_PER_UM2
+    current = positive(current_nA, "current_nA", "nA")
+    area = positive(area_um2, "area_um2", "µm²")
     time = positive(time_s, "time_s", "s")
-    rate = current_A / ELEMENTARY_CHARGE_C / area_A2
-    return ElectronExposure("flood", rate * time, rate, time, current_A * time / ELEMENTARY_CHARGE_C,
-                            area_A2, None, 1,
-                            (("current_nA", current_A * 1e9), ("area_um2", area_A2 / A2_PER_UM2),
-                             ("time_s", time)))
+    electrons_per_s = current * 1e-9 / ELEMENTARY_CHARGE_C
+    rate = electrons_per_s / (area * A2_PER_UM2)
+    return ElectronExposure("flood", rate * time, rate, time, electrons_per_s * time,
+                            area * A2_PER_UM2, None, 1,
+                            (("current_nA", current), ("area_um2", area), ("time_s", time)))
 
 
 def gray_per_e_per_A2(material: Material, energy_keV: float) -> float:
