@@ -142,9 +142,12 @@ def _literature_scale() -> tuple[Threshold, ...]:
         if row["level"] == "context" or not row[column] or row["unit"] != "Gy":
             continue
         constituent = "electrolyte" if row["constituent"] == "electrolyte" else None
+        scope: dict = {"measured_for": f"{row['system']}, {row['technique']}"}
+        if row["id"].startswith("jousseaume2023"):
+            scope = {"measured_for": _JOUSSEAUME_MEASURED_FOR, "materials": _JOUSSEAUME_MATERIALS,
+                     "energy_range_keV": _JOUSSEAUME_ENERGY_keV}
         out.append(_from_row(row["id"], f"{row['id']}: {row['effect'].split(';')[0]}", column,
-                             constituent, f"above {row['id']}",
-                             measured_for=f"{row['system']}, {row['technique']}"))
+                             constituent, f"above {row['id']}", **scope))
     return tuple(out)
 
 
