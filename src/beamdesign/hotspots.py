@@ -34,8 +34,10 @@ from beamdesign.dosemap import EDGE_TOLERANCE, FWHM_PER_SIGMA, PROFILE_FLOOR
 MAX_EDGES_PER_AXIS = 17
 #: Pairs evaluated per chunk (bounds the memory of the Gaussian search).
 CHUNK_PAIRS = 2_000_000
-#: Mean-shift steps from the best sampled point of a Gaussian footprint.
+#: Mean-shift steps from the best sampled point of a Gaussian footprint (at most), and the
+#: move (in FWHM semi-axes) below which every point has converged.
 MEAN_SHIFT_STEPS = 30
+MEAN_SHIFT_TOLERANCE = 1e-6
 
 
 @dataclass(frozen=True, eq=False)
@@ -173,16 +175,26 @@ def _mean_shift(beam: Beam, xy: np.ndarray, seconds: np.ndarray, q: np.ndarray, 
     semi = np.array(beam.spot_um, dtype=float) / 2
     profile = beam.relative_fluence()
     offset = hot.copy()
+    qa, pa = q, p  # pairs of the locations still climbing
     for _ in range(MEAN_SHIFT_STEPS):
-        d = xy[q] + offset[q] - xy[p]
-        g = profile(d[:, 0], d[:, 1]) * seconds[p]
-        total = np.bincount(q, weights=g, minlength=n)
-        centre = np.stack([np.bincount(q, weights=g * xy[p, axis], minlength=n)
+        if not qa.size:
+            break
+        d = xy[qa] + offset[qa] - xy[pa]
+        g = profile(d[:, 0], d[:, 1]) * seconds[pa]
+        total = np.bincount(qa, weights=g, minlength=n)
+        centre = np.stack([np.bincount(qa, weights=g * xy[pa, axis], minlength=n)
                            for axis in (0, 1)], axis=1)
-        moved = np.where(total[:, None] > 0, centre / np.where(total > 0, total, 1.0)[:, None]
-                         - xy, offset)
+        active = np.zeros(n, dtype=bool)
+        active[qa] = True
+        climbing = active & (total > 0)
+        moved = offset.copy()
+        moved[climbing] = centre[climbing] / total[climbing, None] - xy[climbing]
         norm = np.hypot(moved[:, 0] / semi[0], moved[:, 1] / semi[1])
-        offset = moved / np.maximum(norm, 1.0)[:, None]
+        moved = moved / np.maximum(norm, 1.0)[:, None]
+        still = climbing & (np.max(np.abs(moved - offset) / semi, axis=1) >= MEAN_SHIFT_TOLERANCE)
+        offset = moved
+        keep = still[qa]
+        qa, pa = qa[keep], pa[keep]
     value = _field(beam, xy, seconds, q, p, offset[:, None, :])[:, 0]
     better = value > fluence
     return np.where(better[:, None], offset, hot), np.where(better, value, fluence)
