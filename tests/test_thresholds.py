@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from importlib import resources
+
 import pytest
 
 from beamdesign.errors import InputError
@@ -23,8 +25,9 @@ def test_every_scale_has_sourced_positive_thresholds(name):
         assert threshold.dose_Gy > 0 and threshold.source and threshold.verdict
 
 
-def test_literature_table_is_the_reference_file(shared_dir):
-    reference = (shared_dir / "thresholds.csv").read_text().splitlines()
+def test_literature_table_is_the_packaged_file():
+    packaged = resources.files("beamdesign").joinpath("data/thresholds.csv")
+    reference = packaged.read_text("utf-8").splitlines()
     assert len(literature()) == len(reference) - 1
     assert {row["id"] for row in literature()} >= {"jousseaume2023-safe", "ortiz2015-radiolysis"}
 

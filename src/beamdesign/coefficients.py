@@ -12,7 +12,8 @@ electrons neglected below 200 keV). ``f`` is the fraction of the photoabsorbed e
 as fluorescence, taken as a ratio within one source, Kissel's partial photoionisation data in
 xraylib, and clamped to [0, 1]::
 
-    f = Σ_lines CS_FluorLine_Kissel_Cascade(Z, line, E) · LineEnergy(Z, line) / (CS_Photo_Total(Z, E) · E)
+    f = Σ_lines CS_FluorLine_Kissel_Cascade(Z, line, E) · LineEnergy(Z, line)
+        / (CS_Photo_Total(Z, E) · E)
 
 The cascade variant counts the Coster–Kronig transfers and the L, M lines that follow a K vacancy
 (xraylib documentation, Schoonjans et al., Spectrochim. Acta B 66 (2011) 776). The Compton term
@@ -55,14 +56,14 @@ CONVENTION_MEANING = {
 _SHELL_MACROS = np.arange(xraylib.K_SHELL, xraylib.Q3_SHELL + 1)
 # IUPAC lines (KL3, L3M5 ...; KO, L3O45 ... where xraylib only has the unresolved group, never
 # together with its parts), not the Siegbahn composites (KA, LB ...), which would count twice.
-_LINE_MACROS = np.array(sorted(
-    getattr(xraylib, n) for n in dir(xraylib) if re.match(r"^(K|[LMNOPQ][1-7])[KLMNOPQ][1-7]*_LINE$", n)
-))
+_IUPAC_LINE = re.compile(r"^(K|[LMNOPQ][1-7])[KLMNOPQ][1-7]*_LINE$")
+_LINE_MACROS = np.array(sorted(getattr(xraylib, n) for n in dir(xraylib) if _IUPAC_LINE.match(n)))
 _TABLE_RANGE_keV = (0.5, 400.0)  # beyond ENERGY_MIN/MAX_keV for line energies and margins
 _FLUORESCENCE_GRID_keV = np.geomspace(*_TABLE_RANGE_keV, 290)  # 100 points per decade
 _EDGE_STEP_keV = 0.001  # the above-edge branch is evaluated from edge + 1 eV
-_NEAR_EDGE_keV = np.array([0.002, 0.005, 0.01, 0.02, 0.04, 0.07, 0.1, 0.2])  # extra table points each side
-_NEAR_EDGE_RELATIVE = np.array([0.001, 0.002, 0.003, 0.005, 0.01])  # ... and these fractions of the edge
+# extra table points on each side of an edge: these distances (keV) and fractions of the edge
+_NEAR_EDGE_keV = np.array([0.002, 0.005, 0.01, 0.02, 0.04, 0.07, 0.1, 0.2])
+_NEAR_EDGE_RELATIVE = np.array([0.001, 0.002, 0.003, 0.005, 0.01])
 _EDGE_WINDOW_keV = 0.020  # CS_Photo's own jumps lie within 20 eV of EdgeEnergy (xraylib 4.3)
 _SEGMENT_SPACING = 100.0  # separates edge segments in the interpolation coordinate (> ln range)
 _COMPTON_GRID_keV = np.geomspace(*_TABLE_RANGE_keV, 240)
@@ -83,7 +84,7 @@ def check_energies(energy_keV: float | np.ndarray, field: str = "beam.energy_keV
 
 @lru_cache(maxsize=None)
 def _edges_keV(z: int) -> np.ndarray:
-    """Sorted absorption edges (keV, ``EdgeEnergy``, every shell) of element ``z`` in the tables' range."""
+    """Sorted absorption edges (keV, ``EdgeEnergy``, all shells) of ``z`` within the tables."""
     edges = xraylib_np.EdgeEnergy(np.array([z]), _SHELL_MACROS)[0]  # 0 where xraylib has no edge
     inside = (edges > _TABLE_RANGE_keV[0]) & (edges < _TABLE_RANGE_keV[1])
     return np.unique(edges[inside])
@@ -95,6 +96,7 @@ def _segment(z: int, energy_keV: np.ndarray) -> np.ndarray:
 
 
 def _cs_photo(z: int, energy_keV: np.ndarray) -> np.ndarray:
+    """xraylib's ``CS_Photo`` (cm²/g) of element ``z`` at ``energy_keV``."""
     return xraylib_np.CS_Photo(np.array([z]), np.asarray(energy_keV, dtype=float))[0]
 
 
@@ -156,7 +158,9 @@ def _fluorescence_fraction(z: int, energy_keV: np.ndarray) -> np.ndarray:
     line_keV = line_keV[line_keV > 0]
     absorbed_keV = xraylib_np.CS_Photo_Total(zs, energy_keV)[0] * energy_keV
     emitted_keV = line_keV @ emitted
-    ratio = np.divide(emitted_keV, absorbed_keV, out=np.zeros_like(energy_keV), where=absorbed_keV > 0)
+    ratio = np.divide(
+        emitted_keV, absorbed_keV, out=np.zeros_like(energy_keV), where=absorbed_keV > 0
+    )
     return np.clip(ratio, 0.0, 1.0)
 
 
