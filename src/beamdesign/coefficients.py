@@ -65,6 +65,7 @@ _EDGE_STEP_keV = 0.001  # the above-edge branch is evaluated from edge + 1 eV
 _NEAR_EDGE_keV = np.array([0.002, 0.005, 0.01, 0.02, 0.04, 0.07, 0.1, 0.2])
 _NEAR_EDGE_RELATIVE = np.array([0.001, 0.002, 0.003, 0.005, 0.01])
 _EDGE_WINDOW_keV = 0.020  # CS_Photo's own jumps lie within 20 eV of EdgeEnergy (xraylib 4.3)
+_SCALAR_CALLS_MAX = 16  # energies evaluated one by one rather than through xraylib_np
 _SEGMENT_SPACING = 100.0  # separates edge segments in the interpolation coordinate (> ln range)
 _COMPTON_GRID_keV = np.geomspace(*_TABLE_RANGE_keV, 240)
 _COMPTON_THETA_rad = np.linspace(0.0, np.pi, 721)
@@ -95,9 +96,16 @@ def _segment(z: int, energy_keV: np.ndarray) -> np.ndarray:
     return np.searchsorted(_edges_keV(z), energy_keV, side="right")
 
 
-def _cs_photo(z: int, energy_keV: np.ndarray) -> np.ndarray:
-    """xraylib's ``CS_Photo`` (cm²/g) of element ``z`` at ``energy_keV``."""
-    return xraylib_np.CS_Photo(np.array([z]), np.asarray(energy_keV, dtype=float))[0]
+def _cross_section(name: str, z: int, energy_keV: np.ndarray) -> np.ndarray:
+    """xraylib's ``name`` (``CS_Photo`` or ``CS_Total``, cm²/g) of element ``z`` at each energy.
+
+    A few energies go through scalar xraylib: on a busy machine xraylib_np's OpenMP start-up
+    can cost milliseconds per call, far more than the values (the same C function) themselves.
+    """
+    if energy_keV.size <= _SCALAR_CALLS_MAX:
+        function = getattr(xraylib, name)
+        return np.array([function(z, e) for e in energy_keV.tolist()])
+    return getattr(xraylib_np, name)(np.array([z]), energy_keV)[0]
 
 
 @lru_cache(maxsize=None)
@@ -114,7 +122,7 @@ def _edge_windows(z: int) -> tuple[np.ndarray, ...]:
     half[1:] = np.minimum(half[1:], gaps)
     anchor = np.concatenate([edges - half, edges + half])
     further = anchor + np.concatenate([-half, half]) / 4.0  # slope on the side away from the edge
-    log_tau = np.log(_cs_photo(z, np.concatenate([anchor, further])))
+    log_tau = np.log(_cross_section("CS_Photo", z, np.concatenate([anchor, further])))
     log_anchor, log_further = np.split(log_tau, 2)
     slope = (log_further - log_anchor) / np.log(further / anchor)
     (anchor_lo, anchor_hi), (log_lo, log_hi), (slope_lo, slope_hi) = (
@@ -211,10 +219,9 @@ def element_coefficients(z: int, energy_keV: np.ndarray) -> dict[str, np.ndarray
     (mu_en/rho), built as described in the module docstring.
     """
     e = np.asarray(energy_keV, dtype=float)
-    zs = np.array([z])
-    cs_photo = xraylib_np.CS_Photo(zs, e)[0]
+    cs_photo = _cross_section("CS_Photo", z, e)
     photo = _photoabsorption(z, e, cs_photo)
-    total = xraylib_np.CS_Total(zs, e)[0] - cs_photo + photo  # CS_Total = Rayl + Compt + Photo
+    total = _cross_section("CS_Total", z, e) - cs_photo + photo  # CS_Total = Rayl + Compt + Photo
     coordinate, fraction = _fluorescence_table(z)
     fluorescence = np.interp(_coordinate(_segment(z, e), e), coordinate, fraction)
     compton = np.exp(
