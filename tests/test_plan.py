@@ -111,7 +111,7 @@ def test_save_rejects_bad_names(tmp_path):
     plan = plan_from_config(config())
     with pytest.raises(InputError, match=r"plan file = .*plan.txt': a plan file name ends in .yaml"):
         save_plan(plan, tmp_path / "plan.txt")
-    with pytest.raises(InputError, match=r"the folder does not exist"):
+    with pytest.raises(InputError, match=r"plan file = '.*plan.yaml': the folder '.*nope' does not exist\."):
         save_plan(plan, tmp_path / "nope" / "plan.yaml")
 
 

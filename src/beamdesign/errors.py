@@ -26,7 +26,7 @@ class InputError(ValueError):
         super().__init__(message if message.endswith(("?", ".")) else message + ".")
 
 
-def show(value: object, max_chars: int = 80) -> str:
+def show(value: object, max_chars: int = 160) -> str:
     """``value`` as an error message shows it: ``-1e+12`` (not ``-1000000000000.0``), a long
     text cut with its length, an integer of 400 digits as ``1e+400``."""
     if isinstance(value, bool):

@@ -24,6 +24,7 @@ import math
 import os
 import re
 import stat
+import tempfile
 from pathlib import Path
 
 import yaml
@@ -347,3 +348,54 @@ for _tag, _pattern, _first in (("int", _INT.pattern, "-+0123456789"),
 def dump_yaml(data: object) -> str:
     """YAML text of plain data, in the given key order, that reads back unchanged."""
     return yaml.dump(data, Dumper=DataDumper, sort_keys=False, allow_unicode=True)
+
+
+def check_output(path: str | Path, field: str) -> Path:
+    """``path`` as a file that can be written, checked before any work; InputError otherwise.
+
+    Refused: a folder, a missing folder, a path through a file, a folder or file that cannot
+    be written, something that is not a regular file (a FIFO, a device).
+    """
+    target = Path(path).expanduser()
+    shown = str(target)
+    folder = target.parent
+    if target.is_dir():
+        raise InputError(field, shown, "a folder; give a file name")
+    if not folder.exists():
+        raise InputError(field, shown, f"the folder {str(folder)!r} does not exist")
+    if not folder.is_dir():
+        raise InputError(field, shown, f"{str(folder)!r} is a file, not a folder")
+    if target.exists() and not target.is_file():
+        raise InputError(field, shown, "not a regular file (a FIFO, device or socket)")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InputError(field, shown, f"the folder {str(folder)!r} is not writable")
+    if target.exists() and not os.access(target, os.W_OK):
+        raise InputError(field, shown, "the file is read-only")
+    return target
+
+
+def write_text_atomic(path: str | Path, text: str, field: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically: a uniquely named temporary file in the
+    same folder, flushed to disk, then renamed over ``path``; an interrupted or failed write
+    leaves the previous file and no temporary. A full device or a refused write is an
+    InputError naming ``field``.
+    """
+    target = check_output(path, field)
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
+                                             dir=target.parent)
+    except OSError as error:
+        raise InputError(field, str(target), f"cannot be written ({reason(error)})") from None
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, target)
+    except OSError as error:  # a full device, a folder gone read-only ...
+        Path(temporary).unlink(missing_ok=True)
+        raise InputError(field, str(target), f"cannot be written ({reason(error)})") from None
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return target

@@ -9,8 +9,6 @@ Saving is atomic: the file is written to a temporary neighbour and renamed over 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -20,7 +18,8 @@ from pathlib import Path
 from beamdesign import validate
 from beamdesign.beam import Beam
 from beamdesign.errors import InputError, did_you_mean
-from beamdesign.files import dump_yaml, parse_mapping, read_mapping, reason
+from beamdesign.files import (check_output, dump_yaml, parse_mapping, read_mapping,
+                              write_text_atomic)
 from beamdesign.protocol import Protocol, parse_protocol
 from beamdesign.schedule import Schedule
 from beamdesign.stack import Stack, load_stack
@@ -220,20 +219,6 @@ def save_plan(plan: Plan, path: str | Path) -> Path:
     target = Path(path).expanduser()
     if target.suffix.lower() not in {".yaml", ".yml", ".json"}:
         raise InputError("plan file", str(target), "a plan file name ends in .yaml, .yml or .json")
-    if not target.parent.is_dir():
-        raise InputError("plan file", str(target), "the folder does not exist")
+    check_output(target, "plan file")
     text = plan_text(plan, "json" if target.suffix.lower() == ".json" else "yaml", target.parent)
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temporary, target)
-    except OSError as error:  # a full device, a read-only folder ...
-        Path(temporary).unlink(missing_ok=True)
-        raise InputError("plan file", str(target), f"cannot be written ({reason(error)})") from None
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return target
+    return write_text_atomic(target, text, "plan file")
