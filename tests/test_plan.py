@@ -120,3 +120,65 @@ def test_missing_plan_file_and_unknown_builtin():
         load_plan("/nonexistent/p.yaml")
     with pytest.raises(InputError, match=r"plan = 'defualt': not a plan file or a built-in plan.*did you mean 'default'"):
         load_plan("defualt")
+
+
+def test_stack_path_resolves_relative_to_the_plan_from_any_folder(tmp_path, monkeypatch):
+    folder = tmp_path / "beamtime"
+    (folder / "cells").mkdir(parents=True)
+    (folder / "cells" / "cell.yaml").write_text("layers: [{name: foil, material: Cu, thickness_um: 10}]\n")
+    (folder / "plan.yaml").write_text(yaml.safe_dump(config(stack="cells/cell.yaml")))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    plan = load_plan(str(folder / "plan.yaml"))
+    assert plan.stack.layers[0].name == "foil"
+    assert plan.config["stack"] == str(folder / "cells" / "cell.yaml")  # absolute once loaded
+    monkeypatch.chdir(folder / "cells")
+    assert load_plan("../plan.yaml").stack.layers[0].name == "foil"
+
+
+def test_saved_plan_writes_the_stack_path_relative_to_its_own_folder(tmp_path, monkeypatch):
+    (tmp_path / "cell.yaml").write_text("layers: [{name: foil, material: Cu, thickness_um: 10}]\n")
+    (tmp_path / "plan.yaml").write_text(yaml.safe_dump(config(stack="cell.yaml")))
+    plan = load_plan(str(tmp_path / "plan.yaml"))
+    monkeypatch.chdir("/")
+    saved = save_plan(plan, tmp_path / "copy.yaml")
+    assert parse_mapping(saved.read_text(), "plan")["stack"] == "cell.yaml"
+    (tmp_path / "sub").mkdir()
+    saved = save_plan(plan, tmp_path / "sub" / "copy.json")  # the stack is not below sub/
+    assert parse_mapping(saved.read_text(), "plan", "json")["stack"] == str(tmp_path / "cell.yaml")
+    assert load_plan(str(saved)).to_config() == plan.to_config()
+
+
+def test_missing_relative_stack_names_the_resolved_path(tmp_path):
+    (tmp_path / "plan.yaml").write_text(yaml.safe_dump(config(stack="cell.yaml")))
+    with pytest.raises(InputError, match=rf"stack = '{tmp_path}/cell.yaml': no such file\."):
+        load_plan(str(tmp_path / "plan.yaml"))
+
+
+@pytest.mark.parametrize("text, message", [
+    ("beam: 1\nbeam: 2\n", r"^beam = 'given twice': each key once \(lines 1 and 2\)"),
+    ("stack: jousseaume2023-pcc\nbeam: &b {energy_keV: 27}\n", r"no YAML anchors"),
+    ("title: 2024-01-01\n", r"^stack = missing: a plan needs a 'stack' section"),  # a date is text
+    ("title: [x]\nstack: jousseaume2023-pcc\n", r"^beam = missing: a plan needs a 'beam' section"),
+])
+def test_hostile_plan_files(tmp_path, text, message):
+    path = tmp_path / "plan.yaml"
+    path.write_text(text)
+    with pytest.raises(InputError, match=message):
+        load_plan(str(path))
+
+
+def test_plan_fields_are_checked_as_text():
+    with pytest.raises(InputError, match=r"^title = \['x'\]: text \(not empty\)\."):
+        plan_from_config(config(title=["x"]))
+    with pytest.raises(InputError, match=r"^notes = 3: text; put it in quotes\."):
+        plan_from_config(config(notes=3))
+    with pytest.raises(InputError, match=r"^metadata.date = 2024: text; put it in quotes\."):
+        plan_from_config(config(metadata={"date": 2024}))
+    with pytest.raises(InputError, match=r"^metadata.beamlines = 'x': not a known key.*did you mean 'beamline'\?"):
+        plan_from_config(config(metadata={"beamlines": "x"}))
+    with pytest.raises(InputError, match=r"^stack = 5: a built-in stack name, a stack file path or an inline mapping"):
+        plan_from_config(config(stack=5))
+    with pytest.raises(InputError, match=r"^soc0 = true: a number from 0 to 1; true/false"):
+        plan_from_config(config(soc0=True))
