@@ -245,7 +245,7 @@ def test_electron_rows_never_enter_the_gray_scales():
     (lambda: scanned_probe(0, 10, 0.1), r"current_pA = 0: must be a number > 0 \(pA\)"),
     (lambda: scanned_probe(19, -1, 0.1), r"dwell_us = -1: must be a number > 0 \(µs\)"),
     (lambda: scanned_probe(19, 10, math.nan), r"pixel_A = nan: must be a number > 0 \(Å\)"),
-    (lambda: scanned_probe(True, 10, 0.1), r"current_pA = True: must be a number > 0"),
+    (lambda: scanned_probe(True, 10, 0.1), r"current_pA = true: must be a number > 0"),
     (lambda: scanned_probe(19, 10, 0.1, frames=0), r"frames = 0: a whole number of frames ≥ 1"),
     (lambda: scanned_probe(19, 10, 0.1, frames=1.5), r"frames = 1.5: a whole number"),
     (lambda: flood_beam(1, 0, 1), r"area_um2 = 0: must be a number > 0 \(µm²\)"),

@@ -51,8 +51,8 @@ def test_density_override_keeps_composition():
     ("NMC-8111", None, r"layers\[1\].material = 'NMC-8111': not a library material or a chemical formula; did you mean 'NMC811'"),
     ("LiXx2O", 3.0, r"'LiXx2O': not a known material or chemical formula; unknown element 'Xx' at character 3"),
     ("Li2MnO3", None, r"layers\[1\].density_g_cm3 = None: the formula 'Li2MnO3' is not a library name, so it needs a density_g_cm3 > 0"),
-    ("Li2MnO3", -1, r"layers\[1\].density_g_cm3 = -1: must be a number > 0 \(g/cm³\)"),
-    ("Al", 0, r"layers\[1\].density_g_cm3 = 0: must be a number > 0"),
+    ("Li2MnO3", -1, r"layers\[1\].density_g_cm3 = -1: a number above 0 g/cm³\."),
+    ("Al", 0, r"layers\[1\].density_g_cm3 = 0: a number above 0"),
     ("", None, r"layers\[1\].material = '': a material name from the library"),
 ])
 def test_bad_materials_get_one_clear_sentence(spec, density, message):

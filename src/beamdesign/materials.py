@@ -18,6 +18,7 @@ import yaml
 
 from beamdesign.coefficients import mixture_coefficients
 from beamdesign.errors import InputError, did_you_mean
+from beamdesign.validate import number
 
 _TOKEN = re.compile(r"[A-Z][a-z]?|\d+(\.\d+)?|\.\d+|[()\[\]]")
 
@@ -70,14 +71,8 @@ def _cached_coefficients(
 
 
 def check_positive(value: object, field: str, unit: str) -> float:
-    """``value`` as a float > 0, or an InputError naming ``field``."""
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise InputError(field, value, f"must be a number > 0 ({unit})") from None
-    if not np.isfinite(number) or number <= 0:
-        raise InputError(field, value, f"must be a number > 0 ({unit})")
-    return number
+    """``value`` as a finite float > 0, or an InputError naming ``field`` (``validate.number``)."""
+    return number(value, field, unit, low=0.0, low_open=True)
 
 
 def _atomic_number(symbol: str) -> int:

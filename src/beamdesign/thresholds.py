@@ -26,11 +26,12 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+from beamdesign import validate
 from beamdesign.coefficients import CONVENTIONS
 from beamdesign.errors import InputError, did_you_mean
 
 WHERE = ("column-mean", "hottest-point")
-_KEYS = ("name", "dose_Gy", "constituent", "verdict", "source", "convention", "where",
+THRESHOLD_KEYS = ("name", "dose_Gy", "constituent", "verdict", "source", "convention", "where",
          "measured_for")
 #: What the founding paper's scale was measured on: active materials and an energy window.
 _JOUSSEAUME_MATERIALS = ("NMC811", "NMC622", "NMC532", "NMC111", "graphite")
@@ -157,48 +158,27 @@ SCALES = {
     "literature": _literature_scale,
 }
 SAFE_VERDICT = "safe for microstructure"
-
-
-def _choice(item: dict, key: str, allowed: tuple[str, ...], default: str, field: str) -> str:
-    value = item.get(key, default)
-    if value not in allowed:
-        raise InputError(f"{field}.{key}", value, "one of " + ", ".join(allowed),
-                         did_you_mean(str(value), allowed))
-    return str(value)
-
-
-def _text(item: dict, key: str, field: str) -> str | None:
-    value = item.get(key)
-    if value is not None and (not isinstance(value, str) or not value.strip()):
-        raise InputError(f"{field}.{key}", value, "a non-empty text")
-    return value.strip() if isinstance(value, str) else None
+#: The scale a plan uses when it names none.
+DEFAULT_SCALE = "jousseaume2023"
 
 
 def _custom(item: object, field: str) -> Threshold:
     """A threshold written in a plan file: {name, dose_Gy, convention?, where?, ...}."""
-    if not isinstance(item, dict):
-        raise InputError(field, item, "{name, dose_Gy, constituent?, convention?, where?} or a "
-                         "scale name")
-    unknown = sorted(str(k) for k in item if k not in _KEYS)
-    if unknown:
-        raise InputError(f"{field}.{unknown[0]}", item.get(unknown[0]),
-                         "not a known key; allowed: " + ", ".join(_KEYS),
-                         did_you_mean(unknown[0], _KEYS))
-    name = _text(item, "name", field)
-    if name is None:
-        raise InputError(f"{field}.name", item.get("name"), "every threshold needs a name")
-    dose = item.get("dose_Gy")
-    if isinstance(dose, bool) or not isinstance(dose, (int, float)) or not (
-            math.isfinite(dose) and dose > 0):
-        raise InputError(f"{field}.dose_Gy", dose,
-                         f"threshold '{name}' needs a finite dose_Gy > 0 (Gy)")
+    item = validate.mapping(item, field, THRESHOLD_KEYS, required=("name", "dose_Gy"))
+
+    def optional(key: str) -> str | None:
+        value = item.get(key)
+        return None if value is None else validate.text(value, f"{field}.{key}")
+
+    name = validate.text(item["name"], f"{field}.name")
     return Threshold(
-        name, float(dose), _text(item, "constituent", field),
-        _text(item, "verdict", field) or f"above '{name}'",
-        _text(item, "source", field) or "given in the plan",
-        _choice(item, "convention", CONVENTIONS, "energy-absorption", field),
-        _choice(item, "where", WHERE, "column-mean", field),
-        _text(item, "measured_for", field) or "")
+        name, validate.DOSE_GY.check(item["dose_Gy"], f"{field}.dose_Gy"),
+        optional("constituent"), optional("verdict") or f"above '{name}'",
+        optional("source") or "given in the plan",
+        validate.choice(item.get("convention", "energy-absorption"), f"{field}.convention",
+                        CONVENTIONS),
+        validate.choice(item.get("where", "column-mean"), f"{field}.where", WHERE),
+        optional("measured_for") or "")
 
 
 def thresholds_from_config(config: object, field: str = "thresholds") -> tuple[Threshold, ...]:
@@ -208,8 +188,6 @@ def thresholds_from_config(config: object, field: str = "thresholds") -> tuple[T
     where?, measured_for?}``; ``convention`` defaults to ``energy-absorption`` (absorbed dose)
     and ``where`` to ``column-mean``.
     """
-    if config is None:
-        config = "jousseaume2023"
     items = [config] if isinstance(config, str) else config
     if not isinstance(items, list) or not items:
         raise InputError(field, config, "a scale name (" + ", ".join(SCALES) + ") or a list of "
