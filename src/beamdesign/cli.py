@@ -198,6 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="OUT.html for one plan; a folder (reports + index.html) for several")
     report.add_argument("--no-ipynb", action="store_true", help="do not keep the executed notebook")
     report.set_defaults(handler=_cmd_report)
+    from beamdesign.commands import stopping as stopping_command
+    stopping_command.register(commands)
     return parser
 
 
