@@ -14,15 +14,17 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from beamdesign.errors import InputError, did_you_mean
-from beamdesign.materials import Material, check_positive, resolve_material
+from beamdesign.materials import Material, check_positive, default_particle_size_um, resolve_material
 
 _STACK_KEYS = {"name", "title", "source", "layers"}
 _LAYER_KEYS = {"name", "material", "density_g_cm3", "thickness_um", "porosity", "pore_filler",
                "solid", "note"}
-_SOLID_KEYS = {"material", "density_g_cm3", "mass_fraction"}
+_SOLID_KEYS = {"material", "density_g_cm3", "mass_fraction", "particle_size_um"}
+PARTICLE_SIZE_MAX_um = 1000.0
 MASS_FRACTION_TOLERANCE = 0.01
 
 
@@ -35,6 +37,7 @@ class Constituent:
     volume_fraction: float
     role: str  # "solid" or "pore filler"
     mass_fraction_of_solid: float | None = None
+    particle_size_um: float | None = None  # particle diameter, for the transport convention
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,20 @@ def _fraction(value: object, field: str, low_closed: bool, high: float, allowed:
     return number
 
 
+def check_particle_size(value: object, field: str) -> float:
+    """A particle diameter in (0, 1000] µm, or an InputError naming ``field``."""
+    allowed = f"a particle diameter in µm, > 0 and <= {PARTICLE_SIZE_MAX_um:g}"
+    if isinstance(value, bool):
+        raise InputError(field, value, allowed)
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise InputError(field, value, allowed) from None
+    if not np.isfinite(number) or number <= 0 or number > PARTICLE_SIZE_MAX_um:
+        raise InputError(field, value, allowed)
+    return number
+
+
 def layer_from_config(config: dict, field: str) -> Layer:
     """Build a layer from its stack-file mapping (see the module docstring)."""
     if not isinstance(config, dict):
@@ -144,6 +161,8 @@ def layer_from_config(config: dict, field: str) -> Layer:
             fraction = _fraction(item.get("mass_fraction"), f"{item_field}.mass_fraction", False,
                                  1.0 + MASS_FRACTION_TOLERANCE, "a mass fraction in (0, 1]")
             solid_parts.append((item, fraction, f"{item_field}.material"))
+            if "particle_size_um" in item:
+                check_particle_size(item["particle_size_um"], f"{item_field}.particle_size_um")
         total = sum(f for _, f, _ in solid_parts)
         if abs(total - 1.0) > MASS_FRACTION_TOLERANCE:
             raise InputError(f"{field}.solid", f"mass fractions summing to {total:.4g}",
@@ -152,13 +171,15 @@ def layer_from_config(config: dict, field: str) -> Layer:
     for spec, fraction, spec_field in solid_parts:
         density = spec.get("density_g_cm3")
         material = resolve_material(spec["material"], spec_field, density)
-        solids.append((material, fraction))
-    total = sum(f for _, f in solids)
-    specific_volume = sum(f / total / m.density_g_cm3 for m, f in solids)
+        size = spec.get("particle_size_um")
+        solids.append((material, fraction,
+                       default_particle_size_um(material) if size is None else float(size)))
+    total = sum(f for _, f, _ in solids)
+    specific_volume = sum(f / total / m.density_g_cm3 for m, f, _ in solids)
     constituents = [
         Constituent(m.name, m, (1 - porosity) * (f / total / m.density_g_cm3) / specific_volume,
-                    "solid", f / total)
-        for m, f in solids
+                    "solid", f / total, size)
+        for m, f, size in solids
     ]
     filler = config.get("pore_filler")
     if porosity > 0:
