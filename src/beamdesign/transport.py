@@ -98,8 +98,7 @@ class Partition:
     line_keV: tuple[float, ...]
     line_power: tuple[float, ...]
     local_lines: float
-    scattered_keV: float
-    scattered: float
+    scattered: float  # Rayleigh + Compton-scattered photons (followed at scattered_photon_keV)
 
 
 @dataclass(frozen=True)
@@ -148,9 +147,12 @@ def _clamp01(value: float) -> float:
 
 @lru_cache(maxsize=4096)
 def _element_partition(z: int, energy_keV: float) -> tuple:
-    """Per element at one energy: (tau, binding keV, [(line keV, line power cm²/g)], sigma_C, sigma_R)."""
+    """Per element at one energy: (tau, binding keV, [(line keV, line power cm²/g)], sigma_C)."""
     tau = xraylib.CS_Photo(z, energy_keV)
-    kissel = xraylib.CS_Photo_Total(z, energy_keV)
+    try:
+        kissel = xraylib.CS_Photo_Total(z, energy_keV)
+    except ValueError:  # no Kissel data (light elements at high energy): no shells, no lines
+        return (tau, 0.0, (), xraylib.CS_Compt(z, energy_keV))
     binding, share_sum = 0.0, 0.0
     for macro, _ in _SHELLS:
         try:
@@ -159,7 +161,11 @@ def _element_partition(z: int, energy_keV: float) -> tuple:
             continue
         if energy_keV <= edge or kissel <= 0:
             continue
-        share = _clamp01(xraylib.CS_Photo_Partial(z, macro, energy_keV) / kissel)
+        try:
+            partial = xraylib.CS_Photo_Partial(z, macro, energy_keV)
+        except ValueError:  # no Kissel partial for this shell and energy
+            continue
+        share = _clamp01(partial / kissel)
         share = min(share, 1.0 - share_sum)
         share_sum += share
         binding += share * edge
@@ -173,7 +179,7 @@ def _element_partition(z: int, energy_keV: float) -> tuple:
         if emitted > 0 and line_keV > 0 and kissel > 0:
             # shares taken within one source (Kissel), applied to CS_Photo (PHYSICS.md §1)
             lines.append((line_keV, tau * emitted / kissel * line_keV / energy_keV))
-    return (tau, binding, tuple(lines), xraylib.CS_Compt(z, energy_keV), xraylib.CS_Rayl(z, energy_keV))
+    return (tau, binding, tuple(lines), xraylib.CS_Compt(z, energy_keV))
 
 
 @lru_cache(maxsize=4096)
@@ -182,15 +188,14 @@ def partition(material: Material, energy_keV: float) -> Partition:
     coefficients = material.coefficients(np.array([energy_keV]))
     total = float(coefficients["total"][0])
     kerma = float(coefficients["energy"][0])
-    tau_sum = pe_power = binding_power = compton = rayleigh = 0.0
+    tau_sum = pe_power = binding_power = compton = 0.0
     lines: dict[float, float] = {}
     for z, w in material.mass_fractions:
-        tau, binding, element_lines, sigma_c, sigma_r = _element_partition(int(z), float(energy_keV))
+        tau, binding, element_lines, sigma_c = _element_partition(int(z), float(energy_keV))
         tau_sum += w * tau
         pe_power += w * tau * (energy_keV - binding) / energy_keV
         binding_power += w * tau * binding / energy_keV
         compton += w * sigma_c
-        rayleigh += w * sigma_r
         for line_keV, power in element_lines:
             lines[line_keV] = lines.get(line_keV, 0.0) + w * power
     fluorescence = sum(lines.values())
@@ -205,13 +210,10 @@ def partition(material: Material, energy_keV: float) -> Partition:
     compton_power = kerma - pe_power - auger_power
     binding_mean = binding_power * energy_keV / tau_sum if tau_sum > 0 else 0.0
     compton_keV = compton_power / compton * energy_keV if compton > 0 else 0.0
-    compton_share = compton / (compton + rayleigh) if compton + rayleigh > 0 else 0.0
-    scattered_keV = energy_keV * (1.0 - compton_share
-                                  + compton_share / (1.0 + energy_keV / ELECTRON_REST_ENERGY_keV))
     electron_keV = tuple(min(max(t, ELECTRON_MIN_keV), energy_keV) for t in
                          (energy_keV - binding_mean, binding_mean, compton_keV))
     return Partition(total, kerma, electron_keV, (pe_power, auger_power, compton_power),
-                     tuple(far), tuple(far.values()), local_lines, scattered_keV, max(scattered, 0.0))
+                     tuple(far), tuple(far.values()), local_lines, max(scattered, 0.0))
 
 
 def pore_size_um(porosity: float, sized: list[tuple[float, float]]) -> float | None:
