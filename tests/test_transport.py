@@ -298,3 +298,14 @@ def test_pcc_electrolyte_gets_photoelectrons_and_graphite_gets_cu_fluorescence()
     assert 3.0 < ratio < 10.0  # the estimate: 3–10x
     assert (tr.constituent("graphite anode/graphite").dose_rate_Gy_per_s
             > 1.3 * ea.constituent("graphite anode/graphite").dose_rate_Gy_per_s)
+
+
+def test_cli_dose_in_transport(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from beamdesign.cli import main
+
+    assert main(["dose", "--stack", "jousseaume2023-pcc", "--energy-kev", "27",
+                 "--convention", "transport", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["convention"] == "transport" and data["escaped_power_W"] > 0
