@@ -52,7 +52,19 @@ the emission point, ``1 - l / sqrt(l² + R_b²)``, with ``l`` the depth to the m
 absorption (at most one mean free path) — an estimate, exact only in the limits.
 
 ``E1`` is the Abramowitz & Stegun 5.1.53/5.1.56 approximation (|error| < 2e-7), ``E2(x) =
-exp(-x) - x E1(x)``.
+exp(-x) - x E1(x)``. The range of an electron in a layer's mixture is the mass-weighted harmonic
+mean of its constituents' CSDA ranges (exact when their stopping-power ratios do not change
+with energy).
+
+Checked in tests/test_transport.py: energy conservation to 1e-9; the tiny-particle (stopping-
+power shares) and huge-particle (energy-absorption) limits; the sphere and slab escape
+fractions and E2 against direct Monte Carlo or quadrature; the secondary-photon power reaching a
+graphite electrode from a Cu or Ni foil just above the K edge against a seeded Monte Carlo of
+emission depth and direction (agreement 0.2 %).
+
+Every step is linear in the primary power, so for one stack, energy, beam column and set of
+steps the transport is a few matrices, cached: re-evaluating a cell at another flux, attenuator
+or time costs a few matrix products.
 """
 
 from __future__ import annotations
@@ -74,8 +86,7 @@ from beamdesign.stopping import (
 STEPS = ("particles", "layers", "lateral", "photons")
 KEV_TO_J = 1.602176634e-16
 UM_TO_CM = 1e-4
-_SHELLS = ((xraylib.K_SHELL, "K"), (xraylib.L1_SHELL, "L1"), (xraylib.L2_SHELL, "L2"),
-           (xraylib.L3_SHELL, "L3"))
+_SHELLS = (xraylib.K_SHELL, xraylib.L1_SHELL, xraylib.L2_SHELL, xraylib.L3_SHELL)
 _LINES = (xraylib.KA_LINE, xraylib.KB_LINE, xraylib.LA_LINE, xraylib.LB_LINE)
 LOCAL_LINE_keV = 1.0  # lines below this are absorbed within ~1 µm: kept where they are emitted
 ELECTRON_MIN_keV = 0.1  # lowest energy of the stopping tables
@@ -119,11 +130,11 @@ def exponential_integral_e2(x: np.ndarray) -> np.ndarray:
     e1_small = (-np.log(small) - 0.57721566 + small * (0.99999193 + small * (-0.24991055 + small * (
         0.05519968 + small * (-0.00976004 + small * 0.00107857)))))
     big = np.maximum(x, 1.0)
-    ratio = ((((big + 8.5733287401) * big + 18.0590169730) * big + 8.6347608925) * big + 0.2677737343) / (
-        (((big + 9.5733223454) * big + 25.6329561486) * big + 21.0996530827) * big + 3.9584969228)
-    x_exp_e1_big = ratio  # x e^x E1(x)
+    x_exp_e1 = ((((big + 8.5733287401) * big + 18.0590169730) * big + 8.6347608925) * big
+                + 0.2677737343) / ((((big + 9.5733223454) * big + 25.6329561486) * big
+                                    + 21.0996530827) * big + 3.9584969228)  # x e^x E1(x)
     e2_small = np.exp(-small) - small * e1_small
-    e2_big = np.exp(-big) * (1.0 - x_exp_e1_big)
+    e2_big = np.exp(-big) * (1.0 - x_exp_e1)
     return np.where(x <= 0.0, 1.0, np.where(x < 1.0, e2_small, e2_big))
 
 
@@ -154,7 +165,7 @@ def _element_partition(z: int, energy_keV: float) -> tuple:
     except ValueError:  # no Kissel data (light elements at high energy): no shells, no lines
         return (tau, 0.0, (), xraylib.CS_Compt(z, energy_keV))
     binding, share_sum = 0.0, 0.0
-    for macro, _ in _SHELLS:
+    for macro in _SHELLS:
         try:
             edge = xraylib.EdgeEnergy(z, macro)
         except ValueError:
