@@ -39,7 +39,8 @@ CONVENTION_MEANING = {
     "photoabsorption": "mu_photo/rho: every photoabsorbed photon deposits all its energy "
     "locally; Compton scattering ignored",
     "total-attenuation": "mu/rho: every attenuated photon deposits all its energy "
-    "(the founding paper's convention; a conservative upper bound)",
+    "(the founding paper's convention; an upper bound on the local deposit, but not on the "
+    "transport dose of organics next to heavy absorbers)",
     "transport": "mu_en/rho, then photoelectrons and Auger electrons leave particles, thin layers "
     "and small footprints, and fluorescence and scattered photons are re-absorbed in the other "
     "layers (secondary transport; energy conserved, the rest leaves the cell)",
