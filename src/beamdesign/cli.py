@@ -281,6 +281,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--no-ipynb", action="store_true", help="do not keep the executed notebook")
     report.set_defaults(handler=_cmd_report)
     ebeam_command.register(commands)
+    from beamdesign.commands import stopping as stopping_command
+    stopping_command.register(commands)
     return parser
 
 
