@@ -20,6 +20,9 @@ from beamdesign.stack import load_stack, preset_config, preset_names
 from beamdesign.experiment import run_plan
 from beamdesign.plan import builtin_plan_names, load_plan
 from beamdesign.units import duration, si
+from beamdesign.commands import sweep as sweep_command
+from beamdesign.commands import design as design_command
+from beamdesign.commands import compare as compare_command
 
 
 def _number(text: str) -> float | str:
@@ -198,6 +201,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="OUT.html for one plan; a folder (reports + index.html) for several")
     report.add_argument("--no-ipynb", action="store_true", help="do not keep the executed notebook")
     report.set_defaults(handler=_cmd_report)
+    sweep_command.register(commands)
+    design_command.register(commands)
+    compare_command.register(commands)
     return parser
 
 

@@ -477,3 +477,18 @@ def signal(technique: str, stack: Stack, beam: Beam, probe: str, exposure_s: flo
         return xas_transmission(stack, beam, probe, exposure_s, options["element"],
                                 options.get("edge", "K"), detector)
     return xas_fluorescence(stack, beam, probe, exposure_s, options["element"], detector)
+
+
+def plan_signal(plan, technique: str, options: dict | None = None, detector: Detector = Detector()):
+    """The signal of a plan's probe per scan at its *shortest* exposure (the weakest data).
+
+    ``plan``: a ``beamdesign.plan.Plan``; its ``probe`` names the measured layer (a plan
+    without one raises: the measured layer is not guessed).
+    """
+    if plan.probe is None:
+        raise InputError("probe", None, "a signal needs the plan's probe (the measured layer)")
+    layer_name, _, constituent = plan.probe.partition("/")
+    layer = plan.stack.layer(layer_name.strip(), "probe")
+    probe = f"{layer.name}/{constituent.strip() or layer.main_constituent.name}"
+    exposure_s = float(np.min(plan.schedule.exposure_s))
+    return signal(technique, plan.stack, plan.beam, probe, exposure_s, options, detector)
