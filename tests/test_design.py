@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from beamdesign.cli import main
-from beamdesign.design import design_plan, parse_design, pareto_front
+from beamdesign.design import design_plan, parse_design, pareto_front, signal_aware_advice
 from beamdesign.errors import InputError
 from beamdesign.experiment import run_plan
 from beamdesign.plan import builtin_plan_text, plan_from_config
@@ -139,3 +139,12 @@ def test_design_from_plan_key_and_from_file(tmp_path, capsys):
 def test_design_command_without_section(capsys):
     assert main(["design", PCC]) == 2
     assert "design = None: give the plan a 'design' section or a --design FILE" in capsys.readouterr().err
+
+
+def test_signal_aware_advice_lists_options_or_says_what_would_help(front):
+    sentences = signal_aware_advice(_pcc(), SECTION, options=2)
+    assert sentences[0].startswith(f"{len(front.candidates)} of 12 plans keep jousseaume2023-safe and an SNR "
+                                   "per scan >= 300")
+    assert len(sentences) == 3 and all("SNR" in s for s in sentences[1:])
+    impossible = signal_aware_advice(_pcc(), {**SECTION, "minimum": {"snr_per_scan": 1e5}})
+    assert len(impossible) == 1 and "what would help: a larger spot" in impossible[0]

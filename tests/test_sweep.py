@@ -117,3 +117,16 @@ def test_cli_sweep_json(capsys):
 def test_cli_sweep_error_is_one_line(capsys):
     assert main(["sweep", PCC, "--vary", "beam.energy_keV"]) == 2
     assert capsys.readouterr().err.startswith("beamdesign: error: --vary = 'beam.energy_keV'")
+
+
+def test_progress_bar_draws_on_its_stream():
+    import io
+
+    stream = io.StringIO()
+    bar = sweep_module._Progress(4, True, stream)
+    bar.advance(2)
+    bar.advance(2)
+    assert stream.getvalue().endswith("] 4/4\n") and "#" * 15 + "." * 15 in stream.getvalue()
+    quiet = io.StringIO()
+    sweep_module._Progress(4, False, quiet).advance(4)
+    assert quiet.getvalue() == ""

@@ -295,3 +295,26 @@ def read_design(path: str | Path) -> dict:
     """A design section from its own YAML/JSON file (the mapping itself, or under ``design``)."""
     mapping = read_mapping(Path(path).expanduser(), "--design")
     return mapping["design"] if set(mapping) == {"design"} else mapping
+
+
+def signal_aware_advice(plan_config: dict, section: dict, *, options: int = 3,
+                        workers: int | None = 1) -> tuple[str, ...]:
+    """Sentences for ``advice``: the least-dose plans keeping the limit and the SNR floor, or
+    the one sentence saying that none does and what would help.
+
+    ``plan_config``: a plan mapping without ``design``; ``section``: its design section.
+    """
+    try:
+        result = design_plan(plan_config, section, workers=workers, progress=False)
+    except InputError as error:
+        if error.field == "design.minimum.snr_per_scan":
+            return (str(error),)
+        raise
+    d = result.design
+    out = [f"{len(result.candidates)} of {result.evaluated} plans keep {d.limit_name} "
+           f"and an SNR per scan >= {d.min_snr_per_scan:g} ({d.quality.technique}); least dose first:"]
+    for c in result.candidates[:options]:
+        values = ", ".join(f"{k} = {v:.3g}" if isinstance(v, float) else f"{k} = {v}" for k, v in c.values.items())
+        out.append(f"{values}: dose {si(c.dose_Gy, 'Gy')} ({d.quality.convention}), SNR {c.snr_per_scan:.3g} "
+                   f"per scan, SOC step {c.time_resolution_soc_pct:.2g} %.")
+    return tuple(out)
