@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from beamdesign.coefficients import CONVENTIONS
 from beamdesign.errors import InputError, did_you_mean
 from beamdesign.signal import TECHNIQUES, Detector
 from beamdesign.stack import read_mapping
@@ -130,8 +131,6 @@ def _limit(config: object, plan_convention: str) -> tuple[float, str, str | None
     dose = _number(config["dose_Gy"], "design.limit.dose_Gy", "a dose > 0 (Gy)")
     if dose <= 0:
         raise InputError("design.limit.dose_Gy", config["dose_Gy"], "a dose > 0 (Gy)")
-    from beamdesign.coefficients import CONVENTIONS
-
     convention = config.get("convention", plan_convention)
     if convention not in CONVENTIONS:
         raise InputError("design.limit.convention", convention, "one of " + ", ".join(CONVENTIONS))

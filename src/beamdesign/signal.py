@@ -313,7 +313,6 @@ def xrd_transmission(stack: Stack, beam: Beam, probe: str, exposure_s: float,
         label = "Rayleigh proxy"
         per_cm = crystal.volume_fraction * crystal.material.density_g_cm3 * _mass_cs(
             crystal.material, energy, "rayleigh")
-        collected = detector.ring_fraction
     else:
         hkl = reflection(reflection_name)
         if hkl.material.lower() != crystal.material.name.lower():
@@ -332,9 +331,8 @@ def xrd_transmission(stack: Stack, beam: Beam, probe: str, exposure_s: float,
                   * hkl.structure_factor_sq(energy) * polarisation
                   / (4.0 * (hkl.cell_volume_A3 * A3_TO_CM3) ** 2 * sin_theta)) * crystal.volume_fraction
         label = hkl.name
-        collected = detector.ring_fraction
     exit_down = np.exp(-depths[index + 1:].sum() / np.cos(two_theta))
-    scale = exposure_s * detector.efficiency * collected
+    scale = exposure_s * detector.efficiency * detector.ring_fraction
     signal = incident * per_cm * path_factor_cm(mu[index], thickness_cm[index], two_theta) \
         * exit_down * scale
 
