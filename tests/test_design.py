@@ -148,3 +148,25 @@ def test_signal_aware_advice_lists_options_or_says_what_would_help(front):
     assert len(sentences) == 3 and all("SNR" in s for s in sentences[1:])
     impossible = signal_aware_advice(_pcc(), {**SECTION, "minimum": {"snr_per_scan": 1e5}})
     assert len(impossible) == 1 and "what would help: a larger spot" in impossible[0]
+
+
+def test_design_on_a_beamline_reads_flux_and_detector_from_its_profile():
+    from beamdesign.profile import load_profile
+
+    profile = load_profile("example-high-energy-xrd")
+    config = {**_pcc(), "beamline": "example-high-energy-xrd"}
+    section = {**SECTION, "minimum": {"snr_per_scan": 10},
+               "vary": {"beam.energy_keV": {"values": [27, 60]},
+                        "beam.attenuators": {"values": [[{"material": "Cu", "thickness_um": 500}],
+                                                        [{"material": "Cu", "thickness_um": 1000}]]}}}
+    design = parse_design(section, config)
+    assert design.quality.detector == profile.detector
+    result = design_plan(config, section, workers=1, progress=False)
+    assert result.candidates
+    for c in result.candidates:
+        assert "beamline" not in c.plan
+        assert c.plan["beam"]["flux_ph_s"] == profile.flux_ph_s(c.values["beam.energy_keV"])
+        plan_from_config(c.plan)
+    with pytest.raises(InputError, match=r"design.vary beam.flux_ph_s = 'varied': set by beamline profile "
+                                         r"'example-high-energy-xrd' \(its flux table\); vary beam.attenuators"):
+        parse_design(SECTION, config)

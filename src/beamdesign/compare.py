@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from beamdesign.errors import InputError
-from beamdesign.sweep import Quality, evaluate, load_plan_config
+from beamdesign.sweep import Quality, evaluate, load_plan_config, runnable
 from beamdesign.units import si
 
 MIN_PLANS, MAX_PLANS = 2, 4
@@ -91,7 +91,7 @@ def compare(plans: list[str | Path | dict], quality: Quality | None = None,
         if own is None and section is not None:
             own = parse_design(section, config).quality
         label = labels[i] if labels else (str(spec) if not isinstance(spec, dict) else chr(ord("A") + i))
-        beam = config["beam"]
+        beam = runnable(config)["beam"]  # the flux a beamline profile sets
         spot = beam["spot_um"] if isinstance(beam["spot_um"], list) else [beam["spot_um"]] * 2
         row = evaluate(config, own)
         scenarios.append(Scenario(label, str(config.get("title", "untitled plan")), float(beam["energy_keV"]),

@@ -4,7 +4,8 @@ A plan's ``design`` section (or a separate design file) says::
 
     technique: xrd-transmission | xas-transmission | xas-fluorescence
     signal: {reflection: NMC811-003}          # or {element: Ni, edge: K} for XAS (optional)
-    detector: {efficiency: 0.8, ...}          # signal.Detector fields (optional)
+    detector: {efficiency: 0.8, ...}          # signal.Detector fields (optional; default: the
+                                              # plan's beamline profile's detector, else Detector())
     limit: {threshold: jousseaume2023-safe}   # a row id of the thresholds table, or
            {dose_Gy: 8.0e4, constituent: electrolyte, convention: energy-absorption}
     minimum: {snr_per_scan: 100, time_resolution_soc_pct: 5}   # the latter optional: largest
@@ -33,7 +34,8 @@ from beamdesign.coefficients import CONVENTIONS
 from beamdesign.errors import InputError, did_you_mean
 from beamdesign.signal import TECHNIQUES, Detector
 from beamdesign.stack import read_mapping
-from beamdesign.sweep import Quality, evaluate, grid, run_configs
+from beamdesign.profile import load_profile
+from beamdesign.sweep import Quality, check_vary_with_beamline, evaluate, grid, run_configs, runnable
 from beamdesign.thresholds import literature
 from beamdesign.units import si
 
@@ -195,13 +197,17 @@ def parse_design(section: object, plan_config: dict) -> Design:
     if not isinstance(vary_spec, dict) or not vary_spec:
         raise InputError("design.vary", vary_spec, "at least one dotted plan key with a range, e.g. "
                          "beam.flux_ph_s: [1.0e+9, 1.0e+11]")
+    check_vary_with_beamline(plan_config, vary_spec, "design.vary")
     vary = {key: _samples(key, spec, points) for key, spec in vary_spec.items()}
     size = int(np.prod([len(v) for v in vary.values()]))
     if size > MAX_GRID:
         raise InputError("design.points", points, f"a grid of at most {MAX_GRID} plans (this one: {size})",
                          "use fewer points or fewer varied keys")
-    quality = Quality(technique, tuple(sorted(options.items())),
-                      Detector.from_config(section.get("detector"), "design.detector"), convention, constituent)
+    if "detector" not in section and "beamline" in plan_config:
+        detector = load_profile(plan_config["beamline"]).detector  # the beamline's own detector
+    else:
+        detector = Detector.from_config(section.get("detector"), "design.detector")
+    quality = Quality(technique, tuple(sorted(options.items())), detector, convention, constituent)
     return Design(quality, dose, name, snr, soc, vary)
 
 
@@ -284,7 +290,7 @@ def design_plan(plan_config: dict, section: dict, *, scheduler: str | None = Non
                 raise RuntimeError(f"re-run of a design candidate changed {key}: {rows[i][key]} -> {again[key]}")
         if not _feasible(again, design):
             raise RuntimeError("a design candidate failed its re-check")
-        candidates.append(Candidate(json.loads(json.dumps(configs[i])), points[i][0], again["dose_Gy"],
+        candidates.append(Candidate(json.loads(json.dumps(runnable(configs[i]))), points[i][0], again["dose_Gy"],
                                     again["snr_per_scan"], again["time_resolution_soc_pct"],
                                     again["worst_probe_dose_Gy"], again))
     return DesignResult(design, tuple(candidates), len(rows), len(ok))

@@ -31,6 +31,7 @@ import yaml
 
 from beamdesign.errors import InputError
 from beamdesign.experiment import run_plan, threshold_constituent
+from beamdesign.profile import apply_profile
 from beamdesign.plan import builtin_plan_names, builtin_plan_text, plan_from_config
 from beamdesign.stack import read_mapping
 from beamdesign.signal import Detector, plan_signal
@@ -76,11 +77,10 @@ def load_plan_config(spec: str | Path | dict) -> tuple[dict, dict | None]:
     """A plan mapping ready for ``plan_from_config``, and its ``design`` section (or None).
 
     ``spec``: a built-in plan name, a YAML/JSON plan file or a mapping. The ``design`` key is
-    split off; a ``beamline: NAME|path`` key is applied (``profile.apply_profile``); a stack
-    file named relative to the plan file becomes an absolute path, so that the config runs
-    anywhere (on a Dask worker too).
+    split off; a ``beamline: NAME|path`` key is kept (``evaluate`` applies the profile to every
+    grid point, at its own energy) and checked; stack and profile files named relative to the
+    plan file become absolute paths, so that the config runs anywhere (on a Dask worker too).
     """
-    from beamdesign.profile import apply_profile
 
     if isinstance(spec, dict):
         config, base_dir = json.loads(json.dumps(spec)), None
@@ -97,8 +97,8 @@ def load_plan_config(spec: str | Path | dict) -> tuple[dict, dict | None]:
     beamline = config.get("beamline")
     if beamline is not None:
         if isinstance(beamline, str) and base_dir is not None and (base_dir / beamline).is_file():
-            beamline = str(base_dir / beamline)
-        config = apply_profile(config, beamline)
+            config["beamline"] = str((base_dir / beamline).resolve())
+        apply_profile(config, config["beamline"])  # validate now, with the plan's own values
     stack = config.get("stack")
     if isinstance(stack, str) and base_dir is not None and (base_dir / stack).expanduser().is_file():
         config["stack"] = str((base_dir / stack).expanduser().resolve())
@@ -185,6 +185,20 @@ def grid(plan_config: dict, vary: dict[str, list]) -> list[tuple[dict, dict]]:
     return out
 
 
+def runnable(config: dict) -> dict:
+    """The plan mapping ``plan_from_config`` accepts: a ``beamline`` key applied and removed."""
+    if "beamline" not in config:
+        return config
+    return apply_profile(config, config["beamline"])
+
+
+def check_vary_with_beamline(config: dict, keys: Iterable[str], field: str) -> None:
+    """The flux of a plan on a beamline comes from its profile: vary attenuators instead."""
+    if "beamline" in config and "beam.flux_ph_s" in keys:
+        raise InputError(f"{field} beam.flux_ph_s", "varied", f"set by beamline profile "
+                         f"'{config['beamline']}' (its flux table)", "vary beam.attenuators instead")
+
+
 def soc_resolution_pct(plan) -> float:
     """SOC change (%) between two visits of a location: loop period × the fastest SOC rate."""
     t = np.linspace(0.0, plan.protocol.duration_s, SOC_GRID_POINTS)
@@ -193,8 +207,11 @@ def soc_resolution_pct(plan) -> float:
 
 
 def evaluate(config: dict, quality: Quality | None = None) -> dict:
-    """One grid point: the plan's worst probed dose (+ signal and limit metric with ``quality``)."""
-    plan = plan_from_config(config)
+    """One grid point: the plan's worst probed dose (+ signal and limit metric with ``quality``).
+
+    A ``beamline`` key is applied first (``runnable``).
+    """
+    plan = plan_from_config(runnable(config))
     result = run_plan(plan, timeline_points=2)  # final doses do not depend on the timeline
     worst = result.worst()
     row = {
@@ -328,6 +345,7 @@ def sweep(plan_config: dict, vary: dict[str, list] | Iterable[str], quality: Qua
         vary = dict(parse_vary(text) for text in vary)
     if not vary:
         raise InputError("--vary", None, "at least one KEY=V1,V2,... to vary")
+    check_vary_with_beamline(plan_config, vary, "--vary")
     start = time.perf_counter()
     points = grid(plan_config, vary)
     rows = run_configs([config for _, config in points], quality, scheduler=scheduler,
