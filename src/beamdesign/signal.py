@@ -6,8 +6,9 @@ Geometry (stated, kept simple): layers are laterally infinite slabs, the beam is
 
 ``xrd-transmission`` (beam normal to the layers, area detector downstream)
     Kinematic powder diffraction, integrated power of one Debye–Scherrer ring (Warren, *X-Ray
-    Diffraction*, 1969, eq. 4.7; Als-Nielsen & McMorrow, *Elements of Modern X-ray Physics*,
-    2nd ed. 2011, §5.4 and §5.6):
+    Diffraction*, Addison-Wesley 1969, powder-pattern intensity; Als-Nielsen & McMorrow,
+    *Elements of Modern X-ray Physics*, 2nd ed., Wiley 2011, kinematical diffraction by a
+    crystal and by a powder):
     ``N_hkl = N_p t_s r0² λ³ m |F_hkl|² P / (4 V_c² sin θ) · v · g · T_out · ε · f_ring``
     with ``P = (1 + cos² 2θ)/2`` (ring-averaged polarisation), ``v`` the volume fraction of the
     crystalline constituent, ``F_hkl = Σ occ f(q) exp(2πi h·x)``, ``f = FF_Rayl(Z, q) + f' + i f''``
@@ -21,16 +22,17 @@ Geometry (stated, kept simple): layers are laterally infinite slabs, the beam is
     into the peak's window ``ΔΩ = 2π sin 2θ Δ2θ f_ring``, with the same path factors; for the
     proxy, the whole-sphere Compton of the stack plus the Rayleigh of the other constituents.
     ``SNR = S / sqrt(S + 2B)``: background subtracted from an equal-width window (Knoll,
-    *Radiation Detection and Measurement*, 4th ed. 2010, §3.VI).
+    *Radiation Detection and Measurement*, 4th ed., Wiley 2010: net counts after background
+    subtraction).
 
-``xas-transmission`` (Bunker, *Introduction to XAFS*, 2010, §3.5–3.6 and §6)
+``xas-transmission`` (Bunker, *Introduction to XAFS*, Cambridge University Press 2010)
     Edge jump ``Δμt = ρ_Z t [τ_Z(E0 + δ) - τ_Z(E0 - δ)]`` (xraylib ``CS_Photo`` of the element,
     δ = 10 eV either side of ``EdgeEnergy``; ``ρ_Z`` the element's partial density in the layer).
     Counts per point: ``N_1 = N_0 exp(-μt_total) ε`` transmitted through the whole stack at
     ``E0 + δ``; ``N_0`` counted by an I0 chamber absorbing ``i0_fraction``. Noise of
     ``μt = ln(I0/I1)``: ``σ = sqrt(1/N_1 + 1/(i0_fraction N_0))``; ``SNR = Δμt / σ``.
 
-``xas-fluorescence`` (Bunker §3.7; Tröger et al., Phys. Rev. B 46, 3283 (1992))
+``xas-fluorescence`` (Bunker 2010; self-absorption: Tröger et al., Phys. Rev. B 46, 3283 (1992))
     Cell tilted so that beam and detector make 45° with the layer normal (90° between them, the
     detector on the beam side): incidence and exit paths are ``t / cos 45°``. Kα counts
     (``CS_FluorLine_Kissel_Cascade`` of KL2 + KL3, cm²/g of the element):
