@@ -28,7 +28,11 @@ from beamdesign.materials import library
 from beamdesign.plan import builtin_plan_names, load_plan
 from beamdesign.stack import load_stack, preset_config, preset_names
 from beamdesign.units import duration, si
+from beamdesign.commands import compare as compare_command
+from beamdesign.commands import design as design_command
 from beamdesign.commands import ebeam as ebeam_command
+from beamdesign.commands import stopping as stopping_command
+from beamdesign.commands import sweep as sweep_command
 
 EXIT_OK, EXIT_LIMIT, EXIT_INPUT, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 3, 4
 EXIT_CODES = f"""exit status:
@@ -312,8 +316,10 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--no-ipynb", action="store_true", help="do not keep the executed notebook")
     report.set_defaults(handler=_cmd_report)
     ebeam_command.register(commands)
-    from beamdesign.commands import stopping as stopping_command
     stopping_command.register(commands)
+    sweep_command.register(commands)
+    design_command.register(commands)
+    compare_command.register(commands)
     return parser
 
 
