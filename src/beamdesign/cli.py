@@ -18,7 +18,7 @@ from pathlib import Path
 
 from beamdesign import __version__
 from beamdesign.beam import PROFILES, Beam
-from beamdesign.checks import beam_warnings, plan_warnings
+from beamdesign.checks import beam_warnings
 from beamdesign.coefficients import CONVENTION_MEANING, CONVENTIONS
 from beamdesign.dose import stack_dose
 from beamdesign.errors import InputError
@@ -211,12 +211,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.csv:
         check_output(args.csv, "--csv")  # before the work, not after it
     result = run_plan(load_plan(args.plan))
-    warnings = plan_warnings(result.plan, result)
     if args.csv:
         write_text_atomic(args.csv, result.timeline_csv(), "--csv")
-    _warn(warnings)
+    _warn(result.warnings)
     if args.json:
-        print(json.dumps({**result.to_dict(), "warnings": list(warnings)}, indent=1))
+        print(json.dumps(result.to_dict(), indent=1))
     else:
         print(_run_table(result))
     crossed = [loc.name for loc in result.locations if any(c.time_s is not None
