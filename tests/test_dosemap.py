@@ -106,7 +106,7 @@ def test_cumulative_dose_ramps_from_zero_to_total():
     per_constituent = cumulative_dose(exposures, overlap, np.array([1.0, 3.0]), times)
     assert per_constituent.shape == (2, 9, times.size)
     np.testing.assert_allclose(per_constituent[1], 1.5 * dose)
-    with pytest.raises(InputError, match=r"peak_dose_rate_Gy_per_s = -1.0: must be a number >= 0"):
+    with pytest.raises(InputError, match=r"peak_dose_rate_Gy_per_s = -1: must be a number >= 0"):
         cumulative_dose(exposures, overlap, -1.0, times)
 
 
