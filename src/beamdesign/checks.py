@@ -99,7 +99,7 @@ def plan_warnings(plan: Any, result: Any) -> tuple[str, ...]:
             out.append(f"{len(never)} of {len(measured)} locations are never measured before "
                        f"the protocol ends (first: {never[0]!r}); their dose is only what "
                        "neighbouring exposures give them")
-    checked = {c.threshold for loc in result.locations for c in loc.crossings}
+    checked = [c.threshold for c in result.locations[0].crossings] if result.locations else []
     for threshold in plan.thresholds:
         if threshold not in checked:
             out.append(f"threshold {threshold.name!r} was not checked: the probed layer holds "
