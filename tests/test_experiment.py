@@ -213,3 +213,11 @@ def test_a_threshold_on_a_missing_constituent_is_refused_when_the_plan_loads():
     with pytest.raises(InputError, match=r"thresholds\[binder\].constituent = 'PTFE': a "
                                          r"constituent of the probed layer"):
         plan_from_config(config)
+
+
+def test_dose_at_equals_the_dense_sum_at_any_time():
+    result = run_plan(load_plan("jousseaume2023-exp2-pcc"))
+    for name in ("#1", "#2", "#3"):
+        for time_s in (0.0, 1234.5, 3 * HOUR, 8 * HOUR):
+            assert result.dose_at(name, time_s) == pytest.approx(
+                probed_dose_at(result, name, time_s), rel=1e-12, abs=1e-9)

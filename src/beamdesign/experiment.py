@@ -148,6 +148,16 @@ class ExperimentResult:
         return Hottest(self.locations[q].name, float(x), float(y),
                        self.probe_peak_rate_Gy_per_s * float(self.fluence_s[q]))
 
+    def dose_at(self, location: str, time_s: float, constituent: str | None = None) -> float:
+        """Exact dose (Gy, plan's convention) of ``constituent`` (default: the probe) at the hot
+        point of ``location`` by ``time_s`` (s since the protocol started)."""
+        q = [loc.name for loc in self.locations].index(location)
+        pairs = _pairs(self.exposures, self.hotspots, len(self.locations))
+        fluence = _fluence_at(pairs, self.exposures, np.array([q]), np.array([float(time_s)]))
+        rate = self.spectrum.peak_dose_rate_Gy_per_s[self.spectrum.index(
+            constituent or self.probe), 0]
+        return float(rate * fluence[0])
+
     def worst(self, constituent: str | None = None) -> LocationResult:
         """The location with the highest final dose of ``constituent`` (default: the probe)."""
         key = constituent or self.probe
