@@ -11,11 +11,11 @@ sys.path.insert(0, str(DOCS / "_ext"))
 # installed (Read the Docs installs the same tree with `pip install .[docs]`).
 sys.path.insert(0, str(DOCS.parent / "src"))
 
-import beamdesign  # noqa: E402  (after the path set-up above)
+import beamdesign  # after the path set-up above
 
 project = "beamdesign"
 author = "the beamdesign developers"
-copyright = "2026, the beamdesign developers"  # noqa: A001  (Sphinx's name)
+copyright = "2026, the beamdesign developers"
 release = beamdesign.__version__
 version = ".".join(release.split(".")[:2])
 

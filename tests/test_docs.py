@@ -42,7 +42,9 @@ cli_to_md = _load("cli_to_md")
 
 
 def _docs_tools_missing() -> list[str]:
-    return [name for name in ("sphinx", "myst_nb", "furo") if importlib.util.find_spec(name) is None]
+    return [
+        name for name in ("sphinx", "myst_nb", "furo") if importlib.util.find_spec(name) is None
+    ]
 
 
 def _tree(folder: Path) -> dict[str, int]:
@@ -67,8 +69,7 @@ def site(tmp_path_factory) -> Path:
     # A child process: Sphinx and its extensions may emit deprecation warnings, which this
     # suite turns into errors; -W makes the docs' own warnings fail the build instead.
     script = (
-        "import sys; from sphinx.cmd.build import build_main; "
-        "sys.exit(build_main(sys.argv[1:]))"
+        "import sys; from sphinx.cmd.build import build_main; sys.exit(build_main(sys.argv[1:]))"
     )
     args = ["-W", "--keep-going", "-q", "-b", "html", "-d", str(out / "doctrees")]
     result = subprocess.run(

@@ -26,7 +26,6 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
-from packaging.version import Version
 
 try:
     import tomllib
@@ -52,7 +51,7 @@ NOTEBOOKS = [
 ]
 
 
-# ---------------------------------------------------------------- conda, Binder: one dependency list
+# ---------------------------------------------------------------- conda, Binder: one list
 
 
 def _pyproject_requirements() -> dict[str, SpecifierSet]:
@@ -130,7 +129,16 @@ def test_binder_installs_in_a_fresh_venv(tmp_path):
     env.pop("PYTHONPATH", None)  # the fresh venv must see only what it installed
     steps = [
         [sys.executable, "-m", "venv", str(venv)],
-        [str(python), "-m", "pip", "install", "-q", "--no-compile", "-r", str(BINDER / "requirements.txt")],
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-compile",
+            "-r",
+            str(BINDER / "requirements.txt"),
+        ],
         [str(python), "-m", "pip", "install", "-q", "--no-deps", "-e", str(ROOT)],
         [str(python), "-c", "import beamdesign.widgets.planner, bokeh, jupyter_bokeh, papermill"],
         [str(venv / "bin" / "beamdesign"), "run", "default", "--json"],
@@ -297,7 +305,9 @@ def test_wheel_contains_every_module_and_data_file(wheel):
         names = set(archive.namelist())
     missing = _expected_wheel_files() - names
     assert not missing, f"left out of the wheel: {sorted(missing)}"
-    assert not any(n.startswith("widgets/") for n in names), "widgets/ must ship as beamdesign.widgets"
+    assert not any(n.startswith("widgets/") for n in names), (
+        "widgets/ must ship as beamdesign.widgets"
+    )
     assert "beamdesign/py.typed" in names, "the package ships its type hints (PEP 561)"
 
 
@@ -313,8 +323,11 @@ def test_wheel_metadata_carries_licence_urls_and_classifiers(wheel):
         line.split(": ", 1) for line in meta.split("\n\n", 1)[0].splitlines() if ": " in line
     )
     assert headers["License-Expression"] == "BSD-3-Clause"
-    urls = {line.split(": ", 1)[1].split(", ")[0] for line in meta.splitlines()
-            if line.startswith("Project-URL: ")}
+    urls = {
+        line.split(": ", 1)[1].split(", ")[0]
+        for line in meta.splitlines()
+        if line.startswith("Project-URL: ")
+    }
     assert {"Documentation", "Source", "Issues"} <= urls
     assert "Typing :: Typed" in meta
 

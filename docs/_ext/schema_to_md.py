@@ -85,8 +85,11 @@ def constraints_text(schema: Schema) -> str:
         parts.append("one of " + ", ".join(_literal(v) for v in schema["enum"]))
     for key, symbol in _BOUNDS:
         if key in schema:
-            parts.append(f"{symbol} {schema[key]:g}" if isinstance(schema[key], float)
-                         else f"{symbol} {schema[key]}")
+            parts.append(
+                f"{symbol} {schema[key]:g}"
+                if isinstance(schema[key], float)
+                else f"{symbol} {schema[key]}"
+            )
     if "pattern" in schema:
         parts.append(f"matches `{schema['pattern']}`")
     if "format" in schema:
@@ -105,8 +108,10 @@ def _object_table(schema: Schema) -> str:
     for key, prop in properties.items():
         description = prop.get("description", prop.get("title", ""))
         constraints = constraints_text(prop)
-        text = f"{description} ({constraints})" if description and constraints else (
-            description or constraints
+        text = (
+            f"{description} ({constraints})"
+            if description and constraints
+            else (description or constraints)
         )
         default = _literal(prop["default"]) if "default" in prop else ""
         rows.append(
