@@ -178,6 +178,18 @@ PLAN_SCHEMA = {
             "items": {"type": "string"},
             "examples": [["Charge at C/8 for 8 h"]],
         },
+        "schedule": {
+            "type": "object",
+            "description": "Where and how long the beam stays.",
+            "properties": {
+                "exposure_s": {"type": "number", "exclusiveMinimum": 0},
+                "raster": {
+                    "type": "object",
+                    "properties": {"nx": {"type": "integer", "minimum": 1}},
+                },
+            },
+        },
+        "metadata": {"type": "object", "patternProperties": {"^x-": {"type": "string"}}},
     },
     "$defs": {
         "Beam": {
@@ -233,6 +245,20 @@ def test_schema_definitions_get_linked_sections_and_extra_key_rules():
     top, rest = md.split("(schema-beam)=", 1)
     assert "No other key is allowed." in top
     assert "Other keys: string." in rest
+
+
+def test_inline_objects_get_their_own_sections_named_by_path():
+    md = schema_to_md.schema_markdown(PLAN_SCHEMA)
+    assert _row(md, "schedule")[1] == "object [schedule](#schema-schedule)"
+    assert _row(md, "raster")[1] == "object [schedule.raster](#schema-schedule-raster)"
+    assert "(schema-schedule)=\n## `schedule`\n\nWhere and how long the beam stays." in md
+    assert _row(md, "nx")[1:] == ["integer", "no", "", "≥ 1"]
+    # sections in reading order: root, its inline objects depth first, then each definition
+    order = re.findall(r"^## `(.+)`$", md, flags=re.M)
+    assert order == ["schedule", "schedule.raster", "metadata", "Beam", "Stack"]
+    assert _row(md, "metadata")[1] == "object [metadata](#schema-metadata)"
+    metadata = md.split("## `metadata`", 1)[1].split("## `Beam`", 1)[0]
+    assert metadata.strip() == "Keys matching `^x-`: string.\n\n(schema-beam)="
 
 
 def test_schema_file_is_rendered_whole(tmp_path):

@@ -58,21 +58,59 @@ def _literal(value: Any) -> str:
     return "`" + json.dumps(value, ensure_ascii=False) + "`"
 
 
-def type_text(schema: Schema) -> str:
-    """Short type description: ``number``, ``array of string``, a link to a definition, ..."""
+def _is_object_with_keys(schema: Any) -> bool:
+    return isinstance(schema, Mapping) and bool(
+        schema.get("properties") or schema.get("patternProperties")
+    )
+
+
+def _children(schema: Schema) -> list[tuple[str, Schema]]:
+    """Sub-schemas that may hold an inline object: (key suffix, sub-schema)."""
+    found: list[tuple[str, Schema]] = []
+    for key, prop in schema.get("properties", {}).items():
+        found.append((key, prop))
+    for key in ("items", "additionalProperties"):
+        if isinstance(schema.get(key), Mapping):
+            found.append(("[]" if key == "items" else "*", schema[key]))
+    for key in ("oneOf", "anyOf", "allOf"):
+        found.extend(("", option) for option in schema.get(key, ()))
+    return found
+
+
+def _inline_objects(schema: Schema, path: str) -> list[tuple[str, Schema]]:
+    """Objects with keys defined inline (not through ``$ref``) below ``schema``, depth first,
+    each named by its dotted path from the section it sits in (``schedule.raster``)."""
+    found: list[tuple[str, Schema]] = []
+    for suffix, child in _children(schema):
+        if suffix in ("", "[]"):
+            child_path = path + suffix
+        else:
+            child_path = f"{path}.{suffix}" if path else suffix
+        if _is_object_with_keys(child) and child is not schema:
+            found.append((child_path, child))
+        found.extend(_inline_objects(child, child_path))
+    return found
+
+
+def type_text(schema: Schema, names: Mapping[int, str] | None = None) -> str:
+    """Short type description: ``number``, ``array of string``, a link to a definition or to an
+    inline object's section (``names`` maps ``id(sub-schema)`` to its section name)."""
+    names = names or {}
+    if id(schema) in names:
+        return f"object [{names[id(schema)]}](#{_anchor(names[id(schema)])})"
     if "$ref" in schema:
         name = _ref_name(schema["$ref"])
         return f"[{name}](#{_anchor(name)})"
-    for key in ("oneOf", "anyOf"):
+    for key, joiner in (("oneOf", " or "), ("anyOf", " or "), ("allOf", " and ")):
         if key in schema:
-            return " or ".join(type_text(option) for option in schema[key])
+            return joiner.join(type_text(option, names) for option in schema[key])
     if "const" in schema:
         return _literal(schema["const"])
     kind = schema.get("type")
     if isinstance(kind, list):
         return " or ".join(type_text({**schema, "type": k}) for k in kind)
     if kind == "array" and isinstance(schema.get("items"), Mapping):
-        return f"array of {type_text(schema['items'])}"
+        return f"array of {type_text(schema['items'], names)}"
     if kind is None and "enum" in schema:
         return "one of the values listed"
     return str(kind) if kind else "any"
@@ -99,9 +137,9 @@ def constraints_text(schema: Schema) -> str:
     return "; ".join(parts)
 
 
-def _object_table(schema: Schema) -> str:
+def _object_table(schema: Schema, names: Mapping[int, str]) -> str:
     properties: Mapping[str, Schema] = schema.get("properties", {})
-    if not properties:
+    if not _is_object_with_keys(schema):
         return ""
     required = set(schema.get("required", ()))
     rows = ["| key | type | required | default | description |", "|---|---|---|---|---|"]
@@ -114,35 +152,41 @@ def _object_table(schema: Schema) -> str:
             else (description or constraints)
         )
         default = _literal(prop["default"]) if "default" in prop else ""
+        mark = "yes" if key in required else "no"
         rows.append(
-            f"| `{_cell(key)}` | {_cell(type_text(prop))} | {'yes' if key in required else 'no'}"
+            f"| `{_cell(key)}` | {_cell(type_text(prop, names))} | {mark}"
             f" | {_cell(default)} | {_cell(text)} |"
         )
+    notes = [
+        f"Keys matching `{pattern}`: {type_text(sub, names)}."
+        for pattern, sub in schema.get("patternProperties", {}).items()
+    ]
     extra = schema.get("additionalProperties")
-    note = ""
     if extra is False:
-        note = "\n\nNo other key is allowed."
+        notes.append("No other key is allowed.")
     elif isinstance(extra, Mapping):
-        note = f"\n\nOther keys: {type_text(extra)}."
-    return "\n".join(rows) + note
+        notes.append(f"Other keys: {type_text(extra, names)}.")
+    table = ["\n".join(rows)] if properties else []
+    return "\n\n".join([*table, *notes])
 
 
-def _section(schema: Schema) -> str:
+def _section(schema: Schema, names: Mapping[int, str]) -> str:
     parts = []
     if schema.get("description"):
         parts.append(str(schema["description"]).strip())
-    kind = type_text(schema)
-    table = _object_table(schema)
+    table = _object_table(schema, names)
     if table:
         parts.append(table)
     else:
         constraints = constraints_text(schema)
+        kind = type_text(schema, names)
         parts.append(f"Type: {kind}." + (f" Allowed: {constraints}." if constraints else ""))
     return "\n\n".join(parts)
 
 
 def schema_markdown(schema: Schema, heading_level: int = 2) -> str:
-    """MyST Markdown describing ``schema``: the root object, then each definition.
+    """MyST Markdown describing ``schema``: the root object, then each definition, each
+    followed by the objects defined inline inside it.
 
     Parameters
     ----------
@@ -152,11 +196,18 @@ def schema_markdown(schema: Schema, heading_level: int = 2) -> str:
         Markdown heading level of each section (1-6).
     """
     hashes = "#" * heading_level
-    title = schema.get("title", "Top level")
-    parts = [f"{hashes} {title}", _section(schema)]
+    sections: list[tuple[str, Schema]] = [("", schema), *_inline_objects(schema, "")]
     for name, definition in _definitions(schema).items():
-        parts.append(f"({_anchor(name)})=\n{hashes} `{name}`")
-        parts.append(_section(definition))
+        sections += [(name, definition), *_inline_objects(definition, name)]
+    names = {id(sub): name for name, sub in sections[1:] if name not in _definitions(schema)}
+    parts = []
+    for name, sub in sections:
+        title = (
+            f"{hashes} {schema.get('title', 'Top level')}"
+            if not name
+            else (f"({_anchor(name)})=\n{hashes} `{name}`")
+        )
+        parts += [title, _section(sub, names)]
     return "\n\n".join(parts) + "\n"
 
 
