@@ -190,6 +190,15 @@ PLAN_SCHEMA = {
             },
         },
         "metadata": {"type": "object", "patternProperties": {"^x-": {"type": "string"}}},
+        "attenuators": {
+            "type": "array",
+            "items": {
+                "oneOf": [
+                    {"type": "object", "properties": {"transmission": {"type": "number"}}},
+                    {"type": "object", "properties": {"material": {"type": "string"}}},
+                ]
+            },
+        },
     },
     "$defs": {
         "Beam": {
@@ -255,10 +264,34 @@ def test_inline_objects_get_their_own_sections_named_by_path():
     assert _row(md, "nx")[1:] == ["integer", "no", "", "≥ 1"]
     # sections in reading order: root, its inline objects depth first, then each definition
     order = re.findall(r"^## `(.+)`$", md, flags=re.M)
-    assert order == ["schedule", "schedule.raster", "metadata", "Beam", "Stack"]
+    assert order == [
+        "schedule",
+        "schedule.raster",
+        "metadata",
+        "attenuators[] (option 1)",
+        "attenuators[] (option 2)",
+        "Beam",
+        "Stack",
+    ]
     assert _row(md, "metadata")[1] == "object [metadata](#schema-metadata)"
-    metadata = md.split("## `metadata`", 1)[1].split("## `Beam`", 1)[0]
-    assert metadata.strip() == "Keys matching `^x-`: string.\n\n(schema-beam)="
+    metadata = md.split("## `metadata`", 1)[1].split("## `attenuators[] (option 1)`", 1)[0]
+    assert metadata.strip() == "Keys matching `^x-`: string.\n\n(schema-attenuators-option-1)="
+
+
+def test_object_alternatives_get_one_section_each():
+    md = schema_to_md.schema_markdown(PLAN_SCHEMA)
+    assert _row(md, "attenuators")[1] == (
+        "array of object [attenuators[] (option 1)](#schema-attenuators-option-1)"
+        " or object [attenuators[] (option 2)](#schema-attenuators-option-2)"
+    )
+    assert _row(md, "transmission")[1] == "number"
+    assert _row(md, "material")[1] == "string"
+
+
+def test_section_names_that_would_share_an_anchor_are_numbered():
+    sections = [("", {}), ("a.b", {}), ("a-b", {}), ("a b", {})]
+    names = [name for name, _ in schema_to_md._unique_names(sections)]
+    assert names == ["", "a.b", "a-b (2)", "a b (3)"]
 
 
 def test_schema_file_is_rendered_whole(tmp_path):

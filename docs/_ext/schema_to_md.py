@@ -65,15 +65,18 @@ def _is_object_with_keys(schema: Any) -> bool:
 
 
 def _children(schema: Schema) -> list[tuple[str, Schema]]:
-    """Sub-schemas that may hold an inline object: (key suffix, sub-schema)."""
-    found: list[tuple[str, Schema]] = []
-    for key, prop in schema.get("properties", {}).items():
-        found.append((key, prop))
-    for key in ("items", "additionalProperties"):
-        if isinstance(schema.get(key), Mapping):
-            found.append(("[]" if key == "items" else "*", schema[key]))
+    """Sub-schemas that may hold an inline object: (path suffix, sub-schema)."""
+    found: list[tuple[str, Schema]] = list(schema.get("properties", {}).items())
+    if isinstance(schema.get("items"), Mapping):
+        found.append(("[]", schema["items"]))
+    if isinstance(schema.get("additionalProperties"), Mapping):
+        found.append(("*", schema["additionalProperties"]))
     for key in ("oneOf", "anyOf", "allOf"):
-        found.extend(("", option) for option in schema.get(key, ()))
+        options = schema.get(key, ())
+        objects = sum(_is_object_with_keys(option) for option in options)
+        for number, option in enumerate(options, start=1):
+            # several object options at one place: tell their sections apart
+            found.append((f" (option {number})" if objects > 1 else "", option))
     return found
 
 
@@ -82,7 +85,7 @@ def _inline_objects(schema: Schema, path: str) -> list[tuple[str, Schema]]:
     each named by its dotted path from the section it sits in (``schedule.raster``)."""
     found: list[tuple[str, Schema]] = []
     for suffix, child in _children(schema):
-        if suffix in ("", "[]"):
+        if suffix in ("", "[]") or suffix.startswith(" "):
             child_path = path + suffix
         else:
             child_path = f"{path}.{suffix}" if path else suffix
@@ -184,6 +187,20 @@ def _section(schema: Schema, names: Mapping[int, str]) -> str:
     return "\n\n".join(parts)
 
 
+def _unique_names(sections: list[tuple[str, Schema]]) -> list[tuple[str, Schema]]:
+    """Section names with distinct anchors (a clash gets " (2)", " (3)", ...)."""
+    seen: set[str] = set()
+    unique = []
+    for name, sub in sections:
+        candidate, number = name, 1
+        while _anchor(candidate) in seen:
+            number += 1
+            candidate = f"{name} ({number})"
+        seen.add(_anchor(candidate))
+        unique.append((candidate, sub))
+    return unique
+
+
 def schema_markdown(schema: Schema, heading_level: int = 2) -> str:
     """MyST Markdown describing ``schema``: the root object, then each definition, each
     followed by the objects defined inline inside it.
@@ -199,6 +216,7 @@ def schema_markdown(schema: Schema, heading_level: int = 2) -> str:
     sections: list[tuple[str, Schema]] = [("", schema), *_inline_objects(schema, "")]
     for name, definition in _definitions(schema).items():
         sections += [(name, definition), *_inline_objects(definition, name)]
+    sections = _unique_names(sections)
     names = {id(sub): name for name, sub in sections[1:] if name not in _definitions(schema)}
     parts = []
     for name, sub in sections:
