@@ -55,6 +55,11 @@ def test_cold_element_tables(benchmark, z):
 
     result = benchmark.pedantic(build, rounds=3, iterations=1)
     assert result["energy"][0] > 0
+def test_one_stack_evaluation_transport(benchmark):
+    """The transport convention (issue 14 asks <= 3x test_one_stack_evaluation)."""
+    beam = Beam(27.0, 8e10, (300.0, 400.0), convention="transport")
+    result = benchmark(stack_dose, STACK, beam)
+    assert result.escaped_power_W > 0
 
 
 def test_500_energy_sweep(benchmark):

@@ -119,11 +119,11 @@ def two_spot_plan(distance_um: float):
 @given(st.floats(20, 600))
 def test_doses_and_averaged_rates_are_continuous_in_the_geometry(distance_um):
     """Moving one Gaussian spot (FWHM 100 µm) by 1 µm changes no dose or averaged rate by more
-    than the profile's own slope allows (<= 1.1 %: at most d/(4 sigma²) = 1.0 %/µm for two spots
-    73 µm apart), and 100× less for a 0.01 µm move: continuous, no jump (the first version
-    jumped 300× between 273 and 274 µm)."""
+    than the profile's own slope allows (< 1.5 %: the overlap term falls by d/(4 sigma²), about
+    1.1 %/µm for two spots 80 µm apart), and 100× less for a 0.01 µm move: continuous, no jump
+    (the first version jumped 300× between 273 and 274 µm)."""
     a = run_plan(two_spot_plan(distance_um))
-    for move, tolerance in ((1.0, 0.011), (0.01, 0.00011)):
+    for move, tolerance in ((1.0, 0.015), (0.01, 0.00015)):
         b = run_plan(two_spot_plan(distance_um + move))
         for la, lb in zip(a.locations, b.locations):
             assert lb.averaged_dose_rate_Gy_per_s == pytest.approx(

@@ -43,14 +43,18 @@ from beamdesign.errors import InputError
 ENERGY_MIN_keV = 1.0
 ENERGY_MAX_keV = 200.0
 
-CONVENTIONS = ("energy-absorption", "photoabsorption", "total-attenuation")
+CONVENTIONS = ("energy-absorption", "photoabsorption", "total-attenuation", "transport")
 CONVENTION_MEANING = {
     "energy-absorption": "mu_en/rho: energy kept locally; scattered and fluorescence photons "
     "escape (kerma approximation, the physics standard)",
     "photoabsorption": "mu_photo/rho: every photoabsorbed photon deposits all its energy "
     "locally; Compton scattering ignored",
     "total-attenuation": "mu/rho: every attenuated photon deposits all its energy "
-    "(the founding paper's convention; a conservative upper bound)",
+    "(the founding paper's convention; an upper bound on the local deposit, but not on the "
+    "transport dose of organics next to heavy absorbers)",
+    "transport": "mu_en/rho, then photoelectrons and Auger electrons leave particles, thin layers "
+    "and small footprints, and fluorescence and scattered photons are re-absorbed in the other "
+    "layers (secondary transport; energy conserved, the rest leaves the cell)",
 }
 
 _SHELL_MACROS = np.arange(xraylib.K_SHELL, xraylib.Q3_SHELL + 1)

@@ -148,6 +148,15 @@ def _library_material(name_lower: str) -> Material:
                     entry.get("category", ""), entry.get("source", ""))
 
 
+def default_particle_size_um(material: Material) -> float | None:
+    """Typical particle diameter (µm) of a library material (``particle_size_um`` in
+    materials.yaml, with its source in ``particle_size_source``), or None."""
+    entry = _library_entries().get(material.name.lower())
+    if entry is None or "particle_size_um" not in entry:
+        return None
+    return float(entry["particle_size_um"])
+
+
 def library_names() -> list[str]:
     """Canonical names of the library's materials, in file order."""
     seen = dict.fromkeys(e["name"] for e in _library_entries().values())

@@ -21,7 +21,7 @@ from beamdesign.plan import MAX_NOTES_CHARS, METADATA_KEYS, PLAN_KEYS, PLAN_VERS
 from beamdesign.schedule import (LOCATION_KEYS, LOOP_WORDS, MAX_RASTER_POINTS, RASTER_KEYS,
                                  RASTER_PATTERNS, SCHEDULE_KEYS)
 from beamdesign.thresholds import THRESHOLD_KEYS, WHERE
-from beamdesign.stack import LAYER_KEYS, MASS_FRACTION, MAX_NOTE_CHARS, SOLID_KEYS, STACK_KEYS
+from beamdesign.stack import LAYER_KEYS, MASS_FRACTION, PARTICLE_SIZE_UM, MAX_NOTE_CHARS, SOLID_KEYS, STACK_KEYS
 
 
 Schema = dict[str, Any]
@@ -72,7 +72,10 @@ def _stack() -> Schema:
     density = _number(validate.DENSITY_G_CM3, "density, needed for a formula not in the library")
     material = _text(description="a library material name or a chemical formula")
     solid = _object(SOLID_KEYS, {"material": material, "density_g_cm3": density,
-                                 "mass_fraction": _number(MASS_FRACTION, "of the solid")},
+                                 "mass_fraction": _number(MASS_FRACTION, "of the solid"),
+                                 "particle_size_um": _number(
+                                     PARTICLE_SIZE_UM, "particle diameter (transport "
+                                     "convention); default from the materials library")},
                     ("material", "mass_fraction"))
     layer = _object(LAYER_KEYS, {
         "name": _text(), "material": material, "density_g_cm3": density,

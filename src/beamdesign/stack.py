@@ -17,15 +17,17 @@ from pathlib import Path
 from beamdesign import validate
 from beamdesign.errors import InputError, did_you_mean
 from beamdesign.files import parse_mapping, read_mapping
-from beamdesign.materials import Material, resolve_material
+from beamdesign.materials import Material, default_particle_size_um, resolve_material
 
 STACK_KEYS = ("name", "title", "source", "layers")
 LAYER_KEYS = ("name", "material", "density_g_cm3", "thickness_um", "porosity", "pore_filler",
               "solid", "note")
-SOLID_KEYS = ("material", "density_g_cm3", "mass_fraction")
+SOLID_KEYS = ("material", "density_g_cm3", "mass_fraction", "particle_size_um")
 MASS_FRACTION_TOLERANCE = 0.01
 #: A mass fraction of the solid; up to 1 + MASS_FRACTION_TOLERANCE for rounded recipes.
 MASS_FRACTION = validate.Range(0.0, 1.0 + MASS_FRACTION_TOLERANCE, low_open=True)
+#: A solid's particle diameter: above 0 to 1 mm (electrode particles are 0.01–50 µm).
+PARTICLE_SIZE_UM = validate.Range(0.0, 1000.0, "µm", low_open=True)
 #: Longest free text (title, source, note), characters.
 MAX_NOTE_CHARS = 5000
 
@@ -39,6 +41,7 @@ class Constituent:
     volume_fraction: float
     role: str  # "solid" or "pore filler"
     mass_fraction_of_solid: float | None = None
+    particle_size_um: float | None = None  # particle diameter, for the transport convention
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,8 @@ def layer_from_config(config: dict, field: str) -> Layer:
             validate.mapping(item, item_field, SOLID_KEYS, required=("material", "mass_fraction"))
             fraction = MASS_FRACTION.check(item["mass_fraction"], f"{item_field}.mass_fraction")
             solid_parts.append((item, fraction, f"{item_field}.material"))
+            if "particle_size_um" in item:
+                PARTICLE_SIZE_UM.check(item["particle_size_um"], f"{item_field}.particle_size_um")
         total = sum(f for _, f, _ in solid_parts)
         if abs(total - 1.0) > MASS_FRACTION_TOLERANCE:
             raise InputError(f"{field}.solid", f"mass fractions summing to {total:.4g}",
@@ -134,13 +139,15 @@ def layer_from_config(config: dict, field: str) -> Layer:
             density = validate.DENSITY_G_CM3.check(
                 density, spec_field.removesuffix(".material") + ".density_g_cm3")
         material = resolve_material(spec["material"], spec_field, density)
-        solids.append((material, fraction))
-    total = sum(f for _, f in solids)
-    specific_volume = sum(f / total / m.density_g_cm3 for m, f in solids)
+        size = spec.get("particle_size_um")
+        solids.append((material, fraction,
+                       default_particle_size_um(material) if size is None else float(size)))
+    total = sum(f for _, f, _ in solids)
+    specific_volume = sum(f / total / m.density_g_cm3 for m, f, _ in solids)
     constituents = [
         Constituent(m.name, m, (1 - porosity) * (f / total / m.density_g_cm3) / specific_volume,
-                    "solid", f / total)
-        for m, f in solids
+                    "solid", f / total, size)
+        for m, f, size in solids
     ]
     filler = config.get("pore_filler")
     if porosity > 0:
