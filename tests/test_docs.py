@@ -38,6 +38,19 @@ schema_to_md = _load("schema_to_md")
 cli_to_md = _load("cli_to_md")
 
 
+# ---------------------------------------------------------------- docstrings as autodoc reads them
+
+
+def test_absolute_value_bars_are_escaped_outside_literals(monkeypatch):
+    monkeypatch.syspath_prepend(str(DOCS / "_ext"))  # the glue imports its sibling generators
+    escape_bars = _load("beamdesign_docs").escape_bars
+    assert escape_bars("(|error| < 2e-7)") == "(\\|error\\| < 2e-7)"
+    assert escape_bars("|E| and |p|") == "\\|E\\| and \\|p\\|"
+    # grid-table rows, literals, roles and real substitution-link syntax are left alone
+    for text in ("| a | b |", "``|x|``", ":math:`|x|`", "|x|_", "a|b|c"):
+        assert escape_bars(text) == text
+
+
 # ---------------------------------------------------------------- the whole site
 
 

@@ -11,6 +11,9 @@ adjustments made in memory: Sphinx resolves a relative link through the symlink 
 ``[text](01_dose_basics.ipynb)``, becomes a ``{doc}`` reference; and Bokeh's BokehJS bundles
 for the classic notebook's loader (``BOKEH_BUNDLES``), which a web page cannot use, are dropped
 (each has an ``application/javascript`` twin in the same output, which the page runs).
+
+Docstrings are written as plain NumPy-style text: ``|x|`` there is an absolute value, never a
+reStructuredText substitution (the project defines none), so autodoc gets it escaped.
 """
 
 from __future__ import annotations
@@ -18,11 +21,13 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cli_to_md import cli_markdown
 from schema_to_md import schema_file_markdown
-from sphinx.application import Sphinx
+
+if TYPE_CHECKING:
+    from sphinx.application import Sphinx
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = ROOT / "src" / "beamdesign" / "data" / "plan.schema.json"
@@ -51,6 +56,25 @@ def _notebook_for_web(text: str) -> str:
     return json.dumps(notebook)
 
 
+# reStructuredText's substitution-reference syntax: |text| with no space inside the bars.
+SUBSTITUTION_LIKE = re.compile(r"(?<![\\|])\|(?=\S)([^|\n`]*?\S)\|(?![\w|])")
+LITERAL_OR_ROLE = re.compile(r"(``.+?``|`[^`]+`)")
+
+
+def escape_bars(line: str) -> str:
+    """``|error| < 2e-7`` -> ``\\|error\\| < 2e-7`` (an absolute value, not a substitution)."""
+    parts = LITERAL_OR_ROLE.split(line)  # odd items: literals and role contents, kept as they are
+    return "".join(
+        part if i % 2 else SUBSTITUTION_LIKE.sub(r"\\|\1\\|", part) for i, part in enumerate(parts)
+    )
+
+
+def _escape_docstring(
+    app: Sphinx, what: str, name: str, obj: object, options: object, lines: list[str]
+) -> None:
+    lines[:] = [escape_bars(line) for line in lines]
+
+
 def _cli_reference() -> str:
     from beamdesign.cli import build_parser
 
@@ -77,4 +101,5 @@ def _fill_generated(app: Sphinx, docname: str, source: list[str]) -> None:
 
 def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("source-read", _fill_generated)
+    app.connect("autodoc-process-docstring", _escape_docstring)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1"}
