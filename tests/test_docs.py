@@ -41,6 +41,14 @@ cli_to_md = _load("cli_to_md")
 # ---------------------------------------------------------------- docstrings as autodoc reads them
 
 
+def test_a_missing_schema_stops_the_build_with_the_fix(monkeypatch, tmp_path):
+    monkeypatch.syspath_prepend(str(DOCS / "_ext"))
+    glue = _load("beamdesign_docs")
+    monkeypatch.setattr(glue, "SCHEMA_PATH", tmp_path / "plan.schema.json")
+    with pytest.raises(FileNotFoundError, match=r"plan\.schema\.json, which is missing: python -m"):
+        glue._schema_reference(app=None)
+
+
 def test_absolute_value_bars_are_escaped_outside_literals(monkeypatch):
     monkeypatch.syspath_prepend(str(DOCS / "_ext"))  # the glue imports its sibling generators
     escape_bars = _load("beamdesign_docs").escape_bars

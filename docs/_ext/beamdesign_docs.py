@@ -33,11 +33,6 @@ ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = ROOT / "src" / "beamdesign" / "data" / "plan.schema.json"
 CLI_MARKER = "<!-- generated: cli-reference -->"
 SCHEMA_MARKER = "<!-- generated: plan-schema -->"
-MISSING_SCHEMA = """:::{note}
-This version of beamdesign ships no JSON Schema of the plan file
-(`src/beamdesign/data/plan.schema.json`); the annotated example below is the reference.
-:::
-"""
 
 SIBLING_NOTEBOOK_LINK = re.compile(r"\[([^\]\n]+)\]\(([\w.-]+)\.ipynb\)")
 BOKEH_BUNDLES = ("application/vnd.bokehjs_load.v0+json", "application/vnd.bokehjs_exec.v0+json")
@@ -82,8 +77,11 @@ def _cli_reference() -> str:
 
 
 def _schema_reference(app: Sphinx) -> str:
-    if not SCHEMA_PATH.exists():
-        return MISSING_SCHEMA
+    if not SCHEMA_PATH.is_file():
+        raise FileNotFoundError(
+            f"the plan-file reference renders the package's JSON Schema, {SCHEMA_PATH}, "
+            "which is missing: python -m beamdesign.schema > src/beamdesign/data/plan.schema.json"
+        )
     app.env.note_dependency(str(SCHEMA_PATH))
     return schema_file_markdown(SCHEMA_PATH)
 
