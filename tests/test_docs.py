@@ -53,9 +53,11 @@ def test_absolute_value_bars_are_escaped_outside_literals(monkeypatch):
     monkeypatch.syspath_prepend(str(DOCS / "_ext"))  # the glue imports its sibling generators
     escape_bars = _load("beamdesign_docs").escape_bars
     assert escape_bars("(|error| < 2e-7)") == "(\\|error\\| < 2e-7)"
-    assert escape_bars("|E| and |p|") == "\\|E\\| and \\|p\\|"
-    # grid-table rows, literals, roles and real substitution-link syntax are left alone
-    for text in ("| a | b |", "``|x|``", ":math:`|x|`", "|x|_", "a|b|c"):
+    assert escape_bars("|F_hkl|² from i|Fii|") == "\\|F_hkl\\|² from i\\|Fii\\|"
+    assert escape_bars("NMC811 | graphite") == "NMC811 \\| graphite"
+    assert escape_bars("``|x|`` and :math:`|x|` and |y|") == "``|x|`` and :math:`|x|` and \\|y\\|"
+    # table rows and line blocks, and bars already escaped, are left alone
+    for text in ("| a | b |", "  +---+---+", "\\|x\\|"):
         assert escape_bars(text) == text
 
 

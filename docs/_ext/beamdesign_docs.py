@@ -12,8 +12,9 @@ adjustments made in memory: Sphinx resolves a relative link through the symlink 
 for the classic notebook's loader (``BOKEH_BUNDLES``), which a web page cannot use, are dropped
 (each has an ``application/javascript`` twin in the same output, which the page runs).
 
-Docstrings are written as plain NumPy-style text: ``|x|`` there is an absolute value, never a
-reStructuredText substitution (the project defines none), so autodoc gets it escaped.
+Docstrings are written as plain NumPy-style text: a bar there (``|x|``, ``|F|²``) is an
+absolute value or a separator, never a reStructuredText substitution (the project defines none),
+so autodoc gets every bar escaped.
 """
 
 from __future__ import annotations
@@ -51,17 +52,20 @@ def _notebook_for_web(text: str) -> str:
     return json.dumps(notebook)
 
 
-# reStructuredText's substitution-reference syntax: |text| with no space inside the bars.
-SUBSTITUTION_LIKE = re.compile(r"(?<![\\|])\|(?=\S)([^|\n`]*?\S)\|(?![\w|])")
+# A bar outside literals and roles, not already escaped.
+BAR = re.compile(r"(?<!\\)\|")
 LITERAL_OR_ROLE = re.compile(r"(``.+?``|`[^`]+`)")
+TABLE_OR_LINE_BLOCK = re.compile(r"\s*(\|(\s|$)|\+[-=])")
 
 
 def escape_bars(line: str) -> str:
-    """``|error| < 2e-7`` -> ``\\|error\\| < 2e-7`` (an absolute value, not a substitution)."""
+    """``|F_hkl|² < |error|`` -> ``\\|F_hkl\\|² < \\|error\\|``: bars are absolute values or
+    separators (``NMC811 | graphite``), never reStructuredText substitutions (the project defines
+    none). Table rows and line blocks (``| a | b |``, ``+---+``) are left as written."""
+    if TABLE_OR_LINE_BLOCK.match(line):
+        return line
     parts = LITERAL_OR_ROLE.split(line)  # odd items: literals and role contents, kept as they are
-    return "".join(
-        part if i % 2 else SUBSTITUTION_LIKE.sub(r"\\|\1\\|", part) for i, part in enumerate(parts)
-    )
+    return "".join(part if i % 2 else BAR.sub(r"\\|", part) for i, part in enumerate(parts))
 
 
 def _escape_docstring(

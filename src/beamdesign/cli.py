@@ -18,7 +18,7 @@ from pathlib import Path
 
 from beamdesign import __version__
 from beamdesign.beam import PROFILES, Beam
-from beamdesign.checks import beam_warnings, plan_warnings
+from beamdesign.checks import beam_warnings
 from beamdesign.coefficients import CONVENTION_MEANING, CONVENTIONS
 from beamdesign.dose import stack_dose
 from beamdesign.errors import InputError
@@ -28,7 +28,11 @@ from beamdesign.materials import library
 from beamdesign.plan import builtin_plan_names, load_plan
 from beamdesign.stack import load_stack, preset_config, preset_names
 from beamdesign.units import duration, si
+from beamdesign.commands import compare as compare_command
+from beamdesign.commands import design as design_command
 from beamdesign.commands import ebeam as ebeam_command
+from beamdesign.commands import stopping as stopping_command
+from beamdesign.commands import sweep as sweep_command
 
 EXIT_OK, EXIT_LIMIT, EXIT_INPUT, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 3, 4
 EXIT_CODES = f"""exit status:
@@ -207,12 +211,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.csv:
         check_output(args.csv, "--csv")  # before the work, not after it
     result = run_plan(load_plan(args.plan))
-    warnings = plan_warnings(result.plan, result)
     if args.csv:
         write_text_atomic(args.csv, result.timeline_csv(), "--csv")
-    _warn(warnings)
+    _warn(result.warnings)
     if args.json:
-        print(json.dumps({**result.to_dict(), "warnings": list(warnings)}, indent=1))
+        print(json.dumps(result.to_dict(), indent=1))
     else:
         print(_run_table(result))
     crossed = [loc.name for loc in result.locations if any(c.time_s is not None
@@ -312,8 +315,10 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--no-ipynb", action="store_true", help="do not keep the executed notebook")
     report.set_defaults(handler=_cmd_report)
     ebeam_command.register(commands)
-    from beamdesign.commands import stopping as stopping_command
     stopping_command.register(commands)
+    sweep_command.register(commands)
+    design_command.register(commands)
+    compare_command.register(commands)
     return parser
 
 
