@@ -4,6 +4,7 @@
 #   make cli       set up .venv and print the default plan's dose table (no JupyterLab)
 #   make test      set up .venv (+ Chromium via apt if missing) and run the whole test suite
 #   make bench     run the benchmarks
+#   make docs      build the documentation site into docs/_build/html
 #
 # Setup is idempotent: pip runs again only when pyproject.toml is newer than the stamp file
 # inside .venv. Needs python3 (>= 3.10), internet access to PyPI, and for `make test` apt
@@ -18,6 +19,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP_JUPYTER := $(VENV)/.beamdesign-jupyter.stamp
 STAMP_TEST := $(VENV)/.beamdesign-test.stamp
+STAMP_DOCS := $(VENV)/.beamdesign-docs.stamp
 # JupyterLab reads settings overrides from <sys.prefix>/share/jupyter/lab/settings/.
 LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
 PLANNER_NOTEBOOK := notebooks/03_plan_my_beamtime.ipynb
@@ -32,10 +34,10 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Tools started by the tests (jupyter, beamdesign) must come from the venv, not from PATH.
 RUN_ENV := env PATH="$(BIN):$$PATH" VIRTUAL_ENV="$(VENV)"
 
-.PHONY: help planner cli test test-python test-notebooks bench setup setup-test browser clean-venv
+.PHONY: help planner cli test test-python test-notebooks bench docs setup setup-test browser clean-venv
 
 help:
-	@sed -n '3,6p' Makefile | sed 's/^# //'
+	@sed -n '3,7p' Makefile | sed 's/^# //'
 
 # ---------------------------------------------------------------- setup
 
@@ -116,6 +118,20 @@ bench: $(STAMP_TEST)
 	@[ -d benchmarks ] || { echo "make bench: no benchmarks/ folder"; exit 0; }; \
 	rc=0; $(RUN_ENV) "$(PY)" -m pytest -o addopts="" benchmarks/ --benchmark-only || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make bench: no benchmarks collected"; rc=0; fi; exit $$rc
+
+# ---------------------------------------------------------------- documentation
+
+# Sphinx with warnings as errors (--keep-going lists them all before failing). The notebooks
+# are rendered from their stored outputs, never executed, so no kernel is needed.
+DOCS_OUT := docs/_build/html
+
+$(STAMP_DOCS): pyproject.toml | $(PY)
+	$(PY) -m pip install -e ".[docs]"
+	touch "$@"
+
+docs: $(STAMP_DOCS)
+	$(RUN_ENV) "$(PY)" -m sphinx -W --keep-going -b html -d docs/_build/doctrees docs $(DOCS_OUT)
+	@echo "docs: open $(DOCS_OUT)/index.html"
 
 clean-venv:
 	rm -rf "$(VENV)"
