@@ -84,7 +84,7 @@ planner: cli
 # ---------------------------------------------------------------- tests
 
 TEST_ENV = $(RUN_ENV) BOKEH_RESOURCES=inline BEAMDESIGN_ARTIFACTS="$(CURDIR)/artifacts" \
-	$(if $(filter true,$(CI)),BEAMDESIGN_REQUIRE_BROWSER=1)
+	$(if $(filter true,$(CI)),BEAMDESIGN_REQUIRE_BROWSER=1 BEAMDESIGN_REQUIRE_DOCS=1)
 # A hung test (a browser waiting forever) must not eat CI's 90 minutes: each half is stopped
 # with SIGINT (pytest then prints its summary and tears fixtures down) after its budget.
 TESTS_TIMEOUT ?= 30m
