@@ -13,6 +13,7 @@ import yaml
 from beamdesign.errors import InputError
 from beamdesign.experiment import run_plan
 from beamdesign.plan import builtin_plan_names, load_plan, plan_from_config
+from beamdesign import widgets as widgets_package
 from beamdesign.widgets import figures
 from beamdesign.widgets import planner as planner_module
 from beamdesign.widgets.planner import (LAYER_TOOLTIPS, TOOLTIPS, Planner, format_number,
@@ -399,7 +400,7 @@ def test_setup_notebook_is_inline_by_default(monkeypatch):
     seen = {}
     monkeypatch.delenv("BOKEH_RESOURCES", raising=False)
     monkeypatch.setattr(bokeh.io, "output_notebook", lambda res, **kw: seen.update(mode=res.mode))
-    planner_module.setup_notebook()
+    widgets_package.setup_notebook()
     assert seen["mode"] == "inline"
-    planner_module.setup_notebook("cdn")
+    widgets_package.setup_notebook("cdn")
     assert seen["mode"] == "cdn"

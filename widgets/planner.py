@@ -40,10 +40,14 @@ from beamdesign.report import render_report
 from beamdesign.schedule import RASTER_PATTERNS
 from beamdesign.stack import preset_config, preset_names
 from beamdesign.units import duration, si
+from beamdesign.widgets import limit_openmp_threads, setup_notebook
 from beamdesign.widgets.figures import (dose_map_data, dose_map_figure, dose_time_data,
                                         dose_time_figure, energy_data, energy_figure,
                                         figure_sources, mark_stale, stack_data, stack_figure,
                                         update_figure)
+
+__all__ = ["LiveBokehModel", "Planner", "format_number", "human_message", "setup_notebook",
+           "summary_html", "verdict_table"]
 
 #: verdict table rows shown (worst locations first)
 MAX_TABLE_ROWS = 12
@@ -181,41 +185,6 @@ def human_message(error: InputError, label: str | None = None, unit: str | None 
     if error.hint:
         text += f" ({error.hint.rstrip('.')})"
     return text[0].upper() + text[1:] + "."
-
-
-def limit_openmp_threads(n: int = 1) -> bool:
-    """Ask the OpenMP runtime already loaded by xraylib to use ``n`` threads (see
-    ``beamdesign.widgets``: thread start-up dominates the small calls the planner makes).
-    Returns True when an OpenMP runtime was found. Linux only; elsewhere a no-op."""
-    import ctypes
-
-    try:
-        with open("/proc/self/maps", encoding="utf-8") as maps:
-            paths = {line.split()[-1] for line in maps if "libgomp" in line}
-    except OSError:
-        return False
-    done = False
-    for path in sorted(paths):
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(path).omp_set_num_threads(int(n))
-            done = True
-    return done
-
-
-def setup_notebook(resources: str | None = None) -> None:
-    """Load BokehJS into the notebook (call once before displaying the planner).
-
-    Inline by default, so the plots work without internet (a classroom, a beamline PC);
-    ``resources="cdn"`` or the environment variable ``BOKEH_RESOURCES=cdn`` loads it from the
-    CDN instead (smaller notebooks, needs the network). Only the core component is loaded:
-    the figures need no bokeh widgets or tables (≈ 1.3 MB instead of ≈ 4 MB inline).
-    """
-    import bokeh.io
-    from bokeh.resources import Resources
-
-    mode = (resources or os.environ.get("BOKEH_RESOURCES") or "inline").lower()
-    mode = mode if mode in ("inline", "cdn") else "inline"
-    bokeh.io.output_notebook(Resources(mode=mode, components=["bokeh"]), hide_banner=True)
 
 
 class LiveBokehModel(BokehModel):
