@@ -924,7 +924,8 @@ class Planner:
             return None
         finally:
             self.report_button.disabled = False
-        self.file_html.value = f"report: {html.escape(str(path or out))}"
+        self.file_html.value = (f"<span class='bd-report-done'>report: "
+                                f"{html.escape(str(Path(path or out).resolve()))}</span>")
         return Path(path or out)
 
     # ------------------------------------------------------------------ layout
