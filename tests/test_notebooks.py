@@ -88,7 +88,8 @@ rate.controls["n_locations"].value = 5
 assert "167 Gy/s" in rate.readout.value, rate.readout.value
 rate.controls["exposure_s"].value = -1
 assert "⚠" in rate.readout.value
-assert np.interp(60, d['energy'], d['rate']) < np.interp(27, d['energy'], d['rate'])
+curve = energy_data(plan)["energy_curve"]
+assert np.interp(60, curve["energy"], curve["rate"]) < np.interp(27, curve["energy"], curve["rate"])
 """)
 
 

@@ -46,6 +46,7 @@ NOTEBOOKS = [
     "02_jousseaume2023",
     "03_plan_my_beamtime",
     "04_classroom_exercises",
+    "app",
     "report_template",
 ]
 

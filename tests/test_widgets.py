@@ -292,6 +292,7 @@ def test_format_number(value, unit, text):
 
 def test_error_in_plain_words_next_to_its_control(planner):
     planner.controls["flux_ph_s"].value = -1e12
+    assert "= −1 × 10¹² ph/s" in planner.flux_readout.value  # big numbers readable
     text = planner.message("beam.flux_ph_s")
     assert text.startswith("Flux must") and "got −1 × 10¹² ph/s" in text
     assert "beam.flux_ph_s" not in text and "1000000000000" not in text
@@ -317,7 +318,10 @@ def test_nothing_typed_crashes(planner):
 
 def test_title_notes_metadata_are_saved(planner, tmp_path):
     c = planner.controls
+    c["energy_keV"].value = 30
+    assert "(edited" in planner.summary_html.value  # the default's title, another plan
     c["title"].value = "LFP pouch at ID31"
+    assert "(edited" not in planner.summary_html.value
     c["notes"].value = "first try"
     c["meta_beamline"].value = "ID31"
     c["meta_principal_investigator"].value = "A. Person"

@@ -351,6 +351,7 @@ class Planner:
         self._energy_cache: dict | None = None
         self._dirty: set[str] = set()
         self._advice_for: Plan | None = None
+        self._edited = False  # changed since the plan was loaded
         self._build_controls()
         self._set_from_plan(plan)
         self._run()  # first result, before the figures exist
@@ -394,7 +395,7 @@ class Planner:
                                            continuous_update=False, readout=False,
                                            layout=w.Layout(width="165px"))
         number = w.Layout(width="260px")
-        c["flux_ph_s"] = w.FloatText(description="flux (ph/s)", layout=number)
+        c["flux_ph_s"] = w.FloatText(description="flux (ph/s)", layout=w.Layout(width="235px"))
         c["spot_w_um"] = w.FloatText(description="spot w (µm)", layout=number)
         c["spot_h_um"] = w.FloatText(description="spot h (µm)", layout=number)
         c["profile"] = w.Dropdown(options=list(PROFILES), description="profile", layout=number)
@@ -446,6 +447,8 @@ class Planner:
         self.advice_html.add_class("bd-advice")
         self.busy = w.HTML()
         self.busy.add_class("bd-busy-indicator")
+        self.flux_readout = w.HTML(layout=w.Layout(margin="0 0 0 6px"))
+        self.flux_readout.add_class("bd-flux-readout")
         self.file_html = self._messages["file"]
         self.layer_box = w.VBox()
         buttons = {"add_layer": ("add layer", "plus", "Append a 25 µm Kapton layer; edit it below"),
@@ -675,6 +678,7 @@ class Planner:
                 c["energy_slider"].value = change["new"]
         if any(owner is row.name for row in self._rows):
             self._refresh_probe_options(renamed=(change["old"], change["new"]))
+        self._edited = owner is not c["builtin"]
         self.update()
         if note and not self._messages["general"].value:
             self._messages["general"].value = f"<span style='color:#555'>{note}</span>"
@@ -733,6 +737,11 @@ class Planner:
             self.busy.value = ""
 
     def _run(self) -> bool:
+        flux = self.controls["flux_ph_s"].value
+        readout = (f"<span style='white-space:nowrap'>= {format_number(flux, 'ph/s')}</span>"
+                   if abs(flux) >= 1e4 else "")
+        if self.flux_readout.value != readout:  # 1e11 reads better than 100000000000
+            self.flux_readout.value = readout
         for m in self._messages.values():
             if m.value and m is not self.file_html:
                 m.value = ""
@@ -828,7 +837,8 @@ class Planner:
             if key in self._dirty:  # refreshed when shown; never left titled STALE
                 mark_stale(fig, False)
         self.verdict_html.value = verdict_table(r)
-        self.summary_html.value = summary_html(r)
+        edited = self._edited and self.controls["title"].value == self._base.get("title")
+        self.summary_html.value = summary_html(r, edited=edited)
         if self._advice_for is not None and self._advice_for is not r.plan:
             self.advice_html.value = ("<i class='bd-advice-old'>The plan changed: press "
                                       "<b>Compute advice</b> again.</i>")
@@ -893,6 +903,7 @@ class Planner:
             return False
         self._push_undo(f"load {spec}")
         self._set_from_plan(plan)
+        self._edited = False
         self.update()
         self.file_html.value = (f"loaded {html.escape(spec)} — <b>Undo</b> restores the "
                                 "previous plan")
@@ -939,7 +950,9 @@ class Planner:
         cell = w.VBox([c["preset"], m["cell"], self.layer_box, self.add_layer, c["probe"],
                        m["probe"]])
         beam = w.VBox([w.HBox([c["energy_keV"], c["energy_slider"]]), m["energy_keV"],
-                       c["flux_ph_s"], m["flux_ph_s"], c["spot_w_um"], c["spot_h_um"], m["spot"],
+                       w.HBox([c["flux_ph_s"], self.flux_readout],
+                              layout=w.Layout(align_items="center")),
+                       m["flux_ph_s"], c["spot_w_um"], c["spot_h_um"], m["spot"],
                        c["profile"], m["profile"], c["convention"], m["convention"],
                        c["attenuator_transmission"], m["attenuator_transmission"]])
         schedule = w.VBox([c["schedule_mode"], c["raster_pattern"], c["nx"], c["ny"],
@@ -971,10 +984,13 @@ class Planner:
         return self.widget._repr_mimebundle_(**kwargs)
 
 
-def summary_html(result: ExperimentResult) -> str:
-    """The one-line verdict above the figures (the ``bd-summary`` panel)."""
+def summary_html(result: ExperimentResult, edited: bool = False) -> str:
+    """The verdict above the figures (the ``bd-summary`` panel); ``edited`` notes that the plan
+    no longer is the one its (unchanged) title describes."""
     worst = result.worst()
-    return (f"<div><b>{html.escape(result.plan.title)}</b><br>"
+    note = (" <i style='color:#777'>(edited — give it a new title in the Plan tab)</i>"
+            if edited else "")
+    return (f"<div><b>{html.escape(result.plan.title)}</b>{note}<br>"
             f"<b>{html.escape(result.probe)}</b>: worst location "
             f"<b>{html.escape(worst.name)}</b> receives "
             f"<b class='bd-dose'>{si(worst.dose_Gy[result.probe], 'Gy')}</b> over "
