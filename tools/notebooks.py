@@ -8,10 +8,12 @@
 tests) changes nothing and exits 1 when a file would change.
 
 Normalising keeps what a reader needs (source, small text/HTML/image outputs) and drops what
-changes on every run or cannot be shown without a kernel: execution counts, timestamps, widget
+changes on every run or cannot be shown without a kernel: timestamps, widget
 state and widget views (they open as a raw ``VBox(children=…)`` text), BokehJS loaders (1–4 MB
 each), stderr, papermill metadata. ``# NBVAL_CHECK_OUTPUT`` / ``# NBVAL_IGNORE_OUTPUT`` first
-lines become the equivalent cell tags, which nbval reads and readers never see.
+lines become the equivalent cell tags, which nbval reads and readers never see. Execution
+counts are renumbered 1, 2, 3… over the code cells (nbval refuses stored outputs without a
+count; fixed numbers never drift).
 
 Classroom source (``classroom/04_classroom_exercises.source.ipynb``): a code cell may hold
 
@@ -97,6 +99,7 @@ def normalise(nb: dict) -> dict:
                                     "name": "python3"}
     if "language_info" in nb["metadata"]:
         nb["metadata"]["language_info"] = {"name": "python", "pygments_lexer": "ipython3"}
+    count = 0
     for cell in nb["cells"]:
         cell.pop("id", None)
         meta = {k: v for k, v in cell.get("metadata", {}).items() if k in _CELL_KEYS_KEPT}
@@ -111,7 +114,8 @@ def normalise(nb: dict) -> dict:
         cell["metadata"] = meta
         cell["source"] = _lines(text.rstrip("\n"))
         if cell["cell_type"] == "code":
-            cell["execution_count"] = None
+            count += 1
+            cell["execution_count"] = count
             cell["outputs"] = [o for o in map(_keep_output, cell.get("outputs", [])) if o]
         else:
             cell.pop("outputs", None)

@@ -55,10 +55,11 @@ MAX_TABLE_ROWS = 12
 FIGURE_TABS = (("dose_time", "Dose vs time"), ("dose_map", "Dose map"), ("stack", "Cell stack"),
                ("energy", "Energy"))
 _LAYER_FIELD = re.compile(r"^stack\.layers\[(\d+)\](?:\.(\w+))?")
-#: shown while the kernel computes; CSS keeps it invisible for the first 200 ms
-BUSY_HTML = ("<style>@keyframes bd-busy{to{opacity:1}}</style><span class='bd-busy' "
-             "style='opacity:0;animation:bd-busy 0s linear 0.2s forwards;color:#555'>"
-             "⏳ computing…</span>")
+#: shown while the kernel computes; CSS keeps it invisible for the first 200 ms. The keyframes
+#: are defined once (STYLE_HTML): a <style> inserted on every change would restyle the page.
+BUSY_HTML = ("<span class='bd-busy' style='opacity:0;animation:bd-busy 0s linear 0.2s forwards;"
+             "color:#555'>⏳ computing…</span>")
+STYLE_HTML = "<style>@keyframes bd-busy{to{opacity:1}}</style>"
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 #: control name -> (label in messages, unit, tooltip)
@@ -969,7 +970,8 @@ class Planner:
         tabs.add_class("bd-control-tabs")
         for box in tabs.children:
             box.layout.padding = "4px"
-        top = w.HBox([self.undo_button, self.busy], layout=w.Layout(align_items="center"))
+        top = w.HBox([self.undo_button, self.busy, w.HTML(STYLE_HTML)],
+                     layout=w.Layout(align_items="center"))
         left = w.VBox([top, tabs, m["general"]],
                       layout=w.Layout(width="410px", min_width="410px"))
         right = w.VBox([self.summary_html, self.figure_tabs],
