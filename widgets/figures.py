@@ -7,10 +7,13 @@ per source, and :func:`update_figure` replaces the ``.data`` of the sources whos
 about one point per screen pixel, the map to at most ``MAP_MAX_SIDE`` pixels a side, arrays go as
 float32. No physics here: only arrays read from the result (or, for the energy figure, one
 ``dose_spectrum`` call). All reading of result fields for figures happens in the ``*_data``
-functions, so an engine change is adapted in one place.
+functions and in the two text panels (:func:`summary_html`, :func:`verdict_table`), so an
+engine change is adapted in one place.
 """
 
 from __future__ import annotations
+
+import html
 
 import numpy as np
 from bokeh.models import (ColorBar, ColumnDataSource, FactorRange, HoverTool, LinearAxis,
@@ -21,8 +24,10 @@ from bokeh.plotting import figure
 from beamdesign.dose import dose_spectrum
 from beamdesign.experiment import ExperimentResult
 from beamdesign.plan import Plan, probe_key
-from beamdesign.units import si
+from beamdesign.units import duration, si
 
+#: verdict table rows shown (worst locations first)
+MAX_TABLE_ROWS = 12
 #: energies of the energy figure (keV)
 ENERGY_RANGE_KEV = (8.0, 80.0)
 ENERGY_POINTS = 300
@@ -300,6 +305,49 @@ def energy_figure(plan_or_result: Plan | ExperimentResult):
                             tooltips=[("energy", "@energy{0.0} keV"), ("dose rate", "@rate_text"),
                                       ("cell transmission", "@transmission{0.0%}")]))
     return fig
+
+
+# --------------------------------------------------------------------------- text panels
+def summary_html(result: ExperimentResult, edited: bool = False) -> str:
+    """The verdict above the figures (the ``bd-summary`` panel); ``edited`` notes that the plan
+    no longer is the one its (unchanged) title describes."""
+    worst = result.worst()
+    note = (" <i style='color:#777'>(edited — give it a new title in the Plan tab)</i>"
+            if edited else "")
+    warnings = "".join(f"<br><span style='color:#8a6d00'>⚠ {html.escape(str(text))}</span>"
+                       for text in getattr(result, "warnings", ()) or ())
+    return (f"<div><b>{html.escape(result.plan.title)}</b>{note}<br>"
+            f"<b>{html.escape(result.probe)}</b>: worst location "
+            f"<b>{html.escape(worst.name)}</b> receives "
+            f"<b class='bd-dose'>{si(worst.dose_Gy[result.probe], 'Gy')}</b> over "
+            f"{duration(float(result.time_s[-1]))}; cell transmission "
+            f"{100 * float(result.spectrum.transmission[0]):.3g} % — "
+            f"{html.escape(worst.verdict)}{warnings}</div>")
+
+
+def verdict_table(result: ExperimentResult) -> str:
+    """HTML table of the worst locations: dose, dose rates, first crossing, verdict."""
+    probe = result.probe
+    rows = sorted(result.locations, key=lambda loc: -loc.dose_Gy[probe])[:MAX_TABLE_ROWS]
+    head = ("<tr><th>location</th><th>scans</th><th>beam on</th><th>dose</th>"
+            "<th>local rate</th><th>averaged rate</th><th>first threshold crossed</th>"
+            "<th>verdict</th></tr>")
+    body = []
+    for loc in rows:
+        crossed = [c for c in loc.crossings if c.time_s is not None]
+        first = min(crossed, key=lambda c: c.time_s) if crossed else None
+        first_text = ("none" if first is None else
+                      f"{html.escape(first.threshold.name)} at {duration(first.time_s)}"
+                      + ("" if first.soc is None else f" (SOC {100 * first.soc:.3g} %)"))
+        body.append(f"<tr><td>{html.escape(loc.name)}</td><td>{loc.scans}</td>"
+                    f"<td>{duration(loc.beam_on_s)}</td><td>{si(loc.dose_Gy[probe], 'Gy')}</td>"
+                    f"<td>{si(loc.local_dose_rate_Gy_per_s, 'Gy/s')}</td>"
+                    f"<td>{si(float(loc.averaged_dose_rate_Gy_per_s), 'Gy/s')}</td>"
+                    f"<td>{first_text}</td><td>{html.escape(loc.verdict)}</td></tr>")
+    more = len(result.locations) - len(rows)
+    note = f"<p><small>{more} more locations not shown.</small></p>" if more > 0 else ""
+    return (f"<table class='bd-verdict' border='1' style='border-collapse:collapse'>"
+            f"{head}{''.join(body)}</table>{note}")
 
 
 # --------------------------------------------------------------------------- updates

@@ -39,18 +39,15 @@ from beamdesign.plan import (METADATA_KEYS, Plan, builtin_plan_names, load_plan,
 from beamdesign.report import render_report
 from beamdesign.schedule import RASTER_PATTERNS
 from beamdesign.stack import preset_config, preset_names
-from beamdesign.units import duration, si
 from beamdesign.widgets import limit_openmp_threads, setup_notebook
 from beamdesign.widgets.figures import (dose_map_data, dose_map_figure, dose_time_data,
                                         dose_time_figure, energy_data, energy_figure,
                                         figure_sources, mark_stale, stack_data, stack_figure,
-                                        update_figure)
+                                        summary_html, update_figure, verdict_table)
 
 __all__ = ["LiveBokehModel", "Planner", "format_number", "human_message", "setup_notebook",
            "summary_html", "verdict_table"]
 
-#: verdict table rows shown (worst locations first)
-MAX_TABLE_ROWS = 12
 #: figure tabs, in order (key, tab title)
 FIGURE_TABS = (("dose_time", "Dose vs time"), ("dose_map", "Dose map"), ("stack", "Cell stack"),
                ("energy", "Energy"))
@@ -986,21 +983,6 @@ class Planner:
         return self.widget._repr_mimebundle_(**kwargs)
 
 
-def summary_html(result: ExperimentResult, edited: bool = False) -> str:
-    """The verdict above the figures (the ``bd-summary`` panel); ``edited`` notes that the plan
-    no longer is the one its (unchanged) title describes."""
-    worst = result.worst()
-    note = (" <i style='color:#777'>(edited — give it a new title in the Plan tab)</i>"
-            if edited else "")
-    return (f"<div><b>{html.escape(result.plan.title)}</b>{note}<br>"
-            f"<b>{html.escape(result.probe)}</b>: worst location "
-            f"<b>{html.escape(worst.name)}</b> receives "
-            f"<b class='bd-dose'>{si(worst.dose_Gy[result.probe], 'Gy')}</b> over "
-            f"{duration(float(result.time_s[-1]))}; cell transmission "
-            f"{100 * float(result.spectrum.transmission[0]):.3g} % — "
-            f"{html.escape(worst.verdict)}</div>")
-
-
 def _repeat_text(entry: dict) -> str:
     (head, steps), = entry.items()
     inner = ", ".join(s if isinstance(s, str) else _repeat_text(s) for s in steps)
@@ -1026,28 +1008,3 @@ def _parse_locations(text: str) -> list[dict]:
     if not out:
         raise InputError("schedule.locations", text, "at least one line: name, x_um, y_um")
     return out
-
-
-def verdict_table(result: ExperimentResult) -> str:
-    """HTML table of the worst locations: dose, dose rates, first crossing, verdict."""
-    probe = result.probe
-    rows = sorted(result.locations, key=lambda loc: -loc.dose_Gy[probe])[:MAX_TABLE_ROWS]
-    head = ("<tr><th>location</th><th>scans</th><th>beam on</th><th>dose</th>"
-            "<th>local rate</th><th>averaged rate</th><th>first threshold crossed</th>"
-            "<th>verdict</th></tr>")
-    body = []
-    for loc in rows:
-        crossed = [c for c in loc.crossings if c.time_s is not None]
-        first = min(crossed, key=lambda c: c.time_s) if crossed else None
-        first_text = ("none" if first is None else
-                      f"{html.escape(first.threshold.name)} at {duration(first.time_s)}"
-                      + ("" if first.soc is None else f" (SOC {100 * first.soc:.3g} %)"))
-        body.append(f"<tr><td>{html.escape(loc.name)}</td><td>{loc.scans}</td>"
-                    f"<td>{duration(loc.beam_on_s)}</td><td>{si(loc.dose_Gy[probe], 'Gy')}</td>"
-                    f"<td>{si(loc.local_dose_rate_Gy_per_s, 'Gy/s')}</td>"
-                    f"<td>{si(float(loc.averaged_dose_rate_Gy_per_s), 'Gy/s')}</td>"
-                    f"<td>{first_text}</td><td>{html.escape(loc.verdict)}</td></tr>")
-    more = len(result.locations) - len(rows)
-    note = f"<p><small>{more} more locations not shown.</small></p>" if more > 0 else ""
-    return (f"<table class='bd-verdict' border='1' style='border-collapse:collapse'>"
-            f"{head}{''.join(body)}</table>{note}")
