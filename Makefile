@@ -1,7 +1,9 @@
 # beamdesign — one command to plan, one command to test.
 #
 #   make planner   set up .venv, print the default plan's dose table, open the planner notebook
+#   make app       serve the planner as a web app without code (Voila), http://localhost:8866
 #   make cli       set up .venv and print the default plan's dose table (no JupyterLab)
+#   make notebooks re-run every notebook in place and store small, stable outputs
 #   make test      set up .venv (+ Chromium via apt if missing) and run the whole test suite
 #   make bench     run the benchmarks
 #   make docs      build the documentation site into docs/_build/html
@@ -23,6 +25,9 @@ STAMP_DOCS := $(VENV)/.beamdesign-docs.stamp
 # JupyterLab reads settings overrides from <sys.prefix>/share/jupyter/lab/settings/.
 LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
 PLANNER_NOTEBOOK := notebooks/03_plan_my_beamtime.ipynb
+APP_NOTEBOOK := app.ipynb
+# Extra Voila options, e.g. make app APP_ARGS="--port=8870 --no-browser"
+APP_ARGS ?=
 NBVAL_CELL_TIMEOUT ?= 600
 # Extra JupyterLab options, e.g. make planner LAB_ARGS="--no-browser --port 8899"
 LAB_ARGS ?=
@@ -34,10 +39,11 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Tools started by the tests (jupyter, beamdesign) must come from the venv, not from PATH.
 RUN_ENV := env PATH="$(BIN):$$PATH" VIRTUAL_ENV="$(VENV)"
 
-.PHONY: help planner cli test test-python test-notebooks bench docs setup setup-test browser clean-venv
+.PHONY: help planner app cli notebooks notebooks-check test test-python test-notebooks bench docs \
+	setup setup-test browser clean-venv
 
 help:
-	@sed -n '3,7p' Makefile | sed 's/^# //'
+	@sed -n '3,9p' Makefile | sed 's/^# //'
 
 # ---------------------------------------------------------------- setup
 
@@ -78,8 +84,27 @@ browser:
 cli: setup
 	$(RUN_ENV) "$(BIN)/beamdesign" run default
 
+# BokehJS is inlined by the planner's setup (beamdesign.widgets.setup_notebook): no internet
+# needed. BOKEH_RESOURCES=cdn loads it from the CDN instead.
 planner: cli
 	$(RUN_ENV) "$(BIN)/jupyter" lab $(ALLOW_ROOT) $(LAB_ARGS) $(PLANNER_NOTEBOOK)
+
+# The planner as a web app: Voila runs notebooks/app.ipynb and shows only its widgets (no code
+# cells). Voila serves from notebooks/ so that widgets/ never shadows beamdesign.widgets.
+app: setup
+	cd notebooks && $(RUN_ENV) "$(BIN)/voila" $(APP_NOTEBOOK) --strip_sources=True $(APP_ARGS)
+
+# Re-run every notebook in place (the classroom copies are regenerated from
+# classroom/04_classroom_exercises.source.ipynb first) and normalise them: small outputs, no
+# execution counts, widget state or BokehJS. Run it after a physics change alters numbers.
+notebooks: setup
+	$(RUN_ENV) "$(PY)" tools/notebooks.py classroom
+	$(RUN_ENV) "$(PY)" tools/notebooks.py execute
+
+# What the tests and CI check: every notebook normalised, < 1 MB, classroom copies up to date.
+notebooks-check: | $(PY)
+	"$(PY)" tools/notebooks.py normalise --check
+	"$(PY)" tools/notebooks.py classroom --check
 
 # ---------------------------------------------------------------- tests
 

@@ -47,6 +47,7 @@ NOTEBOOKS = [
     "02_jousseaume2023",
     "03_plan_my_beamtime",
     "04_classroom_exercises",
+    "app",
     "05_where_the_energy_goes",
     "06_electrons_and_xrays",
     "07_design_your_experiment",
@@ -420,7 +421,7 @@ def test_one_repository_address_everywhere():
     assert citation["repository-code"] == source
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     badges = re.findall(r"mybinder\.org/v2/gh/([\w.-]+/[\w.-]+)/", readme)
-    assert badges == [owner_repo], "the README's Binder badge names another repository"
+    assert set(badges) == {owner_repo}, "a README Binder link names another repository"
     changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
     links = set(re.findall(r"https://github\.com/([\w.-]+/[\w.-]+)/", changelog))
     assert links == {owner_repo}

@@ -6,11 +6,29 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import json
+
+import yaml
+
+from beamdesign.errors import InputError
 from beamdesign.experiment import run_plan
-from beamdesign.plan import builtin_plan_names, load_plan
+from beamdesign.plan import builtin_plan_names, load_plan, plan_from_config
+from beamdesign import widgets as widgets_package
 from beamdesign.widgets import figures
 from beamdesign.widgets import planner as planner_module
-from beamdesign.widgets.planner import Planner
+from beamdesign.widgets.planner import (LAYER_TOOLTIPS, TOOLTIPS, Planner, format_number,
+                                        human_message)
+
+# the 40 × 40 raster of benchmarks/bench_planner.py
+RASTER_40X40 = {
+    "version": 1, "title": "40 × 40 raster", "stack": "pouch-nmc811-graphite",
+    "beam": {"energy_keV": 27, "flux_ph_s": 1e11, "spot_um": [200, 200], "profile": "gaussian",
+             "convention": "energy-absorption"},
+    "protocol": ["Charge at C/2 until 100%"],
+    "schedule": {"raster": {"pattern": "snake", "nx": 40, "ny": 40, "step_um": [250, 250]},
+                 "exposure_s": 10, "move_s": 2, "loop": "until-end", "pause_s": 0},
+    "probe": "NMC811 cathode", "thresholds": "jousseaume2023",
+}
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +50,10 @@ def test_initial_state(planner):
     assert planner.result.plan.beam.energy_keV == 27
     assert "MGy" in planner.summary_html.value or "kGy" in planner.summary_html.value
     assert planner.verdict_html.value.count("<tr>") == 1 + 12  # header + MAX_TABLE_ROWS
-    assert planner.advice_html.value.startswith("<ul>")
+    assert "Compute advice" in planner.advice_html.value  # advice only on request
+    assert planner.compute_advice() and planner.advice_html.value.startswith("<ul>")
+    planner.controls["exposure_s"].value = 5
+    assert "changed" in planner.advice_html.value  # old advice is never shown as current
 
 
 def test_energy_change_reruns(planner):
@@ -42,6 +63,8 @@ def test_energy_change_reruns(planner):
     assert planner.controls["energy_slider"].value == 35
     assert planner.verdict_html.value != before
     marker = planner.figures["energy"].select_one({"name": "energy_marker"})
+    assert marker.data["energy"] == [27.0]  # a hidden tab is refreshed when it is shown
+    planner.figure_tabs.selected_index = 3
     assert marker.data["energy"] == [35.0]
 
 
@@ -59,8 +82,8 @@ def test_bad_porosity_shows_message_next_to_layer_and_marks_stale(planner):
     planner.controls[f"layers[{i}].porosity"].value = 1.3
     field = f"stack.layers[{i}].porosity"
     assert field in planner.errors
-    assert "a number from 0 to below 1" in planner.message(field)
-    assert "porosity" in planner._rows[i].message.value  # the row's own message panel
+    assert "Porosity must be a number from 0 to below 1" in planner.message(field)
+    assert "Porosity" in planner._rows[i].message.value  # the row's own message panel
     assert planner.stale and planner.result is good
     assert all(f.title.text.startswith("STALE") for f in planner.figures.values())
     assert "Stale" in planner.summary_html.value
@@ -146,7 +169,11 @@ def test_figure_data_lengths(name):
     n_lines = min(n_loc, figures.MAX_LINES)
     assert len(dt["dose_lines"]["xs"]) == len(dt["dose_lines"]["ys"]) == n_lines
     assert all(len(x) == len(dt["soc"]["x"]) for x in dt["dose_lines"]["xs"])
-    assert len(dt["thresholds"]["y"]) == len(result.plan.thresholds)
+    on_probe = [t for t in result.plan.thresholds if t.constituent is None]
+    assert len(dt["thresholds"]["y"]) == len(on_probe)  # the plot shows the probe's dose
+    # each level is where the threshold sits in the displayed convention (paper: total-attenuation)
+    ratio = 1.0 if result.plan.beam.convention == "total-attenuation" else 0.9
+    assert dt["thresholds"]["y"][0] <= on_probe[0].dose_Gy * ratio
     dm = figures.dose_map_data(result)
     image = dm["map_image"]["image"][0]
     assert image.ndim == 2 and np.nanmax(image) == pytest.approx(dm["map_image"]["peak"][0])
@@ -174,12 +201,15 @@ def test_figures_build_and_update(default_result):
     assert all(f is not None for f in figs)
     data = figures.dose_map_data(default_result)
     data["map_image"]["peak"] = [123.0]
-    figures.update_figure(figs[1], data)
+    assert figures.update_figure(figs[1], data) == 1  # only the image source changed
+    assert figures.update_figure(figs[1], data) == 0  # same columns: nothing sent
     assert figs[1].select_one({"name": "dose_mapper"}).high == 123.0
     figures.mark_stale(figs[0], True)
     assert figs[0].title.text.startswith("STALE")
     figures.mark_stale(figs[0], False)
-    assert figs[0].title.text == "Cumulative dose"
+    assert figs[0].title.text == f"Cumulative dose of {default_result.probe}"
+    assert all(default_result.probe in f.title.text for f in (figs[0], figs[1], figs[3]))
+    assert any(t.renderers for t in figs[3].tools if type(t).__name__ == "HoverTool")
 
 
 def test_lessons_respond_to_controls():
@@ -225,7 +255,9 @@ def test_render_report_button_renders_the_current_plan(planner, tmp_path, monkey
     text = html_path.read_text(encoding="utf-8")
     assert "bd-verdicts" in text and "energy_keV: 31.0" in text
 
-    def broken(plan, out_html):
+    def broken(plan, out_html, progress=None):
+        progress("executing", 0.5)
+        assert "50 %" in planner.file_html.value  # progress shown while rendering
         raise RuntimeError("kernel died")
 
     monkeypatch.setattr(planner_module, "render_report", broken)
@@ -241,3 +273,141 @@ def test_render_report_button_renders_the_current_plan(planner, tmp_path, monkey
 ])
 def test_error_fields_map_to_their_control(planner, field, key):
     assert planner._message_widget(field) is planner._messages[key]
+
+
+# ---------------------------------------------------------------------- issue 10
+def test_every_control_has_a_tooltip_and_a_hook(planner):
+    for name, control in planner.controls.items():
+        key = name.split(".")[-1]
+        assert control.tooltip, name
+        assert f"bd-{name}" in control._dom_classes or f"bd-{name.replace('[', '-').replace('].', '-')}" in control._dom_classes
+    assert set(TOOLTIPS) == set(planner._static_controls)
+    assert all(key in LAYER_TOOLTIPS for key in planner._rows[0].controls)
+
+
+@pytest.mark.parametrize("value, unit, text", [
+    (-1e12, "ph/s", "−1 × 10¹² ph/s"), (27, "keV", "27 keV"), (0.335, "", "0.335"),
+    (2.5e-5, "s", "2.5 × 10⁻⁵ s"), (99999.0, "", "1 × 10⁵"), (12345.0, "", "1.23 × 10⁴"), (float("nan"), "", "not a number"),
+    (float("inf"), "µm", "∞ µm"), ("x", "", "'x'"),
+])
+def test_format_number(value, unit, text):
+    assert format_number(value, unit) == text
+
+
+def test_error_in_plain_words_next_to_its_control(planner):
+    planner.controls["flux_ph_s"].value = -1e12
+    assert "= −1 × 10¹² ph/s" in planner.flux_readout.value  # big numbers readable
+    text = planner.message("beam.flux_ph_s")
+    assert text.startswith("Flux must") and "got −1 × 10¹² ph/s" in text
+    assert "beam.flux_ph_s" not in text and "1000000000000" not in text
+    assert planner._messages["flux_ph_s"].value and not planner._messages["energy_keV"].value
+    # figures and summary stale together, with the same sentence
+    assert "Stale" in planner.summary_html.value and "got −1 × 10¹² ph/s" in planner.summary_html.value
+    assert all(f.title.text.startswith("STALE") for f in planner.figures.values())
+    error = InputError("beam.spot_um", [0, 5], "must be two numbers > 0 (µm)")
+    assert human_message(error) == "Spot size must be two numbers > 0 (µm); got 0 × 5 µm."
+
+
+def test_nothing_typed_crashes(planner):
+    c = planner.controls
+    for name, bad in [("loop", "forever"), ("protocol", ""), ("locations", "x"), ("nx", 0),
+                      ("layers[0].material", "Zz9"), ("layers[0].thickness_um", float("nan")),
+                      ("energy_keV", float("inf")), ("layers[0].density_g_cm3", -2.0),
+                      ("title", ""), ("meta_sample", "  ")]:
+        c[name].value = bad
+        assert planner.stale == bool(planner.errors)
+        if planner.errors:  # the summary says stale whenever the figures are
+            assert "Stale" in planner.summary_html.value
+
+
+def test_title_notes_metadata_are_saved(planner, tmp_path):
+    c = planner.controls
+    c["energy_keV"].value = 30
+    assert "(edited" in planner.summary_html.value  # the default's title, another plan
+    c["title"].value = "LFP pouch at ID31"
+    assert "(edited" not in planner.summary_html.value
+    c["notes"].value = "first try"
+    c["meta_beamline"].value = "ID31"
+    c["meta_principal_investigator"].value = "A. Person"
+    assert planner.result.plan.title == "LFP pouch at ID31"
+    assert planner.result.plan.metadata == {"beamline": "ID31", "principal_investigator": "A. Person"}
+    assert "LFP pouch at ID31" in planner.summary_html.value
+    path = planner.save(tmp_path / "p.yaml")
+    saved = yaml.safe_load(path.read_text())
+    assert saved["title"] == "LFP pouch at ID31" and saved["notes"] == "first try"
+    assert saved["metadata"]["beamline"] == "ID31"
+    other = Planner(load_plan(str(path)))
+    assert other.controls["meta_beamline"].value == "ID31"
+
+
+def test_save_never_silently_overwrites(planner, tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text("precious")
+    assert planner.save(path) is None and path.read_text() == "precious"
+    assert "already exists" in planner.file_html.value
+    planner.controls["overwrite"].value = True
+    assert planner.save(path) == path and "beam" in path.read_text()
+
+
+def test_preset_and_builtin_can_be_undone(planner):
+    c = planner.controls
+    c["layers[0].thickness_um"].value = 33.0
+    dose = planner.result.worst().dose_Gy[planner.result.probe]
+    c["preset"].value = "jousseaume2023-pcd"
+    assert planner.result.plan.stack.name == "jousseaume2023-pcd"
+    assert "Undo" in planner._messages["general"].value and not planner.undo_button.disabled
+    c["builtin"].value = "jousseaume2023-exp2-pcc"
+    assert planner.undo() and planner.undo()
+    assert c["layers[0].thickness_um"].value == 33.0
+    assert planner.result.worst().dose_Gy[planner.result.probe] == pytest.approx(dose, rel=1e-12)
+    assert planner.undo_button.disabled and not planner.undo()
+
+
+def test_probe_follows_a_renamed_layer(planner):
+    c = planner.controls
+    i = next(i for i, row in enumerate(planner._rows) if row.name.value == c["probe"].value)
+    c[f"layers[{i}].name"].value = "LFP cathode"
+    assert c["probe"].value == "LFP cathode" and not planner.stale
+    assert planner.result.probe.startswith("LFP cathode")
+    assert "LFP cathode" in planner.figures["dose_time"].title.text
+
+
+def test_density_column_works_for_a_mixture(planner):
+    i = next(i for i, row in enumerate(planner._rows) if ":" in row.material.value)
+    porosity = planner._rows[i].porosity.value
+    before = planner.result.worst().dose_Gy[planner.result.probe]
+    planner.controls[f"layers[{i}].density_g_cm3"].value = 2.0
+    layer = planner.result.plan.stack.layers[i]
+    solid = sum(c.volume_fraction * c.material.density_g_cm3 for c in layer.solid_constituents)
+    assert solid / (1 - porosity) == pytest.approx(2.0, rel=1e-9)
+    assert planner.result.worst().dose_Gy[planner.result.probe] != before
+
+
+def test_reload_state_is_the_current_figure(planner):
+    """A page reload asks the kernel for the widget state: it must be the figure now."""
+    planner.figure_tabs.selected_index = 2  # the stack figure's title names the energy
+    assert "at 27 keV" in json.dumps(planner.models["stack"].render_bundle["docs_json"])
+    planner.controls["energy_keV"].value = 45
+    # the trait keeps the document as created; the state sent on a reload is the current one
+    assert "at 45 keV" not in json.dumps(planner.models["stack"].render_bundle["docs_json"])
+    state = json.loads(planner.models["stack"].get_state()["render_bundle"])
+    assert "at 45 keV" in json.dumps(state["docs_json"])
+
+
+def test_map_is_limited_to_what_is_drawn():
+    result = run_plan(plan_from_config(RASTER_40X40))
+    image = figures.dose_map_data(result)["map_image"]["image"][0]
+    assert max(image.shape) <= figures.MAP_MAX_SIDE + 2 and image.dtype == np.float32
+    assert len(figures.dose_time_data(result)["soc"]["x"]) <= figures.MAX_TIME_POINTS + 1
+
+
+def test_setup_notebook_is_inline_by_default(monkeypatch):
+    import bokeh.io
+
+    seen = {}
+    monkeypatch.delenv("BOKEH_RESOURCES", raising=False)
+    monkeypatch.setattr(bokeh.io, "output_notebook", lambda res, **kw: seen.update(mode=res.mode))
+    widgets_package.setup_notebook()
+    assert seen["mode"] == "inline"
+    widgets_package.setup_notebook("cdn")
+    assert seen["mode"] == "cdn"

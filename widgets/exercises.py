@@ -25,6 +25,20 @@ def _report(ok: bool, text: str) -> bool:
     return ok
 
 
+def _unanswered(**answers: object) -> bool:
+    """Print a ✗ naming the answers still missing (``...`` left in the student cell) or not
+    numbers; True when there is one."""
+    missing = [k for k, v in answers.items() if v is Ellipsis or v == "..."]
+    if missing:
+        return not _report(False, "replace every ... by your answer (" + ", ".join(missing)
+                           + ") and run the cell again")
+    wrong = [k for k, v in answers.items()
+             if not k == "convention" and (isinstance(v, bool) or not isinstance(v, (int, float)))]
+    if wrong:
+        return not _report(False, ", ".join(wrong) + " must be a number, e.g. 12.5 (not text)")
+    return False
+
+
 def exercise_1_result(energy_keV: float, exposure_s: float):
     """The default plan (NMC811 | graphite pouch, 5 × 4 raster) over a C/10 charge with the
     given energy and exposure per scan."""
@@ -37,6 +51,8 @@ def exercise_1_result(energy_keV: float, exposure_s: float):
 
 def check_exercise_1(energy_keV: float, exposure_s: float) -> bool:
     """NMC811 below 80 kGy everywhere over a C/10 charge, cell transmission above 50 %."""
+    if _unanswered(energy_keV=energy_keV, exposure_s=exposure_s):
+        return False
     try:
         result = exercise_1_result(energy_keV, exposure_s)
     except InputError as error:
@@ -45,13 +61,18 @@ def check_exercise_1(energy_keV: float, exposure_s: float) -> bool:
     dose = worst.dose_Gy[result.probe]
     transmission = float(result.spectrum.transmission[0])
     ok = dose < LIMIT_1_GY and transmission > TRANSMISSION_1
+    hint = ("" if ok else " — the cell absorbs too much: raise the energy"
+            if transmission <= TRANSMISSION_1 else " — too much dose: shorten the exposure "
+            "(or raise the energy)")
     return _report(ok, f"worst NMC811 dose {si(dose, 'Gy')} at {worst.name} (goal < 80 kGy), "
-                       f"cell transmission {100 * transmission:.3g} % (goal > 50 %)")
+                       f"cell transmission {100 * transmission:.3g} % (goal > 50 %){hint}")
 
 
 def check_exercise_2(convention: str, ratio: float) -> bool:
     """Which convention gives graphite the largest dose at 27 keV, and how many times the
     energy-absorption one (within 5 %)?"""
+    if _unanswered(convention=convention, ratio=ratio):
+        return False
     mat = resolve_material("graphite", "material")
     c = mat.coefficients(np.array([27.0]))
     values = {"total-attenuation": c["total"][0], "photoabsorption": c["photo"][0],
@@ -73,6 +94,8 @@ def exercise_3_result(exposure_s: float):
 def check_exercise_3(exposure_s: float) -> bool:
     """PCc: the longest exposure per visit at #3 that keeps it below 1 MGy over the 8 h charge
     (answers within 10 % below the limit count)."""
+    if _unanswered(exposure_s=exposure_s):
+        return False
     try:
         result = exercise_3_result(exposure_s)
     except InputError as error:
@@ -86,6 +109,8 @@ def check_exercise_3(exposure_s: float) -> bool:
 def check_exercise_4(gaussian_flux_ph_s: float) -> bool:
     """The flux a Gaussian beam (FWHM 300 × 400 µm) needs for the same peak fluence rate as an
     8e10 ph/s top-hat of 300 × 400 µm (within 2 %)."""
+    if _unanswered(gaussian_flux_ph_s=gaussian_flux_ph_s):
+        return False
     tophat = Beam(27.0, 8e10, (300.0, 400.0), "tophat")
     gauss = Beam(27.0, gaussian_flux_ph_s, (300.0, 400.0), "gaussian")
     ratio = (gauss.flux_ph_s / gauss.peak_area_cm2) / (tophat.flux_ph_s / tophat.peak_area_cm2)

@@ -1,12 +1,19 @@
 """Bokeh figures of an experiment result, shared by the planner widget and the report.
 
-Each figure has a pure ``*_data`` function returning ``{source name: {column: values}}``; the
-figure builder creates one named ``ColumnDataSource`` per entry, and :func:`update_figure`
-replaces their ``.data`` (what a live widget does on every change). No physics here: only
-arrays read from the result (or, for the energy figure, one ``dose_spectrum`` call).
+Each figure has a pure ``*_data`` function returning ``{source name: {column: values}}`` plus a
+``"meta"`` entry (title, axis label); the figure builder creates one named ``ColumnDataSource``
+per source, and :func:`update_figure` replaces the ``.data`` of the sources whose columns changed
+(what a live widget does on every change). Only what is drawn is sent: timelines are thinned to
+about one point per screen pixel, the map to at most ``MAP_MAX_SIDE`` pixels a side, arrays go as
+float32. No physics here: only arrays read from the result (or, for the energy figure, one
+``dose_spectrum`` call). All reading of result fields for figures happens in the ``*_data``
+functions and in the two text panels (:func:`summary_html`, :func:`verdict_table`), so an
+engine change is adapted in one place.
 """
 
 from __future__ import annotations
+
+import html
 
 import numpy as np
 from bokeh.models import (ColorBar, ColumnDataSource, FactorRange, HoverTool, LinearAxis,
@@ -15,18 +22,22 @@ from bokeh.palettes import Category10_10, Viridis256
 from bokeh.plotting import figure
 
 from beamdesign.dose import dose_spectrum
-from beamdesign.experiment import ExperimentResult
+from beamdesign.experiment import ExperimentResult, metric_rates
 from beamdesign.plan import Plan, probe_key
-from beamdesign.units import si
+from beamdesign.units import duration, si
 
+#: verdict table rows shown (worst locations first)
+MAX_TABLE_ROWS = 12
 #: energies of the energy figure (keV)
 ENERGY_RANGE_KEV = (8.0, 80.0)
 ENERGY_POINTS = 300
 #: at most this many dose-vs-time lines (the rest of the locations are shown as a min-max band)
 MAX_LINES = 8
-#: timeline points drawn per line
+#: timeline points drawn per line (about one per horizontal screen pixel of the plot)
 MAX_TIME_POINTS = 400
-WIDTH, HEIGHT = 520, 330
+#: at most this many map pixels along x or along y (the map is sent to the browser)
+MAP_MAX_SIDE = 160
+WIDTH, HEIGHT = 560, 340
 STALE_FILL = "#d9d9d9"
 
 
@@ -34,70 +45,103 @@ def _log_safe(values: np.ndarray, floor: float) -> np.ndarray:
     """Values for a log axis: zeros and negatives become NaN (not drawn)."""
     out = np.asarray(values, dtype=float).copy()
     out[~(out > floor)] = np.nan
-    return out
+    return out.astype(np.float32)
+
+
+def _f32(values) -> np.ndarray:
+    """Float32 for the browser: half the bytes, ~7 significant digits (plots show 3)."""
+    return np.asarray(values, dtype=float).astype(np.float32)
+
+
+def _meta(title: str, y_label: str = "") -> dict:
+    return {"title": [title], "y_label": [y_label]}
 
 
 # --------------------------------------------------------------------------- dose vs time
+def _probe_threshold_levels(result: ExperimentResult) -> dict:
+    """{threshold on the probe: its level (Gy) in the displayed convention, column mean}.
+
+    A threshold is defined in its own metric; on a plot of the displayed dose it sits at
+    ``dose_Gy × (displayed rate / rate in its metric)`` (doses are linear in the same fluence).
+    """
+    plan, spectrum = result.plan, result.spectrum
+    row = spectrum.index(result.probe)
+    shown_rate = float(spectrum.peak_dose_rate_Gy_per_s[row, 0])
+    out = {}
+    checked = {c.threshold for c in result.locations[0].crossings} if result.locations else set()
+    for th in plan.thresholds:
+        if th.constituent is not None or th not in checked:
+            continue
+        rate = float(metric_rates(plan, spectrum, th.convention, th.where)[row])
+        out[th] = th.dose_Gy * shown_rate / rate if rate > 0 else th.dose_Gy
+    return out
+
+
 def dose_time_data(result: ExperimentResult) -> dict[str, dict]:
     """Cumulative probed dose (Gy) vs time (h) at up to MAX_LINES locations, SOC (%),
     threshold levels and crossings."""
     t = result.time_s
     stride = max(1, int(np.ceil(t.size / MAX_TIME_POINTS)))
     idx = np.unique(np.r_[np.arange(0, t.size, stride), t.size - 1])
-    hours = t[idx] / 3600.0
+    hours = _f32(t[idx] / 3600.0)
+    rows = result.timeline_index  # locations with a timeline row (the hottest on big rasters)
     doses = result.probe_dose_Gy[:, idx]
     final = result.probe_dose_Gy[:, -1]
-    n_loc = len(result.locations)
+    n_rows = rows.size
     order = np.argsort(final)[::-1]
-    if n_loc <= MAX_LINES:
-        shown = list(range(n_loc))
+    if n_rows <= MAX_LINES:
+        shown = list(range(n_rows))
     else:  # worst first, then evenly spaced ranks down to the least exposed
         shown = sorted({int(order[int(round(k))])
-                        for k in np.linspace(0, n_loc - 1, MAX_LINES)},
+                        for k in np.linspace(0, n_rows - 1, MAX_LINES)},
                        key=lambda i: -final[i])
-    # a log axis down to the first microgray is unreadable: draw from 1 % of the lowest
-    # threshold (or of the highest final dose, if that is lower)
-    levels_Gy = [th.dose_Gy for th in result.plan.thresholds] or [float(final.max())]
-    floor = 0.01 * min(min(levels_Gy), float(final.max()) or 1.0) or 1e-3
+    probe = result.probe
+    # each threshold on the probe, drawn at the dose it means in the displayed convention
+    shown_levels = _probe_threshold_levels(result)
+    levels_Gy = list(shown_levels.values()) or [float(final.max(initial=0.0))]
+    floor = 0.01 * min(min(levels_Gy), float(final.max(initial=0.0)) or 1.0) or 1e-3
     lines = {
         "xs": [hours for _ in shown],
         "ys": [_log_safe(doses[i], floor) for i in shown],
-        "name": [result.locations[i].name for i in shown],
+        "name": [result.locations[int(rows[i])].name for i in shown],
         "final": [si(final[i], "Gy") for i in shown],
         "color": [Category10_10[k % 10] for k in range(len(shown))],
     }
-    if n_loc > MAX_LINES:
-        band = {"x": hours, "lo": np.maximum(doses.min(axis=0), floor), "hi": doses.max(axis=0)}
+    if n_rows > MAX_LINES:
+        band = {"x": hours, "lo": _f32(np.maximum(doses.min(axis=0), floor)),
+                "hi": _f32(doses.max(axis=0))}
     else:
         band = {"x": [], "lo": [], "hi": []}
-    soc = {"x": hours, "soc": result.soc[idx] * 100.0}
+    soc = {"x": hours, "soc": _f32(result.soc[idx] * 100.0)}
     t_end = float(hours[-1]) if hours.size else 1.0
     names, levels = [], []
-    for th in result.plan.thresholds:
-        names.append(th.name + (f" ({th.constituent})" if th.constituent else ""))
-        levels.append(th.dose_Gy)
+    for th, level in shown_levels.items():
+        same = th.convention == result.plan.beam.convention and th.where == "column-mean"
+        names.append(th.name + ("" if same else f" ({th.convention}, {th.where}: "
+                                                f"{si(level, 'Gy')} here)"))
+        levels.append(level)
     thresholds = {"x0": [0.0] * len(levels), "x1": [t_end] * len(levels), "y": levels,
                   "label": names, "label_x": [t_end * 0.01] * len(levels)}
     cx, cy, clabel = [], [], []
-    probe = result.probe
     for loc in result.locations:
         for c in loc.crossings:
-            if c.time_s is not None and c.constituent == probe:
+            if c.time_s is not None and c.threshold in shown_levels:
                 cx.append(c.time_s / 3600.0)
-                cy.append(c.threshold.dose_Gy)
+                cy.append(shown_levels[c.threshold])
                 soc_text = "" if c.soc is None else f", SOC {100 * c.soc:.3g} %"
                 clabel.append(f"{loc.name}: {c.threshold.name} at {c.time_s / 3600:.3g} h{soc_text}")
     crossings = {"x": cx, "y": cy, "label": clabel}
     return {"dose_lines": lines, "dose_band": band, "soc": soc, "thresholds": thresholds,
-            "crossings": crossings}
+            "crossings": crossings,
+            "meta": _meta(f"Cumulative dose of {probe}", f"dose of {probe} (Gy)")}
 
 
 def dose_time_figure(result: ExperimentResult):
     """Cumulative dose of the probed constituent vs time, SOC on a second axis."""
     data = dose_time_data(result)
-    src = {k: ColumnDataSource(v, name=k) for k, v in data.items()}
+    src = _sources(data)
     fig = figure(width=WIDTH, height=HEIGHT, y_axis_type="log", x_axis_label="time (h)",
-                 y_axis_label=f"dose of {result.probe} (Gy)", title="Cumulative dose",
+                 y_axis_label=data["meta"]["y_label"][0], title=data["meta"]["title"][0],
                  tools="pan,wheel_zoom,box_zoom,reset,save", name="dose_time")
     fig.varea("x", "lo", "hi", source=src["dose_band"], fill_alpha=0.2, fill_color="grey")
     levels = fig.segment("x0", "y", "x1", "y", source=src["thresholds"], line_dash="dashed",
@@ -124,16 +168,21 @@ def dose_time_figure(result: ExperimentResult):
 # --------------------------------------------------------------------------- dose map
 def dose_map_data(result: ExperimentResult) -> dict[str, dict]:
     """Final probed dose (Gy) over the measured area, beam footprints and the peak."""
-    dmap = result.dose_map()
     beam = result.plan.beam
+    xy = result.plan.schedule.xy_um
+    # the engine's default pitch (spot / 8), coarsened so the map stays <= MAP_MAX_SIDE a side
+    # (the margin is about one spot on each side)
+    extent_um = float(np.max(np.ptp(xy, axis=0))) + 3 * max(beam.spot_um)
+    dmap = result.dose_map(resolution_um=max(min(beam.spot_um) / 8.0, 1.0,
+                                             extent_um / MAP_MAX_SIDE))
     x, y = dmap.x_um, dmap.y_um
     res = dmap.resolution_um
-    image = {"image": [np.asarray(dmap.values, dtype=float)], "x": [float(x[0]) - res / 2],
+    image = {"image": [_f32(dmap.values)], "x": [float(x[0]) - res / 2],
              "y": [float(y[0]) - res / 2], "dw": [float(x[-1] - x[0]) + res],
              "dh": [float(y[-1] - y[0]) + res], "peak": [float(dmap.peak_value)]}
-    xy = result.plan.schedule.xy_um
     w, h = beam.spot_um
-    foot = {"x": xy[:, 0], "y": xy[:, 1], "w": np.full(len(xy), w), "h": np.full(len(xy), h),
+    foot = {"x": _f32(xy[:, 0]), "y": _f32(xy[:, 1]), "w": _f32(np.full(len(xy), w)),
+            "h": _f32(np.full(len(xy), h)),
             "name": [loc.name for loc in result.locations],
             "dose": [si(loc.dose_Gy[result.probe], "Gy") for loc in result.locations]}
     empty = {k: [] for k in foot}
@@ -142,15 +191,15 @@ def dose_map_data(result: ExperimentResult) -> dict[str, dict]:
     return {"map_image": image,
             "map_ellipses": foot if beam.profile == "gaussian" else empty,
             "map_rects": foot if beam.profile != "gaussian" else empty,
-            "map_peak": peak}
+            "map_peak": peak, "meta": _meta(f"Final dose of {result.probe}")}
 
 
 def dose_map_figure(result: ExperimentResult):
     """2-D map of the final probed dose with beam footprints (FWHM ellipses or top-hat rects)."""
     data = dose_map_data(result)
-    src = {k: ColumnDataSource(v, name=k) for k, v in data.items()}
+    src = _sources(data)
     fig = figure(width=WIDTH, height=HEIGHT, match_aspect=True, x_axis_label="x (µm)",
-                 y_axis_label="y (µm)", title=f"Final dose of {result.probe}",
+                 y_axis_label="y (µm)", title=data["meta"]["title"][0],
                  tools="pan,wheel_zoom,box_zoom,reset,save", name="dose_map")
     mapper = LinearColorMapper(palette=Viridis256, low=0.0,
                                high=max(data["map_image"]["peak"][0], 1e-30), name="dose_mapper")
@@ -179,19 +228,20 @@ def stack_data(result: ExperimentResult) -> dict[str, dict]:
     positive = rate[rate > 0]
     bottom = float(positive.min()) / 10 if positive.size else 1e-3
     color = ["#d62728" if k == result.probe else "#1f77b4" for k in keys]
-    return {"stack_bars": {"key": keys, "rate": np.maximum(rate, bottom), "bottom": [bottom] * len(keys),
-                           "reach": reach, "color": color,
+    title = (f"Dose rate per constituent at {spec.beam.energy_keV:g} keV "
+             f"(cell transmits {100 * spec.transmission[0]:.3g} %)")
+    return {"stack_bars": {"key": keys, "rate": np.maximum(rate, bottom),
+                           "bottom": [bottom] * len(keys), "reach": reach, "color": color,
                            "rate_text": [si(r, "Gy/s") for r in rate]},
-            "stack_meta": {"transmission": [float(spec.transmission[0])],
-                           "title": [f"Dose rate per constituent at {spec.beam.energy_keV:g} keV "
-                                     f"(cell transmits {100 * spec.transmission[0]:.3g} %)"]}}
+            "stack_meta": {"transmission": [float(spec.transmission[0])], "title": [title]},
+            "meta": _meta(title)}
 
 
 def stack_figure(result: ExperimentResult):
     """Bar chart (log y) of the mean dose rate per layer/constituent, with the beam fraction
     reaching each layer on a second axis."""
     data = stack_data(result)
-    src = {k: ColumnDataSource(v, name=k) for k, v in data.items()}
+    src = _sources(data)
     fig = figure(width=WIDTH, height=HEIGHT + 120, x_range=FactorRange(*data["stack_bars"]["key"]),
                  y_axis_type="log", y_axis_label="mean dose rate (Gy/s)",
                  title=data["stack_meta"]["title"][0], tools="pan,wheel_zoom,reset,save",
@@ -237,23 +287,25 @@ def energy_data(plan_or_result: Plan | ExperimentResult) -> dict[str, dict]:
     rate = spec.dose_rate_Gy_per_s[row]
     rate_now = float(np.interp(e_now, energies, rate))
     t_now = float(np.interp(e_now, energies, spec.transmission))
-    return {"energy_curve": {"energy": energies, "rate": _log_safe(rate, 0.0),
-                             "transmission": spec.transmission},
+    return {"energy_curve": {"energy": _f32(energies), "rate": _log_safe(rate, 0.0),
+                             "transmission": _f32(spec.transmission),
+                             "rate_text": [si(r, "Gy/s") for r in rate]},
             "energy_marker": {"energy": [e_now], "rate": [rate_now], "transmission": [t_now],
                               "y0": [float(np.nanmin(rate[rate > 0])) if np.any(rate > 0) else 1e-3],
                               "y1": [float(np.nanmax(rate)) if np.any(rate > 0) else 1.0],
                               "label": [f"{e_now:g} keV: {si(rate_now, 'Gy/s')}, "
                                         f"T = {100 * t_now:.3g} %"],
-                              "probe": [probe]}}
+                              "rate_text": [si(rate_now, "Gy/s")],
+                              "probe": [probe]},
+            "meta": _meta(f"Dose rate of {probe} vs energy", f"mean dose rate of {probe} (Gy/s)")}
 
 
 def energy_figure(plan_or_result: Plan | ExperimentResult):
     """Dose rate of the probed constituent (log) and whole-cell transmission vs energy."""
     data = energy_data(plan_or_result)
-    src = {k: ColumnDataSource(v, name=k) for k, v in data.items()}
-    probe = data["energy_marker"]["probe"][0]
+    src = _sources(data)
     fig = figure(width=WIDTH, height=HEIGHT, y_axis_type="log", x_axis_label="energy (keV)",
-                 y_axis_label=f"mean dose rate of {probe} (Gy/s)", title="Dose rate vs energy",
+                 y_axis_label=data["meta"]["y_label"][0], title=data["meta"]["title"][0],
                  tools="pan,wheel_zoom,box_zoom,reset,save", name="energy")
     curve = fig.line("energy", "rate", source=src["energy_curve"], line_width=2,
                      legend_label="dose rate")
@@ -266,39 +318,128 @@ def energy_figure(plan_or_result: Plan | ExperimentResult):
              line_color="darkorange", line_width=2, line_dash="dashed",
              legend_label="transmission")
     fig.segment("energy", "y0", "energy", "y1", source=src["energy_marker"], line_color="red")
-    fig.scatter("energy", "rate", source=src["energy_marker"], size=9, color="red")
+    marker = fig.scatter("energy", "rate", source=src["energy_marker"], size=9, color="red")
     fig.text("energy", "rate", "label", source=src["energy_marker"], text_font_size="8pt",
              x_offset=6, text_color="red")
     fig.legend.location = "top_right"
     fig.legend.label_text_font_size = "8pt"
+    fig.add_tools(HoverTool(renderers=[curve, marker], mode="vline",
+                            tooltips=[("energy", "@energy{0.0} keV"), ("dose rate", "@rate_text"),
+                                      ("cell transmission", "@transmission{0.0%}")]))
     return fig
 
 
+# --------------------------------------------------------------------------- text panels
+def summary_html(result: ExperimentResult, edited: bool = False) -> str:
+    """The verdict above the figures (the ``bd-summary`` panel); ``edited`` notes that the plan
+    no longer is the one its (unchanged) title describes."""
+    worst = result.worst()
+    note = (" <i style='color:#777'>(edited — give it a new title in the Plan tab)</i>"
+            if edited else "")
+    warnings = "".join(f"<br><span style='color:#8a6d00'>⚠ {html.escape(str(text))}</span>"
+                       for text in getattr(result, "warnings", ()) or ())
+    return (f"<div><b>{html.escape(result.plan.title)}</b>{note}<br>"
+            f"<b>{html.escape(result.probe)}</b>: worst location "
+            f"<b>{html.escape(worst.name)}</b> receives "
+            f"<b class='bd-dose'>{si(worst.dose_Gy[result.probe], 'Gy')}</b> over "
+            f"{duration(float(result.time_s[-1]))}; cell transmission "
+            f"{100 * float(result.spectrum.transmission[0]):.3g} % — "
+            f"{html.escape(worst.verdict)}{warnings}</div>")
+
+
+def verdict_table(result: ExperimentResult) -> str:
+    """HTML table of the worst locations: dose, dose rates, first crossing, verdict."""
+    probe = result.probe
+    rows = sorted(result.locations, key=lambda loc: -loc.dose_Gy[probe])[:MAX_TABLE_ROWS]
+    head = ("<tr><th>location</th><th>scans</th><th>beam on</th><th>dose</th>"
+            "<th>local rate</th><th>averaged rate</th><th>first threshold crossed</th>"
+            "<th>verdict</th></tr>")
+    body = []
+    for loc in rows:
+        crossed = [c for c in loc.crossings if c.time_s is not None]
+        first = min(crossed, key=lambda c: c.time_s) if crossed else None
+        first_text = ("none" if first is None else
+                      f"{html.escape(first.threshold.name)} at {duration(first.time_s)}"
+                      + ("" if first.soc is None else f" (SOC {100 * first.soc:.3g} %)"))
+        body.append(f"<tr><td>{html.escape(loc.name)}</td><td>{loc.scans}</td>"
+                    f"<td>{duration(loc.beam_on_s)}</td><td>{si(loc.dose_Gy[probe], 'Gy')}</td>"
+                    f"<td>{si(loc.local_dose_rate_Gy_per_s, 'Gy/s')}</td>"
+                    f"<td>{si(float(loc.averaged_dose_rate_Gy_per_s), 'Gy/s')}</td>"
+                    f"<td>{first_text}</td><td>{html.escape(loc.verdict)}</td></tr>")
+    more = len(result.locations) - len(rows)
+    note = f"<p><small>{more} more locations not shown.</small></p>" if more > 0 else ""
+    return (f"<table class='bd-verdict' border='1' style='border-collapse:collapse'>"
+            f"{head}{''.join(body)}</table>{note}")
+
+
 # --------------------------------------------------------------------------- updates
-def update_figure(fig, data: dict[str, dict]) -> None:
-    """Replace the data of ``fig``'s named sources (and what depends on them: colour range,
-    categorical factors, titles)."""
+def _sources(data: dict[str, dict]) -> dict[str, ColumnDataSource]:
+    return {k: ColumnDataSource(v, name=k) for k, v in data.items() if k != "meta"}
+
+
+def figure_sources(fig) -> dict[str, ColumnDataSource]:
+    """The figure's named data sources (look them up once and keep them: walking the bokeh
+    document on every change costs tens of ms)."""
+    return {s.name: s for s in fig.select({"type": ColumnDataSource}) if s.name}
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        a, b = np.asarray(a), np.asarray(b)
+        return a.shape == b.shape and a.dtype == b.dtype and bool(
+            np.array_equal(a, b, equal_nan=a.dtype.kind == "f"))
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return bool(a == b) if type(a) is type(b) else False
+
+
+def _changed(source: ColumnDataSource, columns: dict) -> bool:
+    old = source.data
+    return set(old) != set(columns) or any(not _same(old[k], v) for k, v in columns.items())
+
+
+def update_figure(fig, data: dict[str, dict],
+                  sources: dict[str, ColumnDataSource] | None = None) -> int:
+    """Replace the data of ``fig``'s named sources whose columns changed (and what depends on
+    them: colour range, categorical factors, title, axis label). Pass ``sources`` (from
+    :func:`figure_sources`) to skip the document walk. Returns the number of sources sent."""
+    sources = figure_sources(fig) if sources is None else sources
+    sent = 0
     for name, columns in data.items():
-        source = fig.select_one({"type": ColumnDataSource, "name": name})
-        if source is not None:
+        source = sources.get(name)
+        if source is not None and _changed(source, columns):
             source.data = dict(columns)
+            sent += 1
     if "map_image" in data:
-        mapper = fig.select_one({"type": LinearColorMapper, "name": "dose_mapper"})
-        if mapper is not None:
-            mapper.high = max(float(data["map_image"]["peak"][0]), 1e-30)
+        bars = [r for r in fig.right if isinstance(r, ColorBar)]  # no document walk
+        high = max(float(data["map_image"]["peak"][0]), 1e-30)
+        if bars and bars[0].color_mapper.high != high:
+            bars[0].color_mapper.high = high
     if "stack_bars" in data and isinstance(fig.x_range, FactorRange):
         keys = list(data["stack_bars"]["key"])
         if list(fig.x_range.factors) != keys:
             fig.x_range.factors = keys
-        fig.title.text = data["stack_meta"]["title"][0]
+    meta = data.get("meta")
+    if meta is not None:
+        title = meta["title"][0]
+        if fig.title.text not in (title, STALE_PREFIX + title):
+            fig.title.text = title
+        label = meta["y_label"][0]
+        if label and fig.left and fig.left[0].axis_label != label:
+            fig.left[0].axis_label = label
+    return sent
+
+
+STALE_PREFIX = "STALE (invalid input) — "
 
 
 def mark_stale(fig, stale: bool) -> None:
     """Grey a figure out (and say so in its title) while its inputs are invalid."""
-    fig.background_fill_color = STALE_FILL if stale else "#ffffff"
+    fill = STALE_FILL if stale else "#ffffff"
+    if fig.background_fill_color != fill:
+        fig.background_fill_color = fill
     text = fig.title.text
-    prefix = "STALE (invalid input) — "
-    if stale and not text.startswith(prefix):
-        fig.title.text = prefix + text
-    elif not stale and text.startswith(prefix):
-        fig.title.text = text[len(prefix):]
+    if stale and not text.startswith(STALE_PREFIX):
+        fig.title.text = STALE_PREFIX + text
+    elif not stale and text.startswith(STALE_PREFIX):
+        fig.title.text = text[len(STALE_PREFIX):]
