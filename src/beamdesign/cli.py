@@ -12,6 +12,7 @@ from pathlib import Path
 from collections.abc import Sequence
 
 from beamdesign.beam import PROFILES, Beam
+from beamdesign.commands import report as report_command
 from beamdesign.coefficients import CONVENTION_MEANING, CONVENTIONS
 from beamdesign.dose import stack_dose
 from beamdesign.errors import InputError
@@ -139,32 +140,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_report(args: argparse.Namespace) -> int:
-    from beamdesign.report import ReportError, render_batch, render_report
-
-    out = Path(args.output).expanduser()
-    if len(args.plan) == 1 and out.suffix.lower() in {".html", ".htm"}:
-        try:
-            path = render_report(args.plan[0], out, keep_ipynb=not args.no_ipynb)
-        except ReportError as error:
-            print(f"beamdesign: error: {error}", file=sys.stderr)
-            return 1
-        print(path)
-        return 0
-    if out.suffix.lower() in {".html", ".htm"}:
-        raise InputError("-o", str(out), "several plans need an output folder, not an .html file")
-    batch = render_batch(args.plan, out, keep_ipynb=not args.no_ipynb)
-    for _, path, summary in batch.reports:
-        print(f"{path}: {summary}")
-    print(batch.index)
-    for spec, message in batch.failures:
-        print(f"beamdesign: error: {spec}: {message}", file=sys.stderr)
-    if batch.failures:
-        print(f"beamdesign: {len(batch.failures)} of {len(args.plan)} reports failed", file=sys.stderr)
-        return 1
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="beamdesign", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -192,12 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--csv", metavar="OUT", help="also write the timeline as CSV")
     run.add_argument("--list", action="store_true", help="list the built-in plans")
     run.set_defaults(handler=_cmd_run)
-    report = commands.add_parser("report", help="HTML report of one or several plans (needs the jupyter extra)")
-    report.add_argument("plan", nargs="+", help="plan files (YAML/JSON) or built-in plan names")
-    report.add_argument("-o", "--output", required=True,
-                        help="OUT.html for one plan; a folder (reports + index.html) for several")
-    report.add_argument("--no-ipynb", action="store_true", help="do not keep the executed notebook")
-    report.set_defaults(handler=_cmd_report)
+    report_command.register(commands)
     return parser
 
 
