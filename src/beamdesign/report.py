@@ -260,10 +260,17 @@ def _execute(plan: Plan, source: str, sha256: str, file_text: str, out_ipynb: Pa
         def _default_transport(self) -> str:
             return "ipc"
 
+        async def start_kernel(self, **kw):
+            # the kernel's own log (e.g. "KeyboardInterrupt caught in kernel" when it is shut
+            # down) is not for the user's terminal; cell errors come back as messages
+            kw.setdefault("stdout", log)
+            kw.setdefault("stderr", log)
+            return await super().start_kernel(**kw)
+
     # plain strings only; the validated plan as YAML (a relative stack path already resolved)
     parameters = {"plan_yaml": plan_text(plan, "yaml"), "plan_source": source, "plan_sha256": sha256,
                   "plan_file_text": file_text}
-    with resources.as_file(template_path()) as template:
+    with resources.as_file(template_path()) as template, open(workdir / "kernel.log", "wb") as log:
         n_cells = len(json.loads(Path(template).read_text("utf-8"))["cells"]) + 1  # + injected
 
         def cell_done(cell, cell_index, **_):
@@ -418,7 +425,8 @@ def check_output_folder(out_dir: str | Path) -> Path:
     """The batch output folder, checked (and created if its parent exists) before any kernel."""
     out = Path(out_dir).expanduser()
     if out.exists() and not out.is_dir():
-        raise InputError("-o", str(out), "a folder for several reports (this is a file)")
+        raise InputError("-o", str(out), "OUT.html for one report or a folder for several; this is "
+                         "an existing file that is not HTML")
     if not out.exists():
         if not out.parent.is_dir():
             raise InputError("-o", str(out), "a folder whose parent exists; the parent does not exist")
