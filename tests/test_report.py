@@ -577,4 +577,6 @@ def test_pdf_prints_in_a_few_pages(builtin_reports, tmp_path):
     pages = len(re.findall(rb"/Type\s*/Page[^s]", data))
     print(f"default plan report: {pages} A4 pages")
     assert data.startswith(b"%PDF") and 3 <= pages <= 8
+    # the four plots were drawn before printing (bokeh canvases print as images)
+    assert len(re.findall(rb"/Subtype\s*/Image", data)) >= 4
     assert sorted(p.name for p in tmp_path.iterdir()) == ["default.pdf", "scratch"]
