@@ -60,6 +60,8 @@ SCRATCH_PREFIX = ".beamdesign-tmp-"
 INDEX_LOCK = ".beamdesign-index.lock"
 FAILED_PREFIX = ".beamdesign-failed-"
 META_NAME = "beamdesign-report"
+#: longest text kept per field of a report's index metadata (characters)
+META_TEXT_MAX = 2000
 
 #: progress hook: (stage in plain words, fraction done 0–1)
 Progress = Callable[[str, float], None]
@@ -161,10 +163,14 @@ def check_output(out_html: str | Path, pdf: bool = False) -> Path:
         raise InputError("-o", str(out), "a file in an existing folder; the folder does not exist")
     if not os.access(out.parent, os.W_OK | os.X_OK):
         raise InputError("-o", str(out), "a file in a folder you can write to")
+    _check_pdf(pdf)
+    return out
+
+
+def _check_pdf(pdf: bool) -> None:
     if pdf and not CHROMIUM.is_file():
         raise InputError("--pdf", str(CHROMIUM), "PDF export needs headless Chromium at that path "
                          "(apt-get install chromium); the HTML report prints from any browser")
-    return out
 
 
 @contextlib.contextmanager
@@ -227,7 +233,7 @@ def _write_atomic(target: Path, data: bytes) -> None:
 
 @contextlib.contextmanager
 def _terminate_cleanly() -> Iterator[None]:
-    """Turn SIGTERM into SystemExit (main thread only) so ``finally`` blocks clean up."""
+    """Turn SIGTERM and SIGHUP into SystemExit (main thread only) so ``finally`` blocks clean up."""
     import threading
 
     if threading.current_thread() is not threading.main_thread():
@@ -237,11 +243,13 @@ def _terminate_cleanly() -> Iterator[None]:
     def stop(signum, frame):
         raise SystemExit(128 + signum)
 
-    previous = signal.signal(signal.SIGTERM, stop)
+    signals = [sig for sig in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if sig]
+    previous = {sig: signal.signal(sig, stop) for sig in signals}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 # --------------------------------------------------------------------------- notebook run
@@ -381,7 +389,9 @@ def _report_meta(ipynb: Path, source: str) -> dict:
         for output in cell.get("outputs", []):
             data = output.get("data", {})
             if "application/x-beamdesign-meta+json" in data:
-                return {"plan": source, **data["application/x-beamdesign-meta+json"]}
+                meta = {"plan": source, **data["application/x-beamdesign-meta+json"]}
+                # short enough to sit in the page's first 64 KB, where the index reads it
+                return {k: v[:META_TEXT_MAX] if isinstance(v, str) else v for k, v in meta.items()}
     raise ReportError("the report notebook gave no summary (bd-meta output missing)")
 
 
@@ -449,9 +459,8 @@ def render_batch(plans: list[str | Path], out_dir: str | Path, keep_ipynb: bool 
     index; the others are still rendered. ``index.html`` is rebuilt from the reports on disk
     under a lock, so concurrent batches into one folder all appear in it.
     """
+    _check_pdf(pdf)
     out = check_output_folder(out_dir)
-    if pdf:
-        check_output(out / "x.html", pdf)
     result = BatchResult(index=out / "index.html")
     taken: set[str] = {"index"}
     for n, spec in enumerate(plans):
@@ -490,9 +499,9 @@ class _MetaReader(HTMLParser):
 
 
 def _read_meta(path: Path) -> dict | None:
-    """The metadata a report carries in its head (read from the first 8 KB), or None."""
-    with path.open("rb") as handle:
-        head = handle.read(8192).decode("utf-8", "replace")
+    """The metadata a report carries in its head (within its first 64 KB), or None."""
+    with path.open("rb") as handle:  # the head ends before the first script (BokehJS)
+        head = handle.read(65536).decode("utf-8", "replace")
     reader = _MetaReader()
     reader.feed(head.split("<script", 1)[0])
     return reader.meta if isinstance(reader.meta, dict) else None
