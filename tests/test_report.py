@@ -580,3 +580,32 @@ def test_pdf_prints_in_a_few_pages(builtin_reports, tmp_path):
     # the four plots were drawn before printing (bokeh canvases print as images)
     assert len(re.findall(rb"/Subtype\s*/Image", data)) >= 4
     assert sorted(p.name for p in tmp_path.iterdir()) == ["default.pdf", "scratch"]
+
+
+# --------------------------------------------------------------------------- terminal output
+def test_progress_goes_to_stderr_only_on_a_terminal(monkeypatch):
+    from beamdesign.commands import report as command
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    assert command._stderr_progress() is None
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    show = command._stderr_progress()
+    show("starting the report kernel", 0.05)
+    show("plan\x1b[2J\nALL SAFE", 0.5)
+    show("report written", 1.0)
+    text = terminal.getvalue()
+    assert text.count("\r") == 3 and text.endswith("100 % report written\n")
+    assert "  5 % starting the report kernel" in text
+    assert "\x1b[2J" not in text and "plan\\x1b[2J ALL SAFE" in text  # one line, escape shown
+
+
+def test_names_printed_to_the_terminal_are_neutralised():
+    from beamdesign.commands.report import _printable
+
+    assert _printable("ok\x1b[32m ALL SAFE\x1b[0m\nnext\u202e") == "ok\\x1b[32m ALL SAFE\\x1b[0m\\nnext\\u202e"
+    assert _printable("µm × 5 — é") == "µm × 5 — é"
