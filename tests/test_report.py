@@ -609,3 +609,13 @@ def test_names_printed_to_the_terminal_are_neutralised():
 
     assert _printable("ok\x1b[32m ALL SAFE\x1b[0m\nnext\u202e") == "ok\\x1b[32m ALL SAFE\\x1b[0m\\nnext\\u202e"
     assert _printable("µm × 5 — é") == "µm × 5 — é"
+
+
+def test_plan_object_report_names_the_source_it_is_given(tmp_path):
+    """What the planner does: render its Plan object, saying where the plan came from."""
+    out = render_report(load_plan("jousseaume2023-exp1-pca"), tmp_path / "mine.html",
+                        source="/beamtime/ma-1234.yaml (edited in the planner)")
+    page = _parse(out)
+    assert json.loads(page.metas["beamdesign-report"])["plan"] == "/beamtime/ma-1234.yaml (edited in the planner)"
+    assert 'class="bd-source">/beamtime/ma-1234.yaml (edited in the planner)<' in out.read_text("utf-8")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.html"]

@@ -397,7 +397,7 @@ def _report_meta(ipynb: Path, source: str) -> dict:
 
 def render_report(plan_path_or_plan: str | Path | Plan, out_html: str | Path,
                   keep_ipynb: bool = False, pdf: bool = False,
-                  progress: Progress | None = None) -> Path:
+                  progress: Progress | None = None, source: str = "") -> Path:
     """Render the HTML report of a plan (file path, built-in name or Plan object).
 
     The plan and the output path are checked first, so a bad plan or path raises
@@ -408,13 +408,18 @@ def render_report(plan_path_or_plan: str | Path | Plan, out_html: str | Path,
     keep_ipynb : also keep the executed notebook next to the HTML (``OUT.ipynb``)
     pdf : also print it to ``OUT.pdf`` with headless Chromium
     progress : called with (stage, fraction done 0–1) as the report advances
+    source : for a Plan object, where it comes from (e.g. the planner's plan file path), shown
+        as the report's "Plan"; ignored for a path or a built-in name
 
     Returns the HTML path.
     """
     out = check_output(out_html, pdf)
     if progress:
         progress("validating the plan", 0.0)
-    _render(*_read_plan(plan_path_or_plan), out, keep_ipynb, pdf, progress)
+    plan, origin, sha256, file_text = _read_plan(plan_path_or_plan)
+    if isinstance(plan_path_or_plan, Plan):
+        origin = str(source)
+    _render(plan, origin, sha256, file_text, out, keep_ipynb, pdf, progress)
     return out
 
 
