@@ -10,10 +10,8 @@ from hypothesis import strategies as st
 from beamdesign.dosemap import (
     FWHM_PER_SIGMA,
     beam_on_time,
-    cumulative_dose,
     dose_map,
     gaussian_profile,
-    overlap_matrix,
     tophat_profile,
 )
 from beamdesign.errors import InputError
@@ -36,39 +34,17 @@ def raster(nx: int, ny: int, step_um: float) -> Schedule:
 
 def test_profiles():
     tophat = tophat_profile(100, 50)
-    # half-open edges: [-w/2, w/2) x [-h/2, h/2), so touching spots tile without double counting
+    # closed edges: |dx| <= w/2 and |dy| <= h/2 are inside (touching spots share their edge)
     np.testing.assert_array_equal(
-        tophat(np.array([0, -50, 49.999, 50, 0, 0]), np.array([0, -25, 24.999, 0, 25, -25.001])),
-        [1, 1, 1, 0, 0, 0])
+        tophat(np.array([0, -50, 49.999, 50, 0, 0, 50.001]),
+               np.array([0, -25, 24.999, 0, 25, -25.001, 0])),
+        [1, 1, 1, 1, 1, 0, 0])
     gauss = gaussian_profile(100, 50)
     np.testing.assert_allclose(gauss(np.array([0, 50, 0]), np.array([0, 0, 25])), [1, 0.5, 0.5])
     with pytest.raises(InputError, match=r"fwhm_y_um = 0: must be a finite number > 0 \(µm\)"):
         gaussian_profile(100, 0)
     with pytest.raises(InputError, match=r"w_um = -1: must be a finite number > 0"):
         tophat_profile(-1, 5)
-
-
-def test_tophat_overlap_is_identity_when_step_reaches_spot():
-    xy = raster(4, 3, 100).xy_um
-    np.testing.assert_array_equal(overlap_matrix(xy, tophat_profile(100, 100)), np.eye(12))
-    # a spot wider than 2 steps reaches both row neighbours, not the next rows
-    wide = overlap_matrix(xy, tophat_profile(250, 100))
-    np.testing.assert_array_equal(wide.sum(axis=0), [2, 3, 3, 2] * 3)
-
-
-def test_gaussian_neighbours_one_fwhm_apart_get_one_sixteenth():
-    xy = np.array([[0, 0], [80, 0], [80, 30]], dtype=float)  # FWHM 80 x 30 µm
-    m = overlap_matrix(xy, gaussian_profile(80, 30))
-    np.testing.assert_allclose(np.diag(m), 1)
-    np.testing.assert_allclose(m, m.T)
-    assert m[1, 0] == pytest.approx(1 / 16, rel=1e-12)  # exp(-4 ln 2) along x
-    assert m[2, 1] == pytest.approx(1 / 16, rel=1e-12)  # along y
-    assert m[2, 0] == pytest.approx(1 / 256, rel=1e-12)
-
-
-def test_overlap_rejects_bad_shape():
-    with pytest.raises(InputError, match=r"xy_um = 'an array of shape \(3,\)': must be finite positions"):
-        overlap_matrix(np.zeros(3), tophat_profile(1, 1))
 
 
 def test_beam_on_time_exact_values_any_time_order():
@@ -87,27 +63,6 @@ def test_beam_on_time_errors():
         beam_on_time(exposures, 1, np.array([1.0]))
     with pytest.raises(InputError, match=r"times_s = 'an array of shape \(1, 1\)': must be a 1-D array"):
         beam_on_time(exposures, 2, np.array([[1.0]]))
-
-
-def test_cumulative_dose_ramps_from_zero_to_total():
-    schedule = raster(3, 3, 60)
-    exposures = schedule.exposures(end_s=500)
-    overlap = overlap_matrix(schedule.xy_um, gaussian_profile(60, 60))
-    times = np.linspace(-10, 600, 3001)
-    dose = cumulative_dose(exposures, overlap, 2.0, times)
-    assert dose.shape == (9, times.size)
-    assert np.all(dose[:, times <= exposures.start_s[0]] == 0)
-    assert np.all(np.diff(dose, axis=1) >= -1e-12)
-    total = 2.0 * overlap @ np.bincount(exposures.location_index, exposures.duration_s, minlength=9)
-    np.testing.assert_allclose(dose[:, -1], total, rtol=1e-12)
-    # between exposures of location 0 its own dose grows by exactly rate * elapsed beam time
-    own = cumulative_dose(exposures, np.eye(9), 1.0, np.array([0.5, 1.5, 2.0, 3.0]))
-    np.testing.assert_allclose(own[0], [0.5, 1.5, 2.0, 2.0])
-    per_constituent = cumulative_dose(exposures, overlap, np.array([1.0, 3.0]), times)
-    assert per_constituent.shape == (2, 9, times.size)
-    np.testing.assert_allclose(per_constituent[1], 1.5 * dose)
-    with pytest.raises(InputError, match=r"peak_dose_rate_Gy_per_s = -1.0: must be a number >= 0"):
-        cumulative_dose(exposures, overlap, -1.0, times)
 
 
 @settings(max_examples=60, deadline=None)
@@ -139,7 +94,7 @@ def test_single_tophat_peak_equals_exposure_seconds(method):
     assert m.peak_value == pytest.approx(7.5, rel=1e-12)
     assert m.method == method
     lit = m.values > 0.5
-    assert lit.sum() == 10 * 6  # pixel centres in [-25, 25) x [-15, 15) on a 5 µm grid: 50 x 30 µm
+    assert lit.sum() == 11 * 7  # pixel centres in [-25, 25] x [-15, 15] (closed edges), 5 µm grid
     assert m.x_um[0] <= 100 - 25 and m.y_um[0] <= 200 - 15  # the map covers the whole footprint
     assert m.x_um[-1] >= 100 + 25 - 5 and m.y_um[-1] >= 200 + 15 - 5
 

@@ -46,6 +46,8 @@ NOTEBOOKS = [
     "02_jousseaume2023",
     "03_plan_my_beamtime",
     "04_classroom_exercises",
+    "05_where_the_energy_goes",
+    "06_electrons_and_xrays",
     "report_template",
 ]
 

@@ -163,20 +163,27 @@ def test_until_sequences_stay_in_range_and_follow_the_c_rate(
     (["Chrage at 1C for 1 h"], 0.0, "protocol[0]", "did you mean 'charge'"),
     (["Charge at 1C"], 0.0, "protocol[0]", "a charge step, e.g. "),
     (["Rest for 2 years"], 0.0, "protocol[0]", "a time unit s, min or h"),
-    (["Hold at 0 V for 1 h"], 0.0, "protocol[0]", "a hold voltage above 0 V"),
-    ([{"repeat 0 times": ["Rest for 1 h"]}], 0.0, "protocol[0]", "at least 1"),
+    (["Hold at 0 V for 1 h"], 0.0, "protocol[0]", "a hold voltage above 0 and at most 10 V"),
+    (["Hold at 11 V for 1 h"], 0.0, "protocol[0]", "a hold voltage above 0 and at most 10 V"),
+    (["Charge at 2000C for 1 h"], 0.0, "protocol[0]", "a C-rate above 0 and at most 1000 C"),
+    (["Rest for " + "9" * 400 + " s"], 0.0, "protocol[0]", "a duration above 0 and at most 3.156e"),
+    ([{"repeat 0 times": ["Rest for 1 h"]}], 0.0, "protocol[0]", r"from 1 to 1e\+06 repeats"),
     (["Repeat 2.5 times: [Rest for 1 h]"], 0.0, "protocol[0]", "a whole number of repeats"),
     (["Repeat three times: [Rest for 1 h]"], 0.0, "protocol[0]", "a repeat, e.g. "),
     ([{"repeat 2 times": []}], 0.0, "protocol[0].repeat", "a non-empty list of steps"),
     (["Repeat 2 times: []"], 0.0, "protocol[0].repeat", "a non-empty list of steps"),
     ([{"repeat 2 times": ["Rest for 1 h"], "repeat 3 times": ["Rest for 1 h"]}], 0.0,
      "protocol[0]", "a one-key mapping"),
-    ([{"repeat 1000001 times": ["Rest for 1 s"]}], 0.0, "protocol[0]", "at most 1000000"),
+    ([{"repeat 1000001 times": ["Rest for 1 s"]}], 0.0, "protocol[0]", r"from 1 to 1e\+06 repeats"),
+    ([{"repeat 600000 times": ["Rest for 1 s", "Rest for 1 s"]}], 0.0, "protocol[0]",
+     "at most 1000000 steps once repeats are expanded"),
+    (["Repeat 2 times: [" * 9 + "Rest for 1 s" + "]" * 9], 0.0,
+     "protocol[0]" + ".repeat[0]" * 8, "repeats nested at most 8 deep"),
     (["Rest for 1 h", {"repeat 2 times": ["Charge at C/2 until 100%", "Dance"]}], 0.0,
      "protocol[1].repeat[1]", "a step starting with"),
     (["Rest for 1 h", "Repeat 2 times: [Rest for 1 h, Repeat 2 times: [Hold for -1 h]]"], 0.0,
      "protocol[1].repeat[1].repeat[0]", "a duration above 0"),
-    (["Rest for 9000 h"], 0.0, "protocol[0]", "ends within 1 year.*never ends"),
+    (["Rest for 5000 h", "Rest for 5000 h"], 0.0, "protocol[1]", "ends within 1 year.*never ends"),
     # 5 h cycles: the charge of cycle 1754 ends at 8768 h, past 1 year (8766 h).
     ([{"repeat 2000 times": ["Charge at C/3 until 100%", "Discharge at C/2 until 0%"]}], 0.0,
      "protocol[0].repeat[0]", "never ends"),
@@ -192,7 +199,7 @@ def test_bad_input_names_field_value_and_an_example(
 
 @pytest.mark.parametrize("soc0", [-0.1, 1.5, float("nan"), True, "0.5"])
 def test_bad_soc0(soc0: object) -> None:
-    with pytest.raises(InputError, match=r"protocol\.soc0 = .*an initial SOC fraction from 0 to 1"):
+    with pytest.raises(InputError, match=r"^soc0 = .*: a number from 0 to 1"):
         parse_protocol(["Rest for 1 h"], soc0)
 
 

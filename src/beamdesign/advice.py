@@ -1,5 +1,6 @@
-"""Computed advice: what to change so that no location crosses a threshold before the protocol
-ends. Every option is solved from the model and re-checked by running the modified plan.
+"""Computed advice: what to change so that no location's hottest point crosses a threshold
+(in the threshold's own dose metric) before the protocol ends. Every option is solved from the
+model and re-checked by running the modified plan.
 
 Options, for one threshold and the constituent it applies to:
 
@@ -21,16 +22,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from beamdesign.dose import dose_spectrum
-from beamdesign.dosemap import overlap_matrix
 from beamdesign.errors import InputError
-from beamdesign.experiment import ExperimentResult, threshold_constituent
-from beamdesign.plan import Plan, probe_key
+from beamdesign.experiment import ExperimentResult, metric_rates
+from beamdesign.hotspots import hotspots
+from beamdesign.plan import Plan, probe_key, threshold_key
 from beamdesign.schedule import Schedule
 from beamdesign.thresholds import Threshold
 from beamdesign.units import si
 
 BISECTION_STEPS = 24
 MARGIN = 0.999  # solve for 99.9 % of the threshold so that rounding never lands above it
+SMALLEST_EXPOSURE_FACTOR = 1e-4
+WIDEST_STEP_FACTOR = 20.0
 
 
 @dataclass(frozen=True)
@@ -67,17 +70,14 @@ class Advice:
         return (head,) + tuple(o.sentence[0].upper() + o.sentence[1:] + "." for o in self.options)
 
 
-def _worst_dose(plan: Plan, schedule: Schedule, rate_Gy_per_s: float,
-                overlap: np.ndarray | None = None) -> tuple[float, int]:
-    """Highest final dose over the locations and where, for a schedule and centre dose rate."""
+def _worst_dose(plan: Plan, schedule: Schedule, rate_Gy_per_s: float) -> tuple[float, int]:
+    """Highest final dose over the locations' hottest points, and where (location index)."""
     exposures = schedule.exposures(plan.protocol.duration_s)
     seconds = np.bincount(exposures.location_index, weights=exposures.duration_s,
                           minlength=len(schedule.locations))
-    if overlap is None:
-        overlap = overlap_matrix(schedule.xy_um, plan.beam.relative_fluence())
-    dose = rate_Gy_per_s * (overlap @ seconds)
-    worst = int(np.argmax(dose))
-    return float(dose[worst]), worst
+    fluence = hotspots(schedule.xy_um, seconds, plan.beam).fluence_s
+    worst = int(np.argmax(fluence))
+    return rate_Gy_per_s * float(fluence[worst]), worst
 
 
 def _pick_threshold(plan: Plan, threshold: Threshold | str | float | None) -> Threshold:
@@ -118,121 +118,128 @@ def _round_up(value: float, digits: int = 2) -> float:
     return math.ceil(value / scale) * scale
 
 
-def advise(plan: Plan, threshold: Threshold | str | float | None = None,
-           result: ExperimentResult | None = None) -> Advice:
-    """Computed options that keep every location below ``threshold`` (default: the lowest
-    threshold on the probed constituent, or on any constituent when none is on the probe)
-    until the protocol ends.
-
-    ``result``, when given, must be ``run_plan(plan)``: its dose rates and overlap are reused.
-    """
-    chosen = _pick_threshold(plan, threshold)
-    spectrum = result.spectrum if result is not None else dose_spectrum(plan.stack, plan.beam)
-    rates = spectrum.peak_dose_rate_Gy_per_s[:, 0]
-    probe = (result.probe if result is not None
-             else probe_key(plan) or spectrum.keys[int(np.argmax(rates))])
-    key = threshold_constituent(chosen, probe, plan) or probe
-    rate = float(rates[spectrum.index(key)])
-    limit = chosen.dose_Gy
-    schedule = plan.schedule
-    overlap = (result.overlap if result is not None
-               else overlap_matrix(schedule.xy_um, plan.beam.relative_fluence()))
-    worst_dose, worst = _worst_dose(plan, schedule, rate, overlap)
-    worst_name = schedule.locations[worst].name
-    options: list[Option] = []
-    if worst_dose <= limit:
-        return Advice(chosen, key, worst_name, worst_dose, ())
-
-    # 1. flux (dose is linear in flux)
+def _flux_option(plan: Plan, limit: float, rate: float, worst_dose: float) -> Option:
+    """Dose is linear in flux: the largest flux is ``flux * limit / worst``."""
     factor = _round_down(limit / worst_dose * MARGIN, 3)
     flux = plan.beam.flux_ph_s * factor
     changed = plan.replace(beam={**plan.config["beam"], "flux_ph_s": flux})
-    recheck = _worst_dose(changed, schedule, rate * factor, overlap)[0]
-    options.append(Option(
-        "flux", recheck <= limit,
-        f"lower the flux to {flux:.3g} ph/s (an attenuator transmitting {factor:.3g}): "
-        f"worst dose {si(recheck, 'Gy')}", recheck, {"beam": changed.config["beam"]}))
+    recheck = _worst_dose(changed, changed.schedule, rate * factor)[0]
+    return Option("flux", recheck <= limit,
+                  f"lower the flux to {flux:.3g} ph/s (an attenuator transmitting {factor:.3g}): "
+                  f"worst dose {si(recheck, 'Gy')}", recheck, {"beam": changed.config["beam"]})
 
-    # 2. exposure per scan, all scaled by one factor
+
+def _exposure_option(plan: Plan, limit: float, rate: float) -> Option:
+    """All exposures scaled by one factor, found by bisection."""
+    schedule = plan.schedule
     schedule_config = schedule.to_config()
 
     def scaled(s: float) -> Schedule:
         config = dict(schedule_config)
         if "locations" in config:
-            config["locations"] = [{**p, "exposure_s": p["exposure_s"] * s} for p in config["locations"]]
+            config["locations"] = [{**p, "exposure_s": p["exposure_s"] * s}
+                                   for p in config["locations"]]
         else:
             config["exposure_s"] = config["exposure_s"] * s
         return Schedule.from_config(config)
 
     def exposure_ok(s: float) -> bool:
-        return _worst_dose(plan, scaled(s), rate, overlap)[0] <= limit * MARGIN
+        return _worst_dose(plan, scaled(s), rate)[0] <= limit * MARGIN
 
-    smallest = 1e-4
-    if exposure_ok(smallest):
-        s = _bisect(exposure_ok, smallest, 1.0)
-        longest = float(schedule.exposure_s.max())
-        s = _round_down(longest * s) / longest
-        recheck = _worst_dose(plan, scaled(s), rate, overlap)[0]
-        new = scaled(s)
-        listing = ", ".join(f"{p.name} {p.exposure_s:.2g} s" for p in new.locations[:4]) \
-            if schedule.raster is None else f"{new.locations[0].exposure_s:.2g} s per scan"
-        if schedule.raster is None and len(new.locations) > 4:
-            listing += ", ..."
-        options.append(Option("exposure per scan", recheck <= limit,
-                              f"shorten every exposure by ×{s:.3g} ({listing}): worst dose "
-                              f"{si(recheck, 'Gy')}", recheck, {"schedule": new.to_config()}))
-    else:
-        options.append(Option("exposure per scan", False,
-                              "shorter exposures alone do not help: with the loop running until "
-                              "the end, the locations are then measured more often; add a pause "
-                              "between loops or lower the flux"))
+    if not exposure_ok(SMALLEST_EXPOSURE_FACTOR):
+        return Option("exposure per scan", False,
+                      "shorter exposures alone do not help: with the loop running until the end, "
+                      "the locations are then measured more often; add a pause between loops or "
+                      "lower the flux")
+    s = _bisect(exposure_ok, SMALLEST_EXPOSURE_FACTOR, 1.0)
+    longest = float(schedule.exposure_s.max())
+    s = _round_down(longest * s) / longest
+    new = scaled(s)
+    recheck = _worst_dose(plan, new, rate)[0]
+    listing = ", ".join(f"{p.name} {p.exposure_s:.2g} s" for p in new.locations[:4]) \
+        if schedule.raster is None else f"{new.locations[0].exposure_s:.2g} s per scan"
+    if schedule.raster is None and len(new.locations) > 4:
+        listing += ", ..."
+    return Option("exposure per scan", recheck <= limit,
+                  f"shorten every exposure by ×{s:.3g} ({listing}): worst dose "
+                  f"{si(recheck, 'Gy')}", recheck, {"schedule": new.to_config()})
 
-    # 3. raster step
-    if schedule.raster is not None:
-        step = np.atleast_1d(schedule.raster["step_um"]).astype(float)
 
-        def stepped(f: float) -> Schedule:
-            config = dict(schedule_config)
-            config["raster"] = {**config["raster"], "step_um": [float(v) for v in np.resize(step * f, 2)]}
-            return Schedule.from_config(config)
+def _step_option(plan: Plan, limit: float, rate: float) -> Option:
+    """The smallest raster step (both axes scaled) whose hottest point stays below the limit."""
+    schedule_config = plan.schedule.to_config()
+    step = np.atleast_1d(schedule_config["raster"]["step_um"]).astype(float)
 
-        def step_ok(f: float) -> bool:
-            return _worst_dose(plan, stepped(f), rate)[0] <= limit * MARGIN
+    def stepped(f: float) -> Schedule:
+        config = dict(schedule_config)
+        config["raster"] = {**config["raster"],
+                            "step_um": [float(v) for v in np.resize(step * f, 2)]}
+        return Schedule.from_config(config)
 
-        widest = 20.0
-        if step_ok(widest):
-            low, high = 1.0, widest
-            for _ in range(BISECTION_STEPS):  # smallest f that is feasible
-                middle = math.sqrt(low * high)
-                low, high = (low, middle) if step_ok(middle) else (middle, high)
-            new_step = [_round_up(v) for v in np.resize(step * high, 2)]
-            config = dict(schedule_config)
-            config["raster"] = {**config["raster"], "step_um": new_step}
-            new = Schedule.from_config(config)
-            recheck = _worst_dose(plan, new, rate)[0]
-            options.append(Option("raster step", recheck <= limit,
-                                  f"widen the raster step to {new_step[0]:g} × {new_step[1]:g} µm: "
-                                  f"worst dose {si(recheck, 'Gy')}", recheck,
-                                  {"schedule": new.to_config()}))
-        else:
-            options.append(Option("raster step", False, "a wider raster step alone is not enough: "
-                                  "each point's own scans already exceed the threshold"))
+    def step_ok(f: float) -> bool:
+        return _worst_dose(plan, stepped(f), rate)[0] <= limit * MARGIN
 
-    # 4. fresh locations for the worst one: move on after k scans
+    if not step_ok(WIDEST_STEP_FACTOR):
+        return Option("raster step", False, "a wider raster step alone is not enough: each "
+                      "point's own scans already exceed the threshold")
+    low, high = 1.0, WIDEST_STEP_FACTOR
+    for _ in range(BISECTION_STEPS):  # smallest f that is feasible
+        middle = math.sqrt(low * high)
+        low, high = (low, middle) if step_ok(middle) else (middle, high)
+    new_step = [_round_up(v) for v in np.resize(step * high, 2)]
+    config = dict(schedule_config)
+    config["raster"] = {**config["raster"], "step_um": new_step}
+    new = Schedule.from_config(config)
+    recheck = _worst_dose(plan, new, rate)[0]
+    return Option("raster step", recheck <= limit,
+                  f"widen the raster step to {new_step[0]:g} × {new_step[1]:g} µm: worst dose "
+                  f"{si(recheck, 'Gy')}", recheck, {"schedule": new.to_config()})
+
+
+def _fresh_locations_option(plan: Plan, limit: float, rate: float, worst: int) -> Option | None:
+    """Split the worst location's scans over fresh spots, moving on after ``k`` scans."""
+    schedule = plan.schedule
+    name = schedule.locations[worst].name
     exposures = schedule.exposures(plan.protocol.duration_s)
-    own = exposures.location_index == worst
-    per_scan = rate * exposures.duration_s[own]
-    if per_scan.size and per_scan.max() <= limit:
-        fits = np.cumsum(per_scan) <= limit * MARGIN
-        k = max(int(np.count_nonzero(fits)), 1)
-        n = math.ceil(per_scan.size / k)
-        spot_dose = float(np.add.reduceat(per_scan, np.arange(0, per_scan.size, k)).max())
-        options.append(Option("fresh locations", spot_dose <= limit,
-                              f"spread {worst_name}'s {per_scan.size} scans over {n} fresh "
-                              f"locations ({k} scan{'s' if k > 1 else ''} each, at least one beam size apart): dose per "
-                              f"location {si(spot_dose, 'Gy')}", spot_dose))
-    elif per_scan.size:
-        options.append(Option("fresh locations", False,
-                              f"fresh locations do not help: one scan at {worst_name} already "
-                              f"gives {si(float(per_scan.max()), 'Gy')}"))
+    per_scan = rate * exposures.duration_s[exposures.location_index == worst]
+    if not per_scan.size:
+        return None
+    if per_scan.max() > limit:
+        return Option("fresh locations", False, f"fresh locations do not help: one scan at "
+                      f"{name} already gives {si(float(per_scan.max()), 'Gy')}")
+    fits = np.cumsum(per_scan) <= limit * MARGIN
+    k = max(int(np.count_nonzero(fits)), 1)
+    n = math.ceil(per_scan.size / k)
+    spot_dose = float(np.add.reduceat(per_scan, np.arange(0, per_scan.size, k)).max())
+    return Option("fresh locations", spot_dose <= limit,
+                  f"spread {name}'s {per_scan.size} scans over {n} fresh locations ({k} "
+                  f"scan{'s' if k > 1 else ''} each, at least one beam size apart): dose per "
+                  f"location {si(spot_dose, 'Gy')}", spot_dose)
+
+
+def advise(plan: Plan, threshold: Threshold | str | float | None = None,
+           result: ExperimentResult | None = None) -> Advice:
+    """Computed options that keep every location's hottest point below ``threshold`` (default:
+    the lowest threshold on the probed constituent, or on any constituent when none is on the
+    probe) until the protocol ends, in the threshold's own dose metric.
+
+    ``result``, when given, must be ``run_plan(plan)``: its dose rates are reused.
+    """
+    chosen = _pick_threshold(plan, threshold)
+    spectrum = result.spectrum if result is not None else dose_spectrum(plan.stack, plan.beam)
+    probe = probe_key(plan)
+    key = threshold_key(plan, chosen, probe) or probe
+    rate = float(metric_rates(plan, spectrum, chosen.convention, chosen.where)[
+        spectrum.index(key)])
+    limit = chosen.dose_Gy
+    worst_dose, worst = _worst_dose(plan, plan.schedule, rate)
+    worst_name = plan.schedule.locations[worst].name
+    if worst_dose <= limit:
+        return Advice(chosen, key, worst_name, worst_dose, ())
+    options = [_flux_option(plan, limit, rate, worst_dose), _exposure_option(plan, limit, rate)]
+    if plan.schedule.raster is not None:
+        options.append(_step_option(plan, limit, rate))
+    fresh = _fresh_locations_option(plan, limit, rate, worst)
+    if fresh is not None:
+        options.append(fresh)
     return Advice(chosen, key, worst_name, worst_dose, tuple(options))

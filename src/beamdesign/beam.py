@@ -14,15 +14,17 @@ from typing import Callable
 
 import numpy as np
 
-from beamdesign.coefficients import CONVENTIONS, check_energies
+from beamdesign import validate
+from beamdesign.coefficients import CONVENTIONS
 from beamdesign.dosemap import gaussian_profile, tophat_profile
 from beamdesign.errors import InputError
-from beamdesign.materials import Material, check_positive, resolve_material
+from beamdesign.materials import Material, resolve_material
 
 PROFILES = ("tophat", "gaussian")
 FWHM_TO_SIGMA = 1.0 / (2.0 * np.sqrt(2.0 * np.log(2.0)))
 UM2_TO_CM2 = 1e-8
-_BEAM_KEYS = {"energy_keV", "flux_ph_s", "spot_um", "profile", "convention", "attenuators"}
+BEAM_KEYS = ("energy_keV", "flux_ph_s", "spot_um", "profile", "convention", "attenuators")
+ATTENUATOR_KEYS = ("material", "thickness_um", "density_g_cm3", "transmission")
 
 
 @dataclass(frozen=True)
@@ -48,24 +50,19 @@ class Attenuator:
 
     @classmethod
     def from_config(cls, config: dict, field: str) -> Attenuator:
-        if not isinstance(config, dict):
-            raise InputError(field, config, "an attenuator is {material, thickness_um} or "
-                             "{transmission}")
+        validate.mapping(config, field, ATTENUATOR_KEYS)
         if "transmission" in config:
             if set(config) != {"transmission"}:
                 raise InputError(field, config, "give either {transmission} or "
                                  "{material, thickness_um}, not both")
-            value = config["transmission"]
-            if not isinstance(value, (int, float)) or not 0 < value <= 1:
-                raise InputError(f"{field}.transmission", value, "a transmission factor in (0, 1]")
-            return cls(fixed_transmission=float(value))
-        unknown = set(config) - {"material", "thickness_um", "density_g_cm3"}
-        if unknown or "material" not in config:
-            raise InputError(field, config, "an attenuator is {material, thickness_um"
-                             "[, density_g_cm3]} or {transmission}")
-        material = resolve_material(config["material"], f"{field}.material",
-                                    config.get("density_g_cm3"))
-        thickness = check_positive(config.get("thickness_um"), f"{field}.thickness_um", "µm")
+            return cls(fixed_transmission=validate.TRANSMISSION.check(
+                config["transmission"], f"{field}.transmission"))
+        validate.mapping(config, field, ATTENUATOR_KEYS, required=("material", "thickness_um"))
+        density = config.get("density_g_cm3")
+        if density is not None:
+            density = validate.DENSITY_G_CM3.check(density, f"{field}.density_g_cm3")
+        material = resolve_material(config["material"], f"{field}.material", density)
+        thickness = validate.THICKNESS_UM.check(config["thickness_um"], f"{field}.thickness_um")
         return cls(material=material, thickness_um=thickness)
 
 
@@ -91,16 +88,16 @@ class Beam:
     attenuators: tuple[Attenuator, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
-        check_energies(self.energy_keV)
-        check_positive(self.flux_ph_s, "beam.flux_ph_s", "ph/s")
-        if len(self.spot_um) != 2:
+        validate.ENERGY_KEV.check(self.energy_keV, "beam.energy_keV")
+        validate.FLUX_PH_S.check(self.flux_ph_s, "beam.flux_ph_s")
+        if not isinstance(self.spot_um, (tuple, list)) or len(self.spot_um) != 2:
             raise InputError("beam.spot_um", self.spot_um, "a spot is [width, height] in µm")
-        for value in self.spot_um:
-            check_positive(value, "beam.spot_um", "µm; a spot of zero size has no area")
+        for i, value in enumerate(self.spot_um):
+            validate.SPOT_UM.check(value, f"beam.spot_um[{i}]")
         if self.profile not in PROFILES:
-            raise InputError("beam.profile", self.profile, "allowed: " + ", ".join(PROFILES))
+            raise InputError("beam.profile", self.profile, "one of " + ", ".join(PROFILES))
         if self.convention not in CONVENTIONS:
-            raise InputError("beam.convention", self.convention, "allowed: " + ", ".join(CONVENTIONS))
+            raise InputError("beam.convention", self.convention, "one of " + ", ".join(CONVENTIONS))
 
     @property
     def mean_area_cm2(self) -> float:
@@ -158,39 +155,23 @@ class Beam:
     @classmethod
     def from_config(cls, config: dict, field: str = "beam") -> Beam:
         """Build a beam from a plan's ``beam`` mapping."""
-        if not isinstance(config, dict):
-            raise InputError(field, config, "a mapping with energy_keV, flux_ph_s, spot_um")
-        unknown = sorted(set(config) - _BEAM_KEYS)
-        if unknown:
-            raise InputError(f"{field}.{unknown[0]}", config[unknown[0]],
-                             "not a known key; allowed: " + ", ".join(sorted(_BEAM_KEYS)))
-        for key in ("energy_keV", "flux_ph_s", "spot_um"):
-            if key not in config:
-                raise InputError(f"{field}.{key}", None, "required")
+        validate.mapping(config, field, BEAM_KEYS, required=("energy_keV", "flux_ph_s", "spot_um"))
         spot = config["spot_um"]
-        if isinstance(spot, (int, float)):
+        if not isinstance(spot, (list, tuple)):
             spot = [spot, spot]
-        if not isinstance(spot, (list, tuple)) or len(spot) != 2:
+        if len(spot) != 2:
             raise InputError(f"{field}.spot_um", spot, "[width, height] in µm, or one number")
-        energy = check_energies(_number(config["energy_keV"], f"{field}.energy_keV"),
-                                f"{field}.energy_keV")[0]
-        attenuators = config.get("attenuators") or []
+        attenuators = config.get("attenuators", [])
         if not isinstance(attenuators, list):
             raise InputError(f"{field}.attenuators", attenuators, "a list of attenuators")
         return cls(
-            energy_keV=float(energy),
-            flux_ph_s=check_positive(config["flux_ph_s"], f"{field}.flux_ph_s", "ph/s"),
-            spot_um=tuple(check_positive(v, f"{field}.spot_um", "µm; a spot of zero size has "
-                                         "no area") for v in spot),
-            profile=str(config.get("profile", "tophat")).lower(),
-            convention=str(config.get("convention", "energy-absorption")).lower(),
+            energy_keV=validate.ENERGY_KEV.check(config["energy_keV"], f"{field}.energy_keV"),
+            flux_ph_s=validate.FLUX_PH_S.check(config["flux_ph_s"], f"{field}.flux_ph_s"),
+            spot_um=tuple(validate.SPOT_UM.check(v, f"{field}.spot_um[{i}]")
+                          for i, v in enumerate(spot)),
+            profile=validate.choice(config.get("profile", "tophat"), f"{field}.profile", PROFILES),
+            convention=validate.choice(config.get("convention", "energy-absorption"),
+                                       f"{field}.convention", CONVENTIONS),
             attenuators=tuple(Attenuator.from_config(a, f"{field}.attenuators[{i}]")
                               for i, a in enumerate(attenuators)),
         )
-
-
-def _number(value: object, field: str) -> float:
-    try:
-        return float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise InputError(field, value, "must be a number") from None

@@ -1,26 +1,56 @@
 """Command-line interface: a thin shell over the Python API.
 
-Every user error is printed as one sentence on stderr with exit status 2; no traceback.
+Every user error is printed as one sentence on stderr; no traceback. Exit status: 0 ok,
+1 a plan crosses a threshold (``run --check``) or a report failed, 2 bad input, 3 usage error,
+4 internal error (a bug: please report it; ``BEAMDESIGN_DEBUG=1`` shows the traceback).
+Every user text printed to the terminal has its control characters neutralised (``clean``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import sys
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 
+from beamdesign import __version__
 from beamdesign.beam import PROFILES, Beam
-from beamdesign.commands import report as report_command
+from beamdesign.checks import beam_warnings, plan_warnings
 from beamdesign.coefficients import CONVENTION_MEANING, CONVENTIONS
 from beamdesign.dose import stack_dose
 from beamdesign.errors import InputError
-from beamdesign.materials import library
-from beamdesign.stack import load_stack, preset_config, preset_names
 from beamdesign.experiment import run_plan
+from beamdesign.files import check_output, reason, write_text_atomic
+from beamdesign.materials import library
 from beamdesign.plan import builtin_plan_names, load_plan
+from beamdesign.stack import load_stack, preset_config, preset_names
 from beamdesign.units import duration, si
+from beamdesign.commands import ebeam as ebeam_command
+from beamdesign.commands import report as report_command
+
+EXIT_OK, EXIT_LIMIT, EXIT_INPUT, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 3, 4
+EXIT_CODES = f"""exit status:
+  {EXIT_OK}  success
+  {EXIT_LIMIT}  run --check: a location crosses a threshold (report: a report failed)
+  {EXIT_INPUT}  bad input: a plan, stack or option value (one sentence on stderr)
+  {EXIT_USAGE}  usage error: unknown option, missing argument
+  {EXIT_BUG}  internal error (please report it; BEAMDESIGN_DEBUG=1 shows the traceback)"""
+ISSUES_URL = "the beamdesign issue tracker"
+#: C0/C1 controls (ESC, newline, carriage return, backspace ...), DEL, and the invisible
+#: direction and joiner marks that can reorder or hide text (Unicode BiDi overrides/isolates).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069"
+                      "\ufeff\ud800-\udfff]")
+
+
+def clean(text: object) -> str:
+    """``text`` with every control character shown as an escape (ESC -> ``\\x1b``, a newline
+    -> ``\\n``, RIGHT-TO-LEFT OVERRIDE -> ``\\u202e``): a name cannot move the cursor,
+    colour the terminal, start a new line or reverse the text that follows it."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape", "backslashreplace")
+                        .decode("ascii"), str(text))
 
 
 def _number(text: str) -> float | str:
@@ -43,7 +73,7 @@ def _spot(text: str) -> tuple[float | str, float | str]:
 def _dose_table(result) -> str:
     beam = result.beam
     lines = [
-        f"stack: {result.stack.name}   energy: {beam.energy_keV:g} keV   flux: {beam.flux_ph_s:.3g} ph/s"
+        f"stack: {clean(result.stack.name)}   energy: {beam.energy_keV:g} keV   flux: {beam.flux_ph_s:.3g} ph/s"
         f"   spot: {beam.spot_um[0]:g} x {beam.spot_um[1]:g} µm ({beam.profile})",
         f"convention: {result.convention} — {CONVENTION_MEANING[result.convention]}",
         f"attenuators: transmission {result.attenuator_transmission:.4g}"
@@ -53,10 +83,10 @@ def _dose_table(result) -> str:
         f"{'peak rate':>14}{'power':>11}{'mass':>11}",
     ]
     for layer in result.layers:
-        lines.append(f"{layer.name:<34}{layer.thickness_um:>9.4g}{layer.transmission:>9.4f}"
+        lines.append(f"{clean(layer.name):<34}{layer.thickness_um:>9.4g}{layer.transmission:>9.4f}"
                      f"{si(layer.dose_rate_Gy_per_s, 'Gy/s'):>14}")
         for c in layer.constituents:
-            label = f"  {c.name}" + (" (pores)" if c.role == "pore filler" and
+            label = f"  {clean(c.name)}" + (" (pores)" if c.role == "pore filler" and
                                      not c.name.endswith("(pores)") else "")
             lines.append(f"{label:<34}{'':>18}{si(c.dose_rate_Gy_per_s, 'Gy/s'):>14}"
                          f"{si(c.peak_dose_rate_Gy_per_s, 'Gy/s'):>14}"
@@ -70,58 +100,69 @@ def _dose_table(result) -> str:
 def _cmd_dose(args: argparse.Namespace) -> int:
     stack = load_stack(args.stack, "--stack")
     width, height = _spot(args.spot_um)
-    beam = Beam.from_config({"energy_keV": _number(args.energy_kev), "flux_ph_s": _number(args.flux),
-                             "spot_um": [width, height], "profile": args.profile,
-                             "convention": args.convention}, "beam")
+    beam = Beam.from_config({"energy_keV": _number(args.energy_kev),
+                             "flux_ph_s": _number(args.flux_ph_s), "spot_um": [width, height],
+                             "profile": args.profile, "convention": args.convention}, "beam")
     result = stack_dose(stack, beam)
-    print(json.dumps(result.to_dict(), indent=2) if args.json else _dose_table(result))
-    return 0
+    warnings = beam_warnings(beam, stack)
+    _warn(warnings)
+    if args.json:
+        print(json.dumps({**result.to_dict(), "warnings": list(warnings)}, indent=2))
+    else:
+        print(_dose_table(result))
+    return EXIT_OK
+
+
+def _warn(warnings: Sequence[str]) -> None:
+    for warning in warnings:
+        print(f"beamdesign: warning: {clean(warning)}", file=sys.stderr)
 
 
 def _cmd_materials(args: argparse.Namespace) -> int:
     for m in library():
-        print(f"{m.name:<18} {m.density_g_cm3:>7.4g} g/cm³  {m.category:<20} {m.formula}")
+        print(f"{clean(m.name):<18} {m.density_g_cm3:>7.4g} g/cm³  {clean(m.category):<20} "
+              f"{clean(m.formula)}")
         if args.sources:
-            print(f"{'':<18} source: {m.source}")
+            print(f"{'':<18} source: {clean(m.source)}")
     return 0
 
 
 def _cmd_stacks(args: argparse.Namespace) -> int:
     for name in preset_names():
         config = preset_config(name)
-        print(f"{name:<26} {config.get('title', '')}")
+        print(f"{clean(name):<26} {clean(config.get('title', ''))}")
         if args.sources:
-            print(f"{'':<26} source: {' '.join(str(config.get('source', '')).split())}")
+            print(f"{'':<26} source: {clean(' '.join(str(config.get('source', '')).split()))}")
     return 0
 
 
 def _run_table(result) -> str:
     plan = result.plan
     lines = [
-        f"plan: {plan.title}",
-        f"stack: {plan.stack.name}   beam: {plan.beam.energy_keV:g} keV, {plan.beam.flux_ph_s:.3g} ph/s, "
+        f"plan: {clean(plan.title)}",
+        f"stack: {clean(plan.stack.name)}   beam: {plan.beam.energy_keV:g} keV, {plan.beam.flux_ph_s:.3g} ph/s, "
         f"{plan.beam.spot_um[0]:g} x {plan.beam.spot_um[1]:g} µm {plan.beam.profile}",
         f"convention: {plan.beam.convention} — {CONVENTION_MEANING[plan.beam.convention]}",
-        f"protocol: {' / '.join(map(str, plan.protocol.to_config()))} "
-        f"({duration(plan.protocol.duration_s)})   probed: {result.probe}",
+        f"protocol: {clean(' / '.join(map(str, plan.protocol.to_config())))} "
+        f"({duration(plan.protocol.duration_s)})   probed: {clean(result.probe)}",
         "",
         f"{'location':<10}{'scans':>6}{'beam on':>10}{'probed dose':>13}{'local rate':>13}"
         f"{'avg rate':>13}  verdict",
     ]
     for loc in result.locations:
-        lines.append(f"{loc.name:<10}{loc.scans:>6}{duration(loc.beam_on_s):>10}"
+        lines.append(f"{clean(loc.name):<10}{loc.scans:>6}{duration(loc.beam_on_s):>10}"
                      f"{si(loc.dose_Gy[result.probe], 'Gy'):>13}"
                      f"{si(loc.local_dose_rate_Gy_per_s, 'Gy/s'):>13}"
-                     f"{si(loc.averaged_dose_rate_Gy_per_s, 'Gy/s'):>13}  {loc.verdict}")
+                     f"{si(loc.averaged_dose_rate_Gy_per_s, 'Gy/s'):>13}  {clean(loc.verdict)}")
     lines += ["", "threshold crossings (time, SOC):"]
     for loc in result.locations:
-        cells = [f"{c.threshold.name} [{c.constituent.split('/')[-1]}]: " + (
+        cells = [f"{clean(c.threshold.name)} [{clean(c.constituent.split('/')[-1])}]: " + (
                  f"{duration(c.time_s)}, SOC {c.soc:.1%}" if c.time_s is not None else "never")
                  for c in loc.crossings]
-        lines.append(f"  {loc.name}: " + "; ".join(cells))
+        lines.append(f"  {clean(loc.name)}: " + "; ".join(cells))
     lines += ["", "final dose per constituent (Gy):"]
     for loc in result.locations:
-        lines.append(f"  {loc.name}: " + ", ".join(f"{key} {si(dose, 'Gy')}"
+        lines.append(f"  {clean(loc.name)}: " + ", ".join(f"{clean(key)} {si(dose, 'Gy')}"
                                                  for key, dose in loc.dose_Gy.items()))
     return "\n".join(lines)
 
@@ -133,24 +174,63 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return 0
     if args.plan is None:
         raise InputError("PLAN", None, "give a plan file or a built-in plan name (see --list)")
-    result = run_plan(load_plan(args.plan))
     if args.csv:
-        Path(args.csv).write_text(result.timeline_csv(), encoding="utf-8")
-    print(json.dumps(result.to_dict(), indent=1) if args.json else _run_table(result))
-    return 0
+        check_output(args.csv, "--csv")  # before the work, not after it
+    result = run_plan(load_plan(args.plan))
+    warnings = plan_warnings(result.plan, result)
+    if args.csv:
+        write_text_atomic(args.csv, result.timeline_csv(), "--csv")
+    _warn(warnings)
+    if args.json:
+        print(json.dumps({**result.to_dict(), "warnings": list(warnings)}, indent=1))
+    else:
+        print(_run_table(result))
+    crossed = [loc.name for loc in result.locations if any(c.time_s is not None
+                                                            for c in loc.crossings)]
+    if args.check and crossed:
+        print(f"beamdesign: {len(crossed)} of {len(result.locations)} locations cross a threshold "
+              f"(first: {clean(crossed[0])})", file=sys.stderr)
+        return EXIT_LIMIT
+    return EXIT_OK
+
+
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Defaults shown in --help (not for on/off flags), epilogs kept as written."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default in (None, False, argparse.SUPPRESS) or not action.option_strings:
+            return action.help
+        return super()._get_help_string(action)
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors exit with status 3 (not argparse's 2, which is bad input here); every
+    sub-command shows its defaults and the exit codes."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        kwargs.setdefault("epilog", EXIT_CODES)
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: usage error: {clean(message)}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="beamdesign", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="beamdesign", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"beamdesign {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     dose = commands.add_parser("dose", help="dose rate per layer and constituent of a stack")
     dose.add_argument("--stack", default="jousseaume2023-pcc", help="built-in name or YAML/JSON file")
     dose.add_argument("--energy-kev", default="27", help="photon energy (keV), 1–200")
-    dose.add_argument("--flux", default="8e10", help="photon flux (ph/s)")
+    dose.add_argument("--flux-ph-s", "--flux", dest="flux_ph_s", default="8e10",
+                      help="photon flux (ph/s); --flux is the old spelling")
     dose.add_argument("--spot-um", default="300x400", help="spot WxH (µm); FWHM for a Gaussian")
-    dose.add_argument("--profile", default="tophat", choices=PROFILES)
-    dose.add_argument("--convention", default="energy-absorption", choices=CONVENTIONS)
+    dose.add_argument("--profile", default="tophat", choices=PROFILES, help="beam profile")
+    dose.add_argument("--convention", default="energy-absorption", choices=CONVENTIONS,
+                      help="which coefficient counts as deposited")
     dose.add_argument("--json", action="store_true", help="print JSON instead of a table")
     dose.set_defaults(handler=_cmd_dose)
 
@@ -166,22 +246,44 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print JSON instead of a table")
     run.add_argument("--csv", metavar="OUT", help="also write the timeline as CSV")
     run.add_argument("--list", action="store_true", help="list the built-in plans")
+    run.add_argument("--check", action="store_true",
+                     help=f"exit with status {EXIT_LIMIT} when a location crosses a threshold")
     run.set_defaults(handler=_cmd_run)
     report_command.register(commands)
+    ebeam_command.register(commands)
+    from beamdesign.commands import stopping as stopping_command
+    stopping_command.register(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``beamdesign`` command."""
-    args = build_parser().parse_args(argv)
+    """Entry point of the ``beamdesign`` command; returns the exit status (see EXIT_CODES)."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as done:  # --help, --version (0) and usage errors (3)
+        return done.code if isinstance(done.code, int) else EXIT_USAGE
     try:
         return args.handler(args)
     except InputError as error:
-        print(f"beamdesign: error: {error}", file=sys.stderr)
-        return 2
+        print(f"beamdesign: error: {clean(error)}", file=sys.stderr)
+        return EXIT_INPUT
     except BrokenPipeError:  # output piped into `head` and closed early
         sys.stderr.close()
-        return 0
+        return EXIT_OK
+    except OSError as error:  # a full device or a vanished folder while writing the output
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"beamdesign: error: {clean(where)}{reason(error)}.", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print("beamdesign: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # noqa: BLE001 - the last resort: a bug, never a traceback
+        if os.environ.get("BEAMDESIGN_DEBUG"):
+            raise
+        print(f"beamdesign: internal error ({type(error).__name__}: {clean(error)[:200]}); "
+              f"this is a bug, please report it to {ISSUES_URL} with the command and its input "
+              "files (BEAMDESIGN_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return EXIT_BUG
 
 
 if __name__ == "__main__":

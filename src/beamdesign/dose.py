@@ -11,6 +11,14 @@ For layer *j* (thickness ``t_j``) and constituent *k* (volume fraction ``v_jk``,
 
 ``A`` is ``Beam.mean_area_cm2`` for the mean dose rate and ``Beam.peak_area_cm2`` for the peak.
 Everything is vectorized over energies: a dose-vs-energy sweep is one call.
+
+The ``transport`` convention starts from ``energy-absorption`` and lets ``beamdesign.transport``
+move the energy (photoelectrons out of particles, thin layers and small footprints; fluorescence
+and scattered photons into the other layers). ``absorbed_power_W`` then counts every joule
+deposited in a constituent anywhere in its (laterally infinite) layer, and the dose rates are the
+energy-absorption ones scaled by the share of the constituent's power that lands in the beam
+column. ``escaped_power_W`` is, for every convention, the power attenuated in the cell and not
+deposited in it (for ``transport``: what leaves the cell).
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ import xraylib
 from beamdesign.beam import Beam
 from beamdesign.coefficients import CONVENTION_MEANING, check_energies, convention_coefficient
 from beamdesign.stack import Stack
+from beamdesign.transport import secondary_transport
 
 KEV_TO_J = 1.602176634e-16
 G_TO_KG = 1e-3
@@ -52,6 +61,9 @@ class DoseSpectrum:
     incident_fraction: np.ndarray  # (n_layers, n_E) N_j / N_0
     attenuator_transmission: np.ndarray  # (n_E,)
     transmission: np.ndarray  # (n_E,) whole cell (attenuators excluded)
+    escaped_power_W: np.ndarray  # (n_E,) attenuated in the cell but not deposited in it
+    secondary_photon_power_W: np.ndarray  # (n_const, n_E) share of absorbed_power_W brought by
+    # secondary photons (zero except in the transport convention)
 
     @property
     def convention(self) -> str:
@@ -84,7 +96,7 @@ def dose_spectrum(stack: Stack, beam: Beam, energies_keV: np.ndarray | float | N
             volume_fraction.append(constituent.volume_fraction)
             density.append(constituent.material.density_g_cm3)
             total.append(coefficients["total"])
-            kept.append(convention_coefficient(coefficients, beam.convention))
+            kept.append(convention_coefficient(coefficients, _local_convention(beam.convention)))
     layer_of = np.array(layer_index)
     v_rho = (np.array(volume_fraction) * np.array(density))[:, None]  # g/cm³ of layer volume
     thickness_cm = np.array([layer.thickness_um for layer in stack.layers]) * UM_TO_CM
@@ -106,6 +118,16 @@ def dose_spectrum(stack: Stack, beam: Beam, energies_keV: np.ndarray | float | N
     fluence_factor = photons * energy_J * c * slab_factor[layer_of] / G_TO_KG  # Gy/s × area
     power_W = photons * energy_J * c * v_rho * thickness_cm[layer_of, None] * slab_factor[layer_of]
     mass_g = v_rho[:, 0] * beam.footprint_area_cm2 * thickness_cm[layer_of]
+    attenuated_W = beam.flux_ph_s * (incident * -np.expm1(-optical_depth)).sum(axis=0) \
+        * energies * KEV_TO_J
+    secondary_W = np.zeros_like(power_W)
+    if beam.convention == "transport":
+        moved = secondary_transport(stack, energies, beam.flux_ph_s * incident, beam.mean_area_cm2)
+        scale = moved.column_power_W / power_W  # kerma > 0 for every material
+        fluence_factor = fluence_factor * scale
+        c = c * scale
+        power_W = moved.absorbed_power_W
+        secondary_W = moved.secondary_photon_power_W
     return DoseSpectrum(
         stack=stack,
         beam=beam,
@@ -121,7 +143,14 @@ def dose_spectrum(stack: Stack, beam: Beam, energies_keV: np.ndarray | float | N
         incident_fraction=incident,
         attenuator_transmission=attenuators,
         transmission=np.exp(-optical_depth.sum(axis=0)),
+        escaped_power_W=attenuated_W - power_W.sum(axis=0),
+        secondary_photon_power_W=secondary_W,
     )
+
+
+def _local_convention(convention: str) -> str:
+    """The coefficient convention the dose starts from (``transport`` starts from kerma)."""
+    return "energy-absorption" if convention == "transport" else convention
 
 
 @dataclass(frozen=True)
@@ -167,6 +196,7 @@ class StackDose:
     transmission: float
     attenuator_transmission: float
     xraylib_version: str = XRAYLIB_VERSION
+    escaped_power_W: float = 0.0  # attenuated in the cell, not deposited in it (W)
 
     @property
     def convention(self) -> str:
@@ -194,6 +224,7 @@ class StackDose:
             "profile": self.beam.profile,
             "attenuator_transmission": self.attenuator_transmission,
             "transmission": self.transmission,
+            "escaped_power_W": self.escaped_power_W,
             "xraylib_version": self.xraylib_version,
             "layers": [
                 {
@@ -246,4 +277,5 @@ def stack_dose(stack: Stack, beam: Beam) -> StackDose:
                                 float(spectrum.layer_transmission[j, 0]),
                                 float(spectrum.incident_fraction[j, 0]), tuple(constituents)))
     return StackDose(stack, beam, tuple(layers), float(spectrum.transmission[0]),
-                     float(spectrum.attenuator_transmission[0]))
+                     float(spectrum.attenuator_transmission[0]),
+                     escaped_power_W=float(spectrum.escaped_power_W[0]))

@@ -1,4 +1,4 @@
-"""Overlap between exposures: beam-on time, dose over time and the 2-D dose map (PHYSICS.md §2–3).
+"""Beam profiles, beam-on time and the 2-D dose map.
 
 A beam *profile* is a vectorised callable ``relative_fluence(dx_um, dy_um) -> ndarray`` that
 broadcasts its arguments and gives 1.0 at the beam centre. Everything here is in units of the
@@ -22,8 +22,6 @@ Profile = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 #: Most pixels of a dose map.
 MAX_MAP_PIXELS = 4_000_000
-#: Most locations of an overlap matrix (n² entries).
-MAX_OVERLAP_LOCATIONS = 10_000
 #: "auto" evaluates the profile exactly when points × pixels stays below this.
 EXACT_MAP_LIMIT = 5_000_000
 #: Default map margin: where the profile falls below this fraction of its peak.
@@ -32,6 +30,10 @@ MARGIN_LEVEL = 1e-3
 KERNEL_LEVEL = 1e-9
 
 FWHM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(2.0))
+#: Gaussian tails below this fraction of the peak are 0.
+PROFILE_FLOOR = 1e-12
+#: Relative tolerance of a closed top-hat edge (floating-point round-off of positions).
+EDGE_TOLERANCE = 1e-9
 
 
 def _positive(value: object, field: str) -> float:
@@ -43,28 +45,33 @@ def _positive(value: object, field: str) -> float:
 
 
 def tophat_profile(w_um: float, h_um: float) -> Profile:
-    """Uniform beam of ``w_um × h_um`` (µm): 1 on ``-w/2 <= dx < w/2`` and ``-h/2 <= dy < h/2``.
+    """Uniform beam of ``w_um × h_um`` (µm): 1 on ``|dx| <= w/2`` and ``|dy| <= h/2``.
 
-    The half-open edges make spots that touch (step = spot size) tile the plane exactly: a
-    point on a shared edge belongs to one spot, not two.
+    The edges are closed (a point on an edge is inside, within ``EDGE_TOLERANCE`` of round-off):
+    where two spots touch, the shared edge counts for both, so a location's hottest point, and
+    every dose derived from it, is continuous as footprints begin to overlap.
     """
-    half_w, half_h = _positive(w_um, "w_um") / 2, _positive(h_um, "h_um") / 2
+    half_w = _positive(w_um, "w_um") / 2 * (1 + EDGE_TOLERANCE)
+    half_h = _positive(h_um, "h_um") / 2 * (1 + EDGE_TOLERANCE)
 
     def relative_fluence(dx_um: np.ndarray, dy_um: np.ndarray) -> np.ndarray:
-        dx, dy = np.asarray(dx_um), np.asarray(dy_um)
-        inside = (-half_w <= dx) & (dx < half_w) & (-half_h <= dy) & (dy < half_h)
+        inside = (np.abs(dx_um) <= half_w) & (np.abs(dy_um) <= half_h)
         return inside.astype(float)
 
     return relative_fluence
 
 
 def gaussian_profile(fwhm_x_um: float, fwhm_y_um: float) -> Profile:
-    """Gaussian beam with the given full widths at half maximum (µm), 1 at the centre."""
+    """Gaussian beam with the given full widths at half maximum (µm), 1 at the centre.
+
+    Tails below ``PROFILE_FLOOR`` of the peak are 0 (a scan's dose there is negligible).
+    """
     sx = _positive(fwhm_x_um, "fwhm_x_um") / FWHM_PER_SIGMA
     sy = _positive(fwhm_y_um, "fwhm_y_um") / FWHM_PER_SIGMA
 
     def relative_fluence(dx_um: np.ndarray, dy_um: np.ndarray) -> np.ndarray:
-        return np.exp(-0.5 * ((np.asarray(dx_um) / sx) ** 2 + (np.asarray(dy_um) / sy) ** 2))
+        value = np.exp(-0.5 * ((np.asarray(dx_um) / sx) ** 2 + (np.asarray(dy_um) / sy) ** 2))
+        return np.where(value >= PROFILE_FLOOR, value, 0.0)
 
     return relative_fluence
 
@@ -75,29 +82,6 @@ def _xy(xy_um: object) -> np.ndarray:
         raise InputError("xy_um", f"an array of shape {xy.shape}",
                          "must be finite positions of shape (n_locations, 2) in µm")
     return xy
-
-
-def overlap_matrix(xy_um: np.ndarray, profile: Profile) -> np.ndarray:
-    """Relative fluence at every location while the beam sits on every other.
-
-    Parameters
-    ----------
-    xy_um : array, shape (n, 2)
-        Location centres, µm.
-    profile : callable
-        Beam profile ``relative_fluence(dx_um, dy_um)``.
-
-    Returns
-    -------
-    numpy.ndarray, shape (n, n)
-        ``M[q, p]``: relative fluence at location ``q`` when the beam is centred on ``p``.
-    """
-    xy = _xy(xy_um)
-    if xy.shape[0] > MAX_OVERLAP_LOCATIONS:
-        raise InputError("xy_um", f"{xy.shape[0]} locations",
-                         f"an overlap matrix takes at most {MAX_OVERLAP_LOCATIONS} locations")
-    d = xy[:, None, :] - xy[None, :, :]
-    return np.asarray(profile(d[..., 0], d[..., 1]), dtype=float)
 
 
 def _times(times_s: object) -> np.ndarray:
@@ -154,39 +138,6 @@ def beam_on_time(exposures: Exposures, n_locations: int, times_s: np.ndarray) ->
     result = np.empty_like(result_sorted)
     result[:, order] = result_sorted
     return result
-
-
-def cumulative_dose(exposures: Exposures, overlap: np.ndarray,
-                    peak_dose_rate_Gy_per_s: float | np.ndarray, times_s: np.ndarray) -> np.ndarray:
-    """Dose at every location and requested time: ``rate * overlap @ beam_on_time``.
-
-    Parameters
-    ----------
-    exposures : Exposures
-        Beam-on intervals.
-    overlap : array, shape (n_locations, n_locations)
-        From :func:`overlap_matrix`.
-    peak_dose_rate_Gy_per_s : float or array, shape (n_constituents,)
-        Dose rate at the beam centre, Gy/s. Pass 1.0 to get peak-fluence-seconds.
-    times_s : array, shape (n_times,)
-        Times since the protocol started, s.
-
-    Returns
-    -------
-    numpy.ndarray
-        Dose, Gy, shape (n_locations, n_times), or (n_constituents, n_locations, n_times) for
-        an array of rates.
-    """
-    overlap = np.asarray(overlap, dtype=float)
-    if overlap.ndim != 2 or overlap.shape[0] != overlap.shape[1]:
-        raise InputError("overlap", f"an array of shape {overlap.shape}",
-                         "must be a square (n_locations, n_locations) matrix")
-    rate = np.asarray(peak_dose_rate_Gy_per_s, dtype=float)
-    if rate.ndim > 1 or not np.all(np.isfinite(rate) & (rate >= 0)):
-        raise InputError("peak_dose_rate_Gy_per_s", peak_dose_rate_Gy_per_s,
-                         "must be a number >= 0 or a 1-D array of them (Gy/s)")
-    fluence_s = overlap @ beam_on_time(exposures, overlap.shape[0], times_s)
-    return rate[..., None, None] * fluence_s
 
 
 @dataclass(frozen=True, eq=False)

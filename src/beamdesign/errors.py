@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from decimal import Decimal
 from collections.abc import Iterable
 
 
@@ -18,11 +19,26 @@ class InputError(ValueError):
         self.value = value
         self.allowed = allowed
         self.hint = hint
-        shown = repr(value) if isinstance(value, str) else str(value)
+        shown = show(value)
         message = f"{field} = {shown}: {allowed}"
         if hint:
             message += f"; {hint}"
         super().__init__(message if message.endswith(("?", ".")) else message + ".")
+
+
+def show(value: object, max_chars: int = 160) -> str:
+    """``value`` as an error message shows it: ``-1e+12`` (not ``-1000000000000.0``), a long
+    text cut with its length, an integer of 400 digits as ``1e+400``."""
+    if isinstance(value, bool):
+        return str(value).lower()  # as YAML and JSON write it
+    if isinstance(value, int):
+        return str(value) if abs(value) < 10**15 else f"{Decimal(value):.3e}"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    shown = repr(value) if isinstance(value, str) else str(value)
+    if len(shown) > max_chars:
+        shown = shown[:max_chars - 1] + f"…' ({len(shown)} characters)"
+    return shown
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

@@ -1,8 +1,8 @@
 """Materials: a chemical composition and a density, resolved by one shared resolver.
 
-Lookup order (STYLE.md §5): library name or alias (case-insensitive), then a library entry's
-formula, then a chemical formula parsed by xraylib (which then needs a density, except a bare
-element symbol, whose density comes from ``xraylib.ElementDensity``).
+Lookup order: a library name or alias written exactly; then a chemical formula parsed by
+xraylib, which keeps its own label and needs a density (except a bare element symbol, whose
+density comes from ``xraylib.ElementDensity``); then a library name or alias in any case.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import yaml
 
 from beamdesign.coefficients import mixture_coefficients
 from beamdesign.errors import InputError, did_you_mean
+from beamdesign.validate import number
 
 _TOKEN = re.compile(r"[A-Z][a-z]?|\d+(\.\d+)?|\.\d+|[()\[\]]")
 
@@ -70,14 +71,8 @@ def _cached_coefficients(
 
 
 def check_positive(value: object, field: str, unit: str) -> float:
-    """``value`` as a float > 0, or an InputError naming ``field``."""
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise InputError(field, value, f"must be a number > 0 ({unit})") from None
-    if not np.isfinite(number) or number <= 0:
-        raise InputError(field, value, f"must be a number > 0 ({unit})")
-    return number
+    """``value`` as a finite float > 0, or an InputError naming ``field`` (``validate.number``)."""
+    return number(value, field, unit, low=0.0, low_open=True)
 
 
 def _atomic_number(symbol: str) -> int:
@@ -153,6 +148,15 @@ def _library_material(name_lower: str) -> Material:
                     entry.get("category", ""), entry.get("source", ""))
 
 
+def default_particle_size_um(material: Material) -> float | None:
+    """Typical particle diameter (µm) of a library material (``particle_size_um`` in
+    materials.yaml, with its source in ``particle_size_source``), or None."""
+    entry = _library_entries().get(material.name.lower())
+    if entry is None or "particle_size_um" not in entry:
+        return None
+    return float(entry["particle_size_um"])
+
+
 def library_names() -> list[str]:
     """Canonical names of the library's materials, in file order."""
     seen = dict.fromkeys(e["name"] for e in _library_entries().values())
@@ -183,32 +187,50 @@ def resolve_material(spec: str | dict, field: str, density_g_cm3: float | None =
     if not isinstance(spec, str) or not spec.strip():
         raise InputError(field, spec, "a material name from the library or a chemical formula")
     name = spec.strip()
-    entries = _library_entries()
-    material: Material | None = None
-    if name.lower() in entries:
-        material = _library_material(name.lower())
-    else:
-        by_formula = {e["formula"]: e for e in entries.values() if "formula" in e}
-        if name in by_formula:
-            material = _library_material(by_formula[name]["name"].lower())
+    material = _by_name(name, field)
     if material is None:
-        if not re.fullmatch(r"[A-Z][A-Za-z0-9.()\[\]]*", name):
-            raise InputError(field, name, "not a library material or a chemical formula",
-                             did_you_mean(name, library_names()) or "see `beamdesign materials`")
         fractions = parse_formula(name, field)
         z = _atomic_number(name) if re.fullmatch(r"[A-Z][a-z]?", name) else 0
         if density_g_cm3 is None and z:
             return Material(name, xraylib.ElementDensity(z), fractions, name, "element",
                             "density: xraylib.ElementDensity")
         if density_g_cm3 is None:
-            raise InputError(f"{field.removesuffix('.material')}.density_g_cm3", None,
-                             f"the formula '{name}' is not in the library, so it needs a "
-                             "density_g_cm3 > 0")
+            same = sorted({e["name"] for e in _library_entries().values()
+                           if e.get("formula") == name})
+            hint = ("library materials with this formula: " + ", ".join(same)
+                    if same else did_you_mean(name, library_names()))
+            raise InputError(_density_field(field), None, f"the formula '{name}' is not a "
+                             "library name, so it needs a density_g_cm3 > 0", hint)
         return Material(name, check_positive(density_g_cm3, _density_field(field), "g/cm³"),
                         fractions, name, "", "formula and density given by the user")
     if density_g_cm3 is not None:
         return material.with_density(density_g_cm3, _density_field(field))
     return material
+
+
+def _by_name(name: str, field: str) -> Material | None:
+    """A library entry named ``name``, or None for a chemical formula (STYLE.md §5).
+
+    An exact (case-sensitive) name or alias wins; then a text that parses as a chemical
+    formula is that formula (so "NCa" or "CB" never become NCA or carbon black); then a
+    case-insensitive name or alias ("nmc811", "Carbon-Black").
+    """
+    entries = _library_entries()
+    exact = {n: e for e in entries.values() for n in [e["name"], *e.get("aliases", [])]}
+    if name in exact:
+        return _library_material(exact[name]["name"].lower())
+    formula_error: InputError | None = None
+    if re.fullmatch(r"[A-Z][A-Za-z0-9.()\[\]]*", name):
+        try:
+            parse_formula(name, field)
+            return None
+        except InputError as error:
+            formula_error = error
+    if name.lower() in entries:
+        return _library_material(name.lower())
+    raise formula_error or InputError(
+        field, name, "not a library material or a chemical formula",
+        did_you_mean(name, library_names()) or "see `beamdesign materials`")
 
 
 def _density_field(field: str) -> str:

@@ -9,28 +9,30 @@ Saving is atomic: the file is written to a temporary neighbour and renamed over 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
 
-import yaml
-
+from beamdesign import validate
 from beamdesign.beam import Beam
 from beamdesign.errors import InputError, did_you_mean
+from beamdesign.files import (check_output, dump_yaml, parse_mapping, read_mapping,
+                              write_text_atomic)
 from beamdesign.protocol import Protocol, parse_protocol
 from beamdesign.schedule import Schedule
-from beamdesign.stack import Stack, load_stack, read_mapping
-from beamdesign.thresholds import Threshold, thresholds_from_config
+from beamdesign.stack import Constituent, Layer, Stack, load_stack
+from beamdesign.thresholds import DEFAULT_SCALE, Threshold, thresholds_from_config
 
 PLAN_VERSION = 1
 PLAN_KEYS = ("version", "title", "stack", "beam", "protocol", "soc0", "schedule", "thresholds",
              "probe", "notes", "metadata")
 #: What a plan's ``metadata`` section may say about the beamtime (free text each).
 METADATA_KEYS = ("proposal", "beamline", "facility", "principal_investigator", "sample", "date")
+#: Longest ``notes`` and metadata text, characters.
+MAX_NOTES_CHARS = 10_000
+_FILE_SUFFIXES = (".yaml", ".yml", ".json")
 #: version N -> function turning a version-N mapping into a version-(N+1) mapping
 MIGRATIONS: dict[int, Callable[[dict], dict]] = {}
 
@@ -82,61 +84,94 @@ def plan_from_config(config: dict, base_dir: Path | None = None, field: str = "p
     Parameters
     ----------
     config : the mapping a plan file holds
-    base_dir : folder against which a relative stack file path is resolved
+    base_dir : folder against which a relative stack file path is resolved (the plan file's
+        folder; None: the current folder)
     field : prefix of error fields (the top-level keys are named without it)
     """
     if not isinstance(config, dict) or not config:
         raise InputError(field, config, "a plan is a mapping with stack, beam, protocol and schedule")
-    unknown = sorted(set(config) - set(PLAN_KEYS))
-    if unknown:
-        raise InputError(unknown[0], config[unknown[0]], "not a known plan key; allowed: "
-                         + ", ".join(PLAN_KEYS), did_you_mean(unknown[0], PLAN_KEYS))
+    validate.unknown_keys(config, PLAN_KEYS, "")
     config = _migrate(config, field)
     for key in ("stack", "beam", "protocol", "schedule"):
         if key not in config:
-            raise InputError(key, None, f"a plan needs a '{key}' section")
+            raise InputError(key, validate.MISSING, f"a plan needs a '{key}' section")
     stack_spec = config["stack"]
-    if isinstance(stack_spec, str) and base_dir is not None:
-        candidate = (base_dir / stack_spec).expanduser()
-        if candidate.is_file():
-            stack_spec = str(candidate)
+    if isinstance(stack_spec, str):
+        stack_spec = validate.text(stack_spec, "stack", max_chars=4096)
+        resolved = resolve_stack_path(stack_spec, base_dir)
+        if resolved is not None:
+            stack_spec = str(resolved)
             config = {**config, "stack": stack_spec}
+    elif not isinstance(stack_spec, dict):
+        raise InputError("stack", stack_spec, "a built-in stack name, a stack file path or an "
+                         "inline mapping with layers")
     stack = load_stack(stack_spec, "stack")
-    soc0 = config.get("soc0", 0.0)
-    protocol = parse_protocol(config["protocol"], soc0)
-    schedule_config = config["schedule"]
-    if not isinstance(schedule_config, dict):
-        raise InputError("schedule", schedule_config, "a mapping with locations or raster")
-    metadata = config.get("metadata", {})
-    if not isinstance(metadata, dict):
-        raise InputError("metadata", metadata, "a mapping with any of " + ", ".join(METADATA_KEYS))
-    for key, value in metadata.items():
-        if key not in METADATA_KEYS:
-            raise InputError(f"metadata.{key}", value, "not a known key; allowed: "
-                             + ", ".join(METADATA_KEYS), did_you_mean(str(key), METADATA_KEYS))
-        if not isinstance(value, str):
-            raise InputError(f"metadata.{key}", value, "free text (a string)")
-    probe = config.get("probe")
-    if probe is not None and not isinstance(probe, str):
-        raise InputError("probe", probe, "a layer name or 'layer/constituent'")
+    protocol = parse_protocol(config["protocol"], config.get("soc0", 0.0))
+    validate.mapping(config.get("metadata", {}), "metadata", METADATA_KEYS)
+    for key, value in config.get("metadata", {}).items():
+        validate.text(value, f"metadata.{key}", max_chars=MAX_NOTES_CHARS, empty=True)
+    validate.text(config.get("notes", ""), "notes", max_chars=MAX_NOTES_CHARS, empty=True)
+    probe = validate.text(config["probe"], "probe") if "probe" in config else None
     plan = Plan(
-        title=str(config.get("title", "untitled plan")),
+        title=validate.text(config.get("title", "untitled plan"), "title"),
         stack=stack,
         beam=Beam.from_config(config["beam"], "beam"),
         protocol=protocol,
-        schedule=Schedule.from_config(schedule_config, "schedule"),
-        thresholds=thresholds_from_config(config.get("thresholds"), "thresholds"),
+        schedule=Schedule.from_config(config["schedule"], "schedule"),
+        thresholds=thresholds_from_config(config.get("thresholds", DEFAULT_SCALE), "thresholds"),
         probe=probe,
         config=json.loads(json.dumps(config)),
     )
-    probe_key(plan)  # validate the probe now, not when the plan runs
+    probe = probe_key(plan)  # validate the probe and every threshold now, not when the plan runs
+    for threshold in plan.thresholds:
+        threshold_key(plan, threshold, probe)
     return plan
 
 
-def probe_key(plan: Plan) -> str | None:
-    """The probed constituent as "<layer>/<constituent>", or None (the highest dose rate)."""
+def resolve_stack_path(spec: str, base_dir: Path | None) -> Path | None:
+    """The absolute path a plan's ``stack`` text names, or None for a built-in stack name.
+
+    A text ending in .yaml/.yml/.json, holding a folder separator, or naming an existing file
+    next to the plan is a path, relative to ``base_dir`` (the plan file's folder) unless
+    absolute; any other text is a built-in stack name.
+    """
+    path = Path(spec).expanduser()
+    folder = Path.cwd() if base_dir is None else Path(base_dir).expanduser()
+    candidate = path if path.is_absolute() else folder.absolute() / path
+    looks_like_path = path.suffix.lower() in _FILE_SUFFIXES or len(path.parts) > 1
+    return candidate if looks_like_path or candidate.is_file() else None
+
+
+#: Material categories of active materials (electrode layers are probed by default).
+ACTIVE_CATEGORIES = ("cathode", "anode")
+#: Layers that are never probed by default.
+PASSIVE_CATEGORIES = ("current collector", "window", "casing")
+
+
+def _default_probe(stack: Stack) -> str:
+    """The active material of the first electrode layer (a porous layer holding one).
+
+    Failing that, the main constituent of the first porous layer, then of the first layer
+    that is not a current collector, window or casing, then of the first layer.
+    """
+    def active(layer: Layer) -> list[Constituent]:
+        return [c for c in layer.solid_constituents if c.material.category in ACTIVE_CATEGORIES]
+
+    for layer in stack.layers:
+        if layer.porosity > 0 and active(layer):
+            best = max(active(layer), key=lambda c: c.mass_fraction_of_solid or 0.0)
+            return f"{layer.name}/{best.name}"
+    porous = [layer for layer in stack.layers if layer.porosity > 0]
+    passive = [layer for layer in stack.layers
+               if layer.main_constituent.material.category not in PASSIVE_CATEGORIES]
+    layer = (porous or passive or list(stack.layers))[0]
+    return f"{layer.name}/{layer.main_constituent.name}"
+
+
+def probe_key(plan: Plan) -> str:
+    """The probed constituent as "<layer>/<constituent>": the plan's ``probe`` or the default."""
     if plan.probe is None:
-        return None
+        return _default_probe(plan.stack)
     layer_name, _, constituent_name = plan.probe.partition("/")
     layer = plan.stack.layer(layer_name.strip(), "probe")
     if not constituent_name:
@@ -147,6 +182,31 @@ def probe_key(plan: Plan) -> str | None:
             return f"{layer.name}/{name}"
     raise InputError("probe", plan.probe, f"layer '{layer.name}' holds " + ", ".join(names),
                      did_you_mean(constituent_name.strip(), names))
+
+
+def threshold_key(plan: Plan, threshold: Threshold, probe: str | None = None,
+                  field: str = "thresholds") -> str | None:
+    """The constituent ("<layer>/<constituent>") a threshold is checked on.
+
+    None for ``electrolyte`` when the probed layer has no pore filler (the threshold does not
+    apply); a named constituent that is not in the stack is an InputError.
+    """
+    probe = probe or probe_key(plan)
+    if threshold.constituent is None:
+        return probe
+    layer = plan.stack.layer(probe.split("/")[0])
+    wanted = threshold.constituent.strip()
+    if wanted.lower() == "electrolyte":
+        fillers = [c for c in layer.constituents if c.role == "pore filler"]
+        return f"{layer.name}/{fillers[0].name}" if fillers else None
+    keys = [f"{lay.name}/{c.name}" for lay in plan.stack.layers for c in lay.constituents]
+    for key in keys:  # "layer/constituent", or a constituent of the probed layer
+        if key.lower() == wanted.lower() or key.lower() == f"{layer.name}/{wanted}".lower():
+            return key
+    raise InputError(f"{field}[{threshold.name}].constituent", wanted,
+                     "a constituent of the probed layer, 'electrolyte', or 'layer/constituent' "
+                     "from the stack", did_you_mean(wanted, keys + [
+                         c.name for c in layer.constituents]))
 
 
 @cache
@@ -174,19 +234,31 @@ def load_plan(spec: str | Path) -> Plan:
     """A plan from a YAML/JSON file path or a built-in plan name."""
     text = str(spec)
     if text in _builtin_files():
-        return plan_from_config(yaml.safe_load(builtin_plan_text(text)))
+        return plan_from_config(parse_mapping(builtin_plan_text(text), "plan", keys_under="",
+                                              source=f"built-in plan {text}"))
     path = Path(text).expanduser()
     if not path.exists() and not path.suffix:
         builtin_plan_text(text)  # raises with the list of built-in plans
-    return plan_from_config(read_mapping(path, "plan"), base_dir=path.parent)
+    return plan_from_config(read_mapping(path, "plan", keys_under=""),
+                            base_dir=path.absolute().parent)
 
 
-def plan_text(plan: Plan, fmt: str = "yaml") -> str:
-    """The plan file's text, YAML or JSON."""
+def plan_text(plan: Plan, fmt: str = "yaml", folder: str | Path | None = None) -> str:
+    """The plan file's text, YAML or JSON.
+
+    A stack file path is written relative to ``folder`` when the file lies below it (so that a
+    plan saved with its stack moves with it), else absolute (as the plan holds it).
+    """
     config = plan.to_config()
+    stack = config.get("stack")
+    if folder is not None and isinstance(stack, str) and Path(stack).is_absolute():
+        try:
+            config["stack"] = Path(stack).relative_to(Path(folder).expanduser().absolute()).as_posix()
+        except ValueError:  # not below the folder: keep the absolute path
+            pass
     if fmt == "json":
-        return json.dumps(config, indent=2) + "\n"
-    return yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
+        return json.dumps(config, indent=2, ensure_ascii=False) + "\n"
+    return dump_yaml(config)
 
 
 def save_plan(plan: Plan, path: str | Path) -> Path:
@@ -198,17 +270,6 @@ def save_plan(plan: Plan, path: str | Path) -> Path:
     target = Path(path).expanduser()
     if target.suffix.lower() not in {".yaml", ".yml", ".json"}:
         raise InputError("plan file", str(target), "a plan file name ends in .yaml, .yml or .json")
-    if not target.parent.is_dir():
-        raise InputError("plan file", str(target), "the folder does not exist")
-    text = plan_text(plan, "json" if target.suffix.lower() == ".json" else "yaml")
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return target
+    check_output(target, "plan file")
+    text = plan_text(plan, "json" if target.suffix.lower() == ".json" else "yaml", target.parent)
+    return write_text_atomic(target, text, "plan file")

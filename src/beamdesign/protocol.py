@@ -6,14 +6,15 @@ discharge); rests and holds keep SOC (a constant-voltage hold is approximated as
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from numbers import Real
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from beamdesign import validate
 from beamdesign.errors import InputError, did_you_mean
 from beamdesign.units import duration
 
@@ -37,8 +38,9 @@ _SECONDS_PER_UNIT = {
     **dict.fromkeys(("h", "hr", "hour", "hours"), 3600.0),
 }
 _VERBS = ("charge", "discharge", "rest", "hold", "repeat")
-_YEAR_S = 365.25 * 86400.0
+_YEAR_S = validate.YEAR_S
 _MAX_STEPS = 1_000_000  # after expanding repeats; guards memory against "repeat 10**12 times"
+_MAX_NESTING = 8  # repeats inside repeats
 _SOC_TOL = 1e-9  # SOC fraction; absorbs float round-off summed over many steps
 
 _NUM = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)"
@@ -139,15 +141,17 @@ def parse_step(text: str, field: str = "protocol[0]") -> Step:
         if groups.get(name) is None:
             return None
         value = float(groups[name])
-        if value <= 0:
+        if not 0 < value < math.inf:
             raise InputError(field, text, f"{allowed}, {_examples(verb)}")
         return value
 
     c_rate = None
     if verb in ("charge", "discharge"):
-        allowed = "a C-rate above 0 written C/8, 0.5C, 2 C or C"
+        allowed = f"a C-rate {validate.C_RATE_PER_H.rule()} written C/8, 0.5C, 2 C or C"
         c_rate = (number("mult", allowed) or 1.0) / (number("div", allowed) or 1.0)
-    duration_s = number("amount", "a duration above 0")
+        if not validate.C_RATE_PER_H.contains(c_rate):
+            raise InputError(field, text, f"{allowed}, {_examples(verb)}")
+    duration_s = number("amount", f"a duration {validate.STEP_S.rule()}")
     if duration_s is not None:
         unit = groups["unit"].lower()
         if unit not in _SECONDS_PER_UNIT:
@@ -155,12 +159,18 @@ def parse_step(text: str, field: str = "protocol[0]") -> Step:
                              f"minute(s), hr, hour(s)), {_examples(verb)}",
                              did_you_mean(unit, _SECONDS_PER_UNIT))
         duration_s *= _SECONDS_PER_UNIT[unit]
+        if not validate.STEP_S.contains(duration_s):
+            raise InputError(field, text, f"a duration {validate.STEP_S.rule()}, "
+                             f"{_examples(verb)}")
     until_soc = None
     if groups.get("soc") is not None:
         until_soc = float(groups["soc"]) / 100.0
         if not 0.0 <= until_soc <= 1.0:
             raise InputError(field, text, f"an SOC target from 0 % to 100 %, {_examples(verb)}")
-    voltage_V = number("volt", "a hold voltage above 0 V")
+    voltage_V = number("volt", f"a hold voltage {validate.VOLTAGE_V.rule()}")
+    if voltage_V is not None and not validate.VOLTAGE_V.contains(voltage_V):
+        raise InputError(field, text, f"a hold voltage {validate.VOLTAGE_V.rule()}, "
+                         f"{_examples(verb)}")
     return Step(text, groups["kind"].lower(), c_rate, duration_s, until_soc, voltage_V)
 
 
@@ -172,6 +182,9 @@ def _expand(item: object, field: str) -> tuple[str | tuple, list[tuple[str, Step
     """
     if isinstance(item, str) and _verb(item) != "repeat":
         return item, [(field, parse_step(item, field))]
+    if field.count(".repeat[") >= _MAX_NESTING:
+        raise InputError(field, item, f"repeats nested at most {_MAX_NESTING} deep, "
+                         f"{_examples('repeat')}")
     if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str):
         item = {item[0]: item[1]}  # a frozen mapping, from Protocol.config
     if isinstance(item, str):
@@ -189,8 +202,8 @@ def _expand(item: object, field: str) -> tuple[str | tuple, list[tuple[str, Step
     if not isinstance(children, (list, tuple)) or not children:
         raise InputError(f"{field}.repeat", children, f"a non-empty list of steps, {_examples()}")
     count = float(match["count"])
-    if count < 1 or not count.is_integer():
-        raise InputError(field, key, "a whole number of repeats, at least 1, "
+    if not validate.REPEATS.contains(count):
+        raise InputError(field, key, f"a whole number of repeats {validate.REPEATS.rule()}, "
                          f"{_examples('repeat')}")
     frozen, pairs = [], []
     for i, child in enumerate(children):
@@ -280,9 +293,7 @@ class Protocol:
     soc_end: NDArray[np.float64] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.soc0, Real) or isinstance(self.soc0, bool) \
-                or not 0.0 <= self.soc0 <= 1.0:
-            raise InputError("protocol.soc0", self.soc0, "an initial SOC fraction from 0 to 1")
+        validate.SOC.check(self.soc0, "soc0")
         entries = (self.config,) if isinstance(self.config, str) else self.config
         if not isinstance(entries, (list, tuple)) or not entries:
             raise InputError("protocol", self.config, f"a list of at least one step, {_examples()}")

@@ -88,28 +88,31 @@ def template_path() -> resources.abc.Traversable:
 # --------------------------------------------------------------------------- review summary
 def review_summary(result) -> dict:
     """The review panel's first-page facts of an ``ExperimentResult``: one row per threshold
-    (pass / at risk, its dose metric and the dose in that metric), the engine's warnings and the
-    hottest point. This is the one place that reads the threshold-metric fields of the result.
+    (pass / at risk, its dose metric and the highest dose in that metric), the warnings on the
+    plan and its result, and the hottest point. The one place that reads those fields.
 
     Returns
     -------
-    {"thresholds": [dict per threshold], "warnings": [str], "hottest": {x_um, y_um, dose_Gy},
-     "at_risk": number of thresholds crossed somewhere}
+    {"thresholds": [dict per threshold, plan order], "warnings": [sentence],
+     "hottest": {location, x_um, y_um, dose_Gy}, "at_risk": number of thresholds crossed}
     """
+    from beamdesign.checks import plan_warnings
+
     rows: dict[int, dict] = {}
     for threshold in result.plan.thresholds:
         rows[id(threshold)] = {
             "name": threshold.name, "threshold_Gy": threshold.dose_Gy, "constituent": "",
             "convention": threshold.convention, "where": threshold.where,
-            "measured_for": threshold.measured_for, "caveat": threshold.caveat,
-            "source": threshold.source, "verdict": threshold.verdict, "status": "not applicable",
-            "crossed_at": 0, "locations": 0, "max_dose_Gy": 0.0, "max_location": "",
-            "first_time_s": None, "first_soc": None, "first_location": ""}
+            "measured_for": threshold.measured_for, "caveat": "", "source": threshold.source,
+            "verdict": threshold.verdict, "status": "not applicable", "crossed_at": 0,
+            "locations": 0, "max_dose_Gy": 0.0, "max_location": "", "first_time_s": None,
+            "first_soc": None, "first_location": ""}
     for loc in result.locations:
         for c in loc.crossings:
             row = rows[id(c.threshold)]
             row["constituent"] = c.constituent
             row["convention"], row["where"] = c.convention, c.where
+            row["caveat"] = row["caveat"] or c.caveat
             row["locations"] += 1
             if row["locations"] == 1 or c.final_dose_Gy > row["max_dose_Gy"]:
                 row["max_dose_Gy"], row["max_location"] = c.final_dose_Gy, loc.name
@@ -121,11 +124,12 @@ def review_summary(result) -> dict:
     for row in rows.values():
         if row["locations"]:
             row["status"] = "at risk" if row["crossed_at"] else "pass"
-    hottest = result.hottest
     table = list(rows.values())
-    return {"thresholds": table, "warnings": [str(w) for w in result.warnings],
-            "hottest": {"x_um": float(hottest.x_um), "y_um": float(hottest.y_um),
-                        "dose_Gy": float(hottest.dose_Gy)},
+    hottest = result.hottest
+    warnings = dict.fromkeys(str(w) for w in (*result.warnings, *plan_warnings(result.plan, result)))
+    return {"thresholds": table, "warnings": list(warnings),
+            "hottest": {"location": hottest.location, "x_um": float(hottest.x_um),
+                        "y_um": float(hottest.y_um), "dose_Gy": float(hottest.dose_Gy)},
             "at_risk": sum(row["status"] == "at risk" for row in table)}
 
 
@@ -151,18 +155,16 @@ def _read_plan(spec: str | Path | Plan) -> tuple[Plan, str, str, str]:
 # --------------------------------------------------------------------------- output paths
 def check_output(out_html: str | Path, pdf: bool = False) -> Path:
     """The report path, checked before any kernel starts: ends in .html, is not a folder or a
-    special file, its folder exists and is writable; with ``pdf``, Chromium is installed."""
+    special file, its folder exists and is writable (``beamdesign.files.check_output``); with
+    ``pdf``, Chromium is installed."""
+    from beamdesign.files import check_output as check_writable
+
     out = Path(out_html).expanduser()
+    if out.is_dir():
+        raise InputError("-o", str(out), "a folder; give a file name ending in .html")
     if out.suffix.lower() not in {".html", ".htm"}:
         raise InputError("-o", str(out), "a report file name ends in .html")
-    if out.is_dir():
-        raise InputError("-o", str(out), "a file name, not a folder")
-    if out.exists() and not out.is_file():
-        raise InputError("-o", str(out), "a regular file (this is a special file)")
-    if not out.parent.is_dir():
-        raise InputError("-o", str(out), "a file in an existing folder; the folder does not exist")
-    if not os.access(out.parent, os.W_OK | os.X_OK):
-        raise InputError("-o", str(out), "a file in a folder you can write to")
+    check_writable(out, "-o")  # folder exists and is writable, not a FIFO or device
     _check_pdf(pdf)
     return out
 

@@ -19,11 +19,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 
+from beamdesign import validate
 from beamdesign.errors import InputError, did_you_mean
 
 #: Most beam-on intervals one schedule may expand to (memory and time stay small).
@@ -38,12 +38,7 @@ RASTER_PATTERNS = ("snake", "grid", "line")
 LOOP_WORDS = ("until-end", "once")
 
 
-class _Missing:
-    def __repr__(self) -> str:
-        return "missing"
-
-
-_MISSING = _Missing()
+_MISSING = validate.MISSING
 
 
 @dataclass(frozen=True)
@@ -172,7 +167,7 @@ class Schedule:
                              "give exactly one of 'locations' (explicit points) or 'raster'")
         default_exposure_s = None
         if "exposure_s" in cfg:
-            default_exposure_s = _number(cfg["exposure_s"], f"{field}.exposure_s", positive=True)
+            default_exposure_s = validate.EXPOSURE_S.check(cfg["exposure_s"], f"{field}.exposure_s")
         if has_raster:
             if default_exposure_s is None:
                 raise InputError(f"{field}.exposure_s", _MISSING,
@@ -184,10 +179,10 @@ class Schedule:
             locations = _parse_locations(cfg["locations"], f"{field}.locations", default_exposure_s)
         return cls(
             locations=locations,
-            move_s=_number(cfg.get("move_s", 0.0), f"{field}.move_s", minimum=0.0),
+            move_s=validate.WAIT_S.check(cfg.get("move_s", 0.0), f"{field}.move_s"),
             loop=_parse_loop(cfg.get("loop", "until-end"), f"{field}.loop"),
-            pause_s=_number(cfg.get("pause_s", 0.0), f"{field}.pause_s", minimum=0.0),
-            start_s=_number(cfg.get("start_s", 0.0), f"{field}.start_s", minimum=0.0),
+            pause_s=validate.WAIT_S.check(cfg.get("pause_s", 0.0), f"{field}.pause_s"),
+            start_s=validate.WAIT_S.check(cfg.get("start_s", 0.0), f"{field}.start_s"),
             raster=raster,
         )
 
@@ -239,7 +234,7 @@ class Schedule:
         InputError
             If ``end_s`` is not finite, or the schedule would exceed ``MAX_EXPOSURES`` intervals.
         """
-        end_s = _number(end_s, "end_s")
+        end_s = validate.number(end_s, "end_s", "s")
         exposure_s = self.exposure_s
         n_loc = exposure_s.size
         period_s = self.loop_s
@@ -277,39 +272,16 @@ class Schedule:
 
 
 def _check_keys(cfg: object, field: str, allowed: tuple[str, ...]) -> None:
-    if not isinstance(cfg, Mapping):
-        raise InputError(field, cfg, f"must be a mapping with keys {', '.join(allowed)}")
-    for key in cfg:
-        if key not in allowed:
-            raise InputError(f"{field}.{key}", cfg[key],
-                             f"unknown key; allowed keys are {', '.join(allowed)}",
-                             did_you_mean(str(key), allowed))
-
-
-def _number(value: object, field: str, *, minimum: float | None = None,
-            positive: bool = False) -> float:
-    unit = " (seconds)" if field.endswith("_s") else " (µm)" if field.endswith("_um") else ""
-    rule = " > 0" if positive else f" >= {minimum:g}" if minimum is not None else ""
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
-        raise InputError(field, value, f"must be a finite number{rule}{unit}")
-    if (positive and value <= 0) or (minimum is not None and value < minimum):
-        raise InputError(field, value, f"must be a number{rule}{unit}")
-    return float(value)
-
-
-def _integer(value: object, field: str, allowed: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-        raise InputError(field, value, allowed)
-    return int(value)
+    validate.mapping(cfg, field, allowed)
 
 
 def _parse_loop(value: object, field: str) -> str | int:
-    allowed = "must be 'until-end', 'once' or a whole number of loops >= 1"
     if isinstance(value, str):
         if value not in LOOP_WORDS:
-            raise InputError(field, value, allowed, did_you_mean(value, LOOP_WORDS))
+            raise InputError(field, value, f"'until-end', 'once' or a whole number of loops "
+                             f"{validate.LOOPS.rule()}", did_you_mean(value, LOOP_WORDS))
         return value
-    return _integer(value, field, allowed)
+    return int(validate.LOOPS.check(value, field))
 
 
 def _parse_locations(items: object, field: str, default_exposure_s: float | None
@@ -321,9 +293,7 @@ def _parse_locations(items: object, field: str, default_exposure_s: float | None
     for i, item in enumerate(items):
         where = f"{field}[{i}]"
         _check_keys(item, where, LOCATION_KEYS)
-        name = item.get("name", f"#{i + 1}")
-        if not isinstance(name, str) or not name.strip():
-            raise InputError(f"{where}.name", name, "must be a non-empty text label")
+        name = validate.text(item.get("name", f"#{i + 1}"), f"{where}.name")
         if name in first_use:
             raise InputError(f"{where}.name", name, "location names must be unique",
                              f"it is already used by {first_use[name]}")
@@ -333,20 +303,21 @@ def _parse_locations(items: object, field: str, default_exposure_s: float | None
                              "an exposure time > 0 s is required here or as schedule exposure_s")
         locations.append(Location(
             name=name,
-            x_um=_number(item.get("x_um", _MISSING), f"{where}.x_um"),
-            y_um=_number(item.get("y_um", _MISSING), f"{where}.y_um"),
-            exposure_s=_number(item.get("exposure_s", default_exposure_s), f"{where}.exposure_s",
-                               positive=True),
+            x_um=validate.POSITION_UM.check(item.get("x_um"), f"{where}.x_um"),
+            y_um=validate.POSITION_UM.check(item.get("y_um"), f"{where}.y_um"),
+            exposure_s=validate.EXPOSURE_S.check(item.get("exposure_s", default_exposure_s),
+                                                 f"{where}.exposure_s"),
         ))
     return tuple(locations)
 
 
-def _pair(value: object, field: str, *, positive: bool) -> list[float]:
+def _pair(value: object, field: str, rule: validate.Range) -> list[float]:
     """A number (used for x and y) or a [x, y] pair."""
     values = list(value) if isinstance(value, (list, tuple)) else [value, value]
     if len(values) != 2:
-        raise InputError(field, value, "must be a number or a pair [x, y] (µm)")
-    return [_number(v, field, positive=positive) for v in values]
+        raise InputError(field, value, "a number or a pair [x, y] (µm)")
+    return [rule.check(v, f"{field}[{i}]" if isinstance(value, (list, tuple)) else field)
+            for i, v in enumerate(values)]
 
 
 def _parse_raster(cfg: object, field: str) -> dict:
@@ -358,8 +329,8 @@ def _parse_raster(cfg: object, field: str) -> dict:
     counts = {}
     for key in ("nx", "ny"):
         value = cfg.get(key, 1 if key == "ny" else _MISSING)
-        counts[key] = _integer(value, f"{field}.{key}",
-                               "must be a whole number >= 1 (a raster of 0 points measures nothing)")
+        counts[key] = int(validate.number(value, f"{field}.{key}", "points", low=1,
+                                          high=MAX_RASTER_POINTS, integer=True))
     if pattern == "line" and counts["ny"] != 1:
         raise InputError(f"{field}.ny", counts["ny"], "a 'line' raster has ny = 1",
                          "use pattern 'snake' or 'grid' for several rows")
@@ -369,8 +340,9 @@ def _parse_raster(cfg: object, field: str) -> dict:
                          f"at most {MAX_RASTER_POINTS} are allowed", "use a coarser raster")
     return {
         "pattern": pattern, **counts,
-        "step_um": _pair(cfg.get("step_um", _MISSING), f"{field}.step_um", positive=True),
-        "origin_um": _pair(cfg.get("origin_um", [0.0, 0.0]), f"{field}.origin_um", positive=False),
+        "step_um": _pair(cfg.get("step_um"), f"{field}.step_um", validate.STEP_UM),
+        "origin_um": _pair(cfg.get("origin_um", [0.0, 0.0]), f"{field}.origin_um",
+                           validate.POSITION_UM),
     }
 
 

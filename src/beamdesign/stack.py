@@ -14,16 +14,22 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-import yaml
-
+from beamdesign import validate
 from beamdesign.errors import InputError, did_you_mean
-from beamdesign.materials import Material, check_positive, resolve_material
+from beamdesign.files import parse_mapping, read_mapping
+from beamdesign.materials import Material, default_particle_size_um, resolve_material
 
-_STACK_KEYS = {"name", "title", "source", "layers"}
-_LAYER_KEYS = {"name", "material", "density_g_cm3", "thickness_um", "porosity", "pore_filler",
-               "solid", "note"}
-_SOLID_KEYS = {"material", "density_g_cm3", "mass_fraction"}
+STACK_KEYS = ("name", "title", "source", "layers")
+LAYER_KEYS = ("name", "material", "density_g_cm3", "thickness_um", "porosity", "pore_filler",
+              "solid", "note")
+SOLID_KEYS = ("material", "density_g_cm3", "mass_fraction", "particle_size_um")
 MASS_FRACTION_TOLERANCE = 0.01
+#: A mass fraction of the solid; up to 1 + MASS_FRACTION_TOLERANCE for rounded recipes.
+MASS_FRACTION = validate.Range(0.0, 1.0 + MASS_FRACTION_TOLERANCE, low_open=True)
+#: A solid's particle diameter: above 0 to 1 mm (electrode particles are 0.01–50 µm).
+PARTICLE_SIZE_UM = validate.Range(0.0, 1000.0, "µm", low_open=True)
+#: Longest free text (title, source, note), characters.
+MAX_NOTE_CHARS = 5000
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,7 @@ class Constituent:
     volume_fraction: float
     role: str  # "solid" or "pore filler"
     mass_fraction_of_solid: float | None = None
+    particle_size_um: float | None = None  # particle diameter, for the transport convention
 
 
 @dataclass(frozen=True)
@@ -91,36 +98,14 @@ class Stack:
         return config
 
 
-def _unknown_keys(mapping: dict, allowed: set[str], field: str) -> None:
-    unknown = sorted(set(mapping) - allowed)
-    if unknown:
-        raise InputError(f"{field}.{unknown[0]}", mapping[unknown[0]],
-                         "not a known key; allowed: " + ", ".join(sorted(allowed)),
-                         did_you_mean(unknown[0], allowed))
-
-
-def _fraction(value: object, field: str, low_closed: bool, high: float, allowed: str) -> float:
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise InputError(field, value, allowed) from None
-    if not (number >= 0 if low_closed else number > 0) or not number < high:
-        raise InputError(field, value, allowed)
-    return number
-
-
 def layer_from_config(config: dict, field: str) -> Layer:
     """Build a layer from its stack-file mapping (see the module docstring)."""
-    if not isinstance(config, dict):
-        raise InputError(field, config, "a layer is a mapping with name, thickness_um and "
-                         "material (or solid + porosity + pore_filler)")
-    _unknown_keys(config, _LAYER_KEYS, field)
-    name = config.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise InputError(f"{field}.name", name, "every layer needs a non-empty name")
-    thickness_um = check_positive(config.get("thickness_um"), f"{field}.thickness_um", "µm")
-    porosity = _fraction(config.get("porosity", 0.0), f"{field}.porosity", True, 1.0,
-                         "porosity must be in [0, 1)")
+    validate.mapping(config, field, LAYER_KEYS, required=("name", "thickness_um"))
+    name = validate.text(config["name"], f"{field}.name")
+    thickness_um = validate.THICKNESS_UM.check(config["thickness_um"], f"{field}.thickness_um")
+    porosity = validate.POROSITY.check(config.get("porosity", 0.0), f"{field}.porosity")
+    note = validate.text(config.get("note", ""), f"{field}.note", max_chars=MAX_NOTE_CHARS,
+                         empty=True)
     has_material, has_solid = "material" in config, "solid" in config
     if has_material == has_solid:
         raise InputError(field, name, "give either 'material' (one material) or 'solid' "
@@ -138,12 +123,11 @@ def layer_from_config(config: dict, field: str) -> Layer:
         solid_parts = []
         for i, item in enumerate(items):
             item_field = f"{field}.solid[{i}]"
-            if not isinstance(item, dict):
-                raise InputError(item_field, item, "a mapping {material, mass_fraction}")
-            _unknown_keys(item, _SOLID_KEYS, item_field)
-            fraction = _fraction(item.get("mass_fraction"), f"{item_field}.mass_fraction", False,
-                                 1.0 + MASS_FRACTION_TOLERANCE, "a mass fraction in (0, 1]")
+            validate.mapping(item, item_field, SOLID_KEYS, required=("material", "mass_fraction"))
+            fraction = MASS_FRACTION.check(item["mass_fraction"], f"{item_field}.mass_fraction")
             solid_parts.append((item, fraction, f"{item_field}.material"))
+            if "particle_size_um" in item:
+                PARTICLE_SIZE_UM.check(item["particle_size_um"], f"{item_field}.particle_size_um")
         total = sum(f for _, f, _ in solid_parts)
         if abs(total - 1.0) > MASS_FRACTION_TOLERANCE:
             raise InputError(f"{field}.solid", f"mass fractions summing to {total:.4g}",
@@ -151,14 +135,19 @@ def layer_from_config(config: dict, field: str) -> Layer:
     solids = []
     for spec, fraction, spec_field in solid_parts:
         density = spec.get("density_g_cm3")
+        if density is not None:
+            density = validate.DENSITY_G_CM3.check(
+                density, spec_field.removesuffix(".material") + ".density_g_cm3")
         material = resolve_material(spec["material"], spec_field, density)
-        solids.append((material, fraction))
-    total = sum(f for _, f in solids)
-    specific_volume = sum(f / total / m.density_g_cm3 for m, f in solids)
+        size = spec.get("particle_size_um")
+        solids.append((material, fraction,
+                       default_particle_size_um(material) if size is None else float(size)))
+    total = sum(f for _, f, _ in solids)
+    specific_volume = sum(f / total / m.density_g_cm3 for m, f, _ in solids)
     constituents = [
         Constituent(m.name, m, (1 - porosity) * (f / total / m.density_g_cm3) / specific_volume,
-                    "solid", f / total)
-        for m, f in solids
+                    "solid", f / total, size)
+        for m, f, size in solids
     ]
     filler = config.get("pore_filler")
     if porosity > 0:
@@ -176,15 +165,12 @@ def layer_from_config(config: dict, field: str) -> Layer:
     duplicate = next((n for n in names if names.count(n) > 1), None)
     if duplicate:
         raise InputError(f"{field}.solid", duplicate, "each material appears once in a layer")
-    return Layer(name.strip(), thickness_um, tuple(constituents), porosity,
-                 str(config.get("note", "")), dict(config))
+    return Layer(name, thickness_um, tuple(constituents), porosity, note, dict(config))
 
 
 def stack_from_config(config: dict, field: str = "stack") -> Stack:
     """Build a stack from the mapping a stack file holds."""
-    if not isinstance(config, dict) or not config:
-        raise InputError(field, config, "a stack is a mapping with 'layers' (a non-empty list)")
-    _unknown_keys(config, _STACK_KEYS, field)
+    validate.mapping(config, field, STACK_KEYS, required=("layers",))
     layers_config = config.get("layers")
     if not isinstance(layers_config, list) or not layers_config:
         raise InputError(f"{field}.layers", layers_config, "a non-empty list of layers, upstream first")
@@ -194,25 +180,10 @@ def stack_from_config(config: dict, field: str = "stack") -> Stack:
         if layer.name.lower() in seen:
             raise InputError(f"{field}.layers[{i}].name", layer.name, "layer names must be unique")
         seen.add(layer.name.lower())
-    return Stack(str(config.get("name", "custom stack")), layers, str(config.get("title", "")),
-                 str(config.get("source", "")))
-
-
-def read_mapping(path: Path, field: str) -> dict:
-    """Read a YAML or JSON file holding one mapping, with clear errors."""
-    if not path.is_file():
-        raise InputError(field, str(path), "no such file")
-    text = path.read_text("utf-8")
-    try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (yaml.YAMLError, json.JSONDecodeError) as error:
-        where = getattr(error, "problem_mark", None)
-        line = f" at line {where.line + 1}" if where else (
-            f" at line {error.lineno}" if isinstance(error, json.JSONDecodeError) else "")
-        raise InputError(field, str(path), f"not valid YAML/JSON{line}") from None
-    if not isinstance(data, dict) or not data:
-        raise InputError(field, str(path), "the file must hold a non-empty mapping")
-    return data
+    return Stack(validate.text(config.get("name", "custom stack"), f"{field}.name"), layers,
+                 validate.text(config.get("title", ""), f"{field}.title", empty=True),
+                 validate.text(config.get("source", ""), f"{field}.source",
+                               max_chars=MAX_NOTE_CHARS, empty=True))
 
 
 @cache
@@ -221,7 +192,8 @@ def _preset_configs() -> dict[str, dict]:
     configs = {}
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".yaml"):
-            configs[entry.name.removesuffix(".yaml")] = yaml.safe_load(entry.read_text("utf-8"))
+            configs[entry.name.removesuffix(".yaml")] = parse_mapping(
+                entry.read_text("utf-8"), "stack", source=f"built-in stack {entry.name}")
     return configs
 
 

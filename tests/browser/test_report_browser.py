@@ -18,7 +18,6 @@ ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
         "--disable-background-networking", "--no-first-run"]
-SHIM = ROOT / "tests" / "report_shim"
 
 
 def _missing(reason: str) -> None:
@@ -36,11 +35,10 @@ def hostile_report(tmp_path_factory) -> Path:
         from playwright.sync_api import sync_playwright  # noqa: F401
     except ImportError as error:
         _missing(f"{error.name} is not installed")
-    # test-only shim for engine fields the report reads (see tests/report_shim); kernels inherit it
+    # the kernel starts in another folder: this checkout's package by absolute path
     os.environ["PYTHONPATH"] = os.pathsep.join(
-        [str(ROOT / "src"), str(SHIM)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
-    sys.path[:0] = [str(SHIM), str(ROOT / "tests")]
-    import sitecustomize  # noqa: F401
+        [str(ROOT / "src")] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
+    sys.path.insert(0, str(ROOT / "tests"))
     from report_hostile import write_hostile_plan
 
     from beamdesign.report import render_report

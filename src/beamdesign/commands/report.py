@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import unicodedata
 from pathlib import Path
 
 from beamdesign.errors import InputError
@@ -25,20 +24,15 @@ def register(commands) -> None:
     report.set_defaults(handler=run)
 
 
-def _printable(text: object) -> str:
-    """Text for the terminal: control and format characters (ANSI escapes, newlines, bidi
-    overrides) shown as escapes, so a plan name cannot fake or hide an output line."""
-    return "".join(ch if unicodedata.category(ch) not in {"Cc", "Cf", "Cs"} else ascii(ch)[1:-1]
-                   for ch in str(text))
-
-
 def _stderr_progress():
     """Stage lines on stderr when it is a terminal (one line, rewritten); nothing otherwise."""
+    from beamdesign.cli import clean
+
     if not sys.stderr.isatty():
         return None
 
     def show(stage: str, fraction: float) -> None:
-        text = _printable(" ".join(stage.split()))[:70]
+        text = clean(" ".join(stage.split()))[:70]
         end = "\n" if fraction >= 1.0 else ""
         sys.stderr.write(f"\r\033[Kbeamdesign report: {100 * fraction:3.0f} % {text}{end}")
         sys.stderr.flush()
@@ -47,8 +41,9 @@ def _stderr_progress():
 
 
 def run(args: argparse.Namespace) -> int:
-    """Handler of ``beamdesign report``: 0 if every report was written, 1 if one failed, 2 for
-    bad input (raised as InputError before any kernel starts)."""
+    """Handler of ``beamdesign report``: EXIT_OK if every report was written, EXIT_LIMIT if one
+    failed; bad input is raised as InputError (exit 2) before any kernel starts."""
+    from beamdesign.cli import EXIT_LIMIT, EXIT_OK, clean
     from beamdesign.report import ReportError, render_batch, render_report
 
     if args.keep_ipynb and args.no_ipynb:
@@ -60,19 +55,19 @@ def run(args: argparse.Namespace) -> int:
             path = render_report(args.plan[0], out, keep_ipynb=args.keep_ipynb, pdf=args.pdf,
                                  progress=progress)
         except ReportError as error:
-            print(f"beamdesign: error: {_printable(error)}", file=sys.stderr)
-            return 1
-        print(_printable(path))
-        return 0
+            print(f"beamdesign: error: {clean(error)}", file=sys.stderr)
+            return EXIT_LIMIT
+        print(clean(path))
+        return EXIT_OK
     if out.suffix.lower() in {".html", ".htm"}:
         raise InputError("-o", str(out), "several plans need an output folder, not an .html file")
     batch = render_batch(args.plan, out, keep_ipynb=args.keep_ipynb, pdf=args.pdf, progress=progress)
     for _, path, summary in batch.reports:
-        print(_printable(f"{path}: {summary}"))
-    print(_printable(batch.index))
+        print(clean(f"{path}: {summary}"))
+    print(clean(batch.index))
     for spec, message in batch.failures:
-        print(f"beamdesign: error: {_printable(spec)}: {_printable(message)}", file=sys.stderr)
+        print(f"beamdesign: error: {clean(spec)}: {clean(message)}", file=sys.stderr)
     if batch.failures:
         print(f"beamdesign: {len(batch.failures)} of {len(args.plan)} reports failed", file=sys.stderr)
-        return 1
-    return 0
+        return EXIT_LIMIT
+    return EXIT_OK

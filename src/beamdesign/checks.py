@@ -1,0 +1,119 @@
+"""Warnings that a result cannot be trusted as it reads: a pure function of a plan and its result.
+
+``plan_warnings(plan, result)`` returns one sentence per problem; the CLI prints them on stderr
+(``beamdesign: warning: ...``) and puts them in ``run --json`` under ``warnings``. A plan that
+cannot be computed at all is refused earlier with an ``InputError``; these are plans that run but
+whose numbers need a second look:
+
+- the plan measures nothing (a 0 s protocol, or no exposure before the protocol ends), some
+  locations are never measured, planned exposures were dropped or cut at the protocol end;
+- a threshold could not be checked (it names a constituent the probed layer does not hold);
+- numbers outside the engine's validated range: an energy within ``EDGE_MARGIN_keV`` of an
+  absorption edge of an element of the stack, or a spot smaller than the photoelectron range.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import xraylib
+
+from beamdesign.beam import Beam
+from beamdesign.stack import Stack
+from beamdesign.units import duration
+
+#: Distance to a K or L absorption edge below which the tabulated (free-atom) coefficients are
+#: not trusted, keV: near-edge structure (XANES) spans ~50 eV above an edge and is absent from
+#: xraylib's cross sections; a Si(111) monochromator's bandwidth is ~1.4e-4 E (4 eV at 27 keV).
+EDGE_MARGIN_keV = 0.05
+_EDGES = {"K": xraylib.K_SHELL, "L1": xraylib.L1_SHELL, "L2": xraylib.L2_SHELL,
+          "L3": xraylib.L3_SHELL}
+#: CSDA range of electrons in liquid water, g/cm², NIST ESTAR (Berger et al., NISTIR 4999,
+#: https://physics.nist.gov/PhysRefData/Star/Text/ESTAR.html): kinetic energy keV -> range.
+ESTAR_WATER_CSDA_G_CM2 = {10.0: 2.515e-4, 15.0: 5.147e-4, 20.0: 8.573e-4, 30.0: 1.759e-3,
+                          40.0: 2.932e-3, 50.0: 4.320e-3, 60.0: 5.915e-3, 80.0: 9.571e-3,
+                          100.0: 1.431e-2, 150.0: 2.817e-2, 200.0: 4.488e-2}
+
+
+def photoelectron_range_um(energy_keV: float, density_g_cm3: float = 1.0) -> float:
+    """CSDA range (µm) of an electron carrying the whole photon energy, in water scaled to
+    ``density_g_cm3`` (ranges in g/cm² differ little between light materials).
+
+    Log-log interpolation of ``ESTAR_WATER_CSDA_G_CM2``; below 10 keV the 10-15 keV power law
+    is extended.
+    """
+    energies = np.array(list(ESTAR_WATER_CSDA_G_CM2))
+    ranges = np.array(list(ESTAR_WATER_CSDA_G_CM2.values()))
+    if energy_keV < energies[0]:
+        slope = np.log(ranges[1] / ranges[0]) / np.log(energies[1] / energies[0])
+        range_g_cm2 = ranges[0] * (energy_keV / energies[0]) ** slope
+    else:
+        range_g_cm2 = np.exp(np.interp(np.log(energy_keV), np.log(energies), np.log(ranges)))
+    return float(range_g_cm2 / density_g_cm3 * 1e4)
+
+
+def beam_warnings(beam: Beam, stack: Stack) -> tuple[str, ...]:
+    """Warnings on a beam and a stack alone (also used by ``beamdesign dose``)."""
+    out = []
+    elements = sorted({z for layer in stack.layers for c in layer.constituents
+                       for z, _ in c.material.mass_fractions})
+    for z in elements:
+        for shell, macro in _EDGES.items():
+            try:
+                edge_keV = xraylib.EdgeEnergy(z, macro)
+            except ValueError:  # no such shell for this element
+                continue
+            if abs(beam.energy_keV - edge_keV) < EDGE_MARGIN_keV:
+                out.append(f"the beam energy {beam.energy_keV:g} keV is within "
+                           f"{EDGE_MARGIN_keV * 1000:g} eV of the {xraylib.AtomicNumberToSymbol(z)} "
+                           f"{shell} edge ({edge_keV:.4g} keV), where tabulated coefficients "
+                           "ignore near-edge structure: the dose may be off by a large factor; "
+                           "move the energy away from the edge or check it")
+    range_um = photoelectron_range_um(beam.energy_keV)
+    if min(beam.spot_um) < range_um:
+        out.append(f"the spot ({beam.spot_um[0]:g} x {beam.spot_um[1]:g} µm) is smaller than the "
+                   f"range of the photoelectrons ({range_um:.3g} µm in water at "
+                   f"{beam.energy_keV:g} keV, NIST ESTAR): photoelectrons leave the footprint, "
+                   "so the local dose is overestimated and the surroundings receive dose")
+    return tuple(out)
+
+
+def plan_warnings(plan: Any, result: Any) -> tuple[str, ...]:
+    """Every warning on a plan and the result of running it (see the module docstring).
+
+    Uses only ``plan.protocol.duration_s``, ``plan.schedule``, ``plan.thresholds``,
+    ``plan.beam``, ``plan.stack``, ``result.exposures`` (``start_s``,
+    ``location_index``, ``dropped``) and
+    ``result.locations`` (``name``, ``crossings``).
+    """
+    out = []
+    end_s = float(plan.protocol.duration_s)
+    exposures = result.exposures
+    n_exposures = int(np.size(exposures.start_s))
+    if end_s <= 0:
+        out.append("the protocol lasts 0 s: the plan measures nothing and every dose is 0")
+    elif n_exposures == 0:
+        out.append(f"no exposure starts before the protocol ends ({duration(end_s)}; schedule "
+                   f"start_s = {plan.schedule.start_s:g} s): the plan measures nothing and "
+                   "every dose is 0")
+    dropped = int(getattr(exposures, "dropped", 0))
+    if dropped:
+        out.append(f"{dropped} planned exposure(s) would start after the protocol ends "
+                   f"({duration(end_s)}) and were dropped: fewer loops are measured than the "
+                   "schedule asks")
+    if n_exposures:
+        measured = np.bincount(np.asarray(exposures.location_index),
+                               minlength=len(plan.schedule.locations)) > 0
+        never = [loc.name for loc, seen in zip(plan.schedule.locations, measured) if not seen]
+        if never:
+            out.append(f"{len(never)} of {len(measured)} locations are never measured before "
+                       f"the protocol ends (first: {never[0]!r}); their dose is only what "
+                       "neighbouring exposures give them")
+    checked = {c.threshold for loc in result.locations for c in loc.crossings}
+    for threshold in plan.thresholds:
+        if threshold not in checked:
+            out.append(f"threshold {threshold.name!r} was not checked: the probed layer holds "
+                       f"no {threshold.constituent!r}")
+    out.extend(beam_warnings(plan.beam, plan.stack))
+    return tuple(out)
