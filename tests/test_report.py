@@ -619,3 +619,16 @@ def test_plan_object_report_names_the_source_it_is_given(tmp_path):
     assert json.loads(page.metas["beamdesign-report"])["plan"] == "/beamtime/ma-1234.yaml (edited in the planner)"
     assert 'class="bd-source">/beamtime/ma-1234.yaml (edited in the planner)<' in out.read_text("utf-8")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.html"]
+
+
+def test_notebook_kept_only_with_keep_ipynb_and_no_ipynb_still_accepted(tmp_path, monkeypatch, capsys):
+    calls = []
+    monkeypatch.setattr(report_module, "render_report",
+                        lambda plan, out, **kw: calls.append(kw) or Path(out))
+    out = str(tmp_path / "r.html")
+    assert main(["report", "default", "-o", out]) == 0
+    assert main(["report", "default", "-o", out, "--no-ipynb"]) == 0
+    assert main(["report", "default", "-o", out, "--keep-ipynb", "--pdf"]) == 0
+    assert [(c["keep_ipynb"], c["pdf"]) for c in calls] == [(False, False), (False, False), (True, True)]
+    assert main(["report", "default", "-o", out, "--keep-ipynb", "--no-ipynb"]) == 2
+    assert "either --keep-ipynb or --no-ipynb, not both" in capsys.readouterr().err
