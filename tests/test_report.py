@@ -632,3 +632,21 @@ def test_notebook_kept_only_with_keep_ipynb_and_no_ipynb_still_accepted(tmp_path
     assert [(c["keep_ipynb"], c["pdf"]) for c in calls] == [(False, False), (False, False), (True, True)]
     assert main(["report", "default", "-o", out, "--keep-ipynb", "--no-ipynb"]) == 2
     assert "either --keep-ipynb or --no-ipynb, not both" in capsys.readouterr().err
+
+
+def test_kernel_with_another_beamdesign_is_refused(tmp_path):
+    """A kernel importing another installation of beamdesign would report other numbers."""
+    code = (f"import os, sys; sys.path.insert(0, {str(ROOT / 'src')!r}); "
+            "from beamdesign.report import render_report, ReportError\n"
+            "try:\n"
+            f"    render_report('jousseaume2023-exp1-pca', {str(tmp_path / 'r.html')!r})\n"
+            "except ReportError as e:\n"
+            "    print(e)\n")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "elsewhere")}
+    fake = tmp_path / "elsewhere" / "beamdesign"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("__version__ = 'other'\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         timeout=120)
+    assert "the report kernel imports beamdesign from" in out.stdout, out.stderr[-2000:]
+    assert str(fake) in out.stdout and not (tmp_path / "r.html").exists()

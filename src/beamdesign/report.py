@@ -278,8 +278,11 @@ def _execute(plan: Plan, source: str, sha256: str, file_text: str, out_ipynb: Pa
             return await super().start_kernel(**kw)
 
     # plain strings only; the validated plan as YAML (a relative stack path already resolved)
+    import beamdesign
+
     parameters = {"plan_yaml": plan_text(plan, "yaml"), "plan_source": source, "plan_sha256": sha256,
-                  "plan_file_text": file_text}
+                  "plan_file_text": file_text,
+                  "beamdesign_package": str(Path(beamdesign.__file__).resolve().parent)}
     with resources.as_file(template_path()) as template, open(workdir / "kernel.log", "wb") as log:
         n_cells = len(json.loads(Path(template).read_text("utf-8"))["cells"]) + 1  # + injected
 
