@@ -166,7 +166,7 @@ def test_crossing_times_do_not_depend_on_the_displayed_convention():
             if ca.time_s is not None:
                 assert cb.time_s == pytest.approx(ca.time_s, rel=1e-12)
             assert cb.final_dose_Gy == pytest.approx(ca.final_dose_Gy, rel=1e-12)
-            assert ca.convention == ("energy-absorption" if "Ortiz" in ca.threshold.source
+            assert ca.convention == ("transport" if "Ortiz" in ca.threshold.source
                                      else "total-attenuation")
 
 

@@ -48,6 +48,7 @@ NOTEBOOKS = [
     "04_classroom_exercises",
     "05_where_the_energy_goes",
     "06_electrons_and_xrays",
+    "07_design_your_experiment",
     "report_template",
 ]
 

@@ -38,7 +38,9 @@ def test_literature_rows_name_their_metric():
         assert row["source"], row["id"]
     assert {rows[i]["convention"] for i in rows if i.startswith("jousseaume2023")} == {
         "total-attenuation"}
-    assert rows["ortiz2015-radiolysis"]["convention"] == "energy-absorption"
+    # absorbed dose measured in bulk electrolyte: in a cell, the best estimate of the same
+    # quantity includes the photoelectrons the active material sends into the pores
+    assert rows["ortiz2015-radiolysis"]["convention"] == "transport"
 
 
 def test_every_threshold_carries_its_metric_and_the_papers_is_flagged_when_borrowed():

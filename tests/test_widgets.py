@@ -59,7 +59,7 @@ def test_bad_porosity_shows_message_next_to_layer_and_marks_stale(planner):
     planner.controls[f"layers[{i}].porosity"].value = 1.3
     field = f"stack.layers[{i}].porosity"
     assert field in planner.errors
-    assert "porosity must be in [0, 1)" in planner.message(field)
+    assert "a number from 0 to below 1" in planner.message(field)
     assert "porosity" in planner._rows[i].message.value  # the row's own message panel
     assert planner.stale and planner.result is good
     assert all(f.title.text.startswith("STALE") for f in planner.figures.values())

@@ -158,7 +158,7 @@ class Beam:
         validate.mapping(config, field, BEAM_KEYS, required=("energy_keV", "flux_ph_s", "spot_um"))
         spot = config["spot_um"]
         if not isinstance(spot, (list, tuple)):
-            spot = [spot, spot]
+            spot = [validate.SPOT_UM.check(spot, f"{field}.spot_um")] * 2
         if len(spot) != 2:
             raise InputError(f"{field}.spot_um", spot, "[width, height] in µm, or one number")
         attenuators = config.get("attenuators", [])

@@ -20,6 +20,8 @@ import numpy as np
 import xraylib
 
 from beamdesign.beam import Beam
+from beamdesign.materials import resolve_material
+from beamdesign.stopping import csda_range_g_per_cm2
 from beamdesign.stack import Stack
 from beamdesign.units import duration
 
@@ -29,28 +31,15 @@ from beamdesign.units import duration
 EDGE_MARGIN_keV = 0.05
 _EDGES = {"K": xraylib.K_SHELL, "L1": xraylib.L1_SHELL, "L2": xraylib.L2_SHELL,
           "L3": xraylib.L3_SHELL}
-#: CSDA range of electrons in liquid water, g/cm², NIST ESTAR (Berger et al., NISTIR 4999,
-#: https://physics.nist.gov/PhysRefData/Star/Text/ESTAR.html): kinetic energy keV -> range.
-ESTAR_WATER_CSDA_G_CM2 = {10.0: 2.515e-4, 15.0: 5.147e-4, 20.0: 8.573e-4, 30.0: 1.759e-3,
-                          40.0: 2.932e-3, 50.0: 4.320e-3, 60.0: 5.915e-3, 80.0: 9.571e-3,
-                          100.0: 1.431e-2, 150.0: 2.817e-2, 200.0: 4.488e-2}
 
 
 def photoelectron_range_um(energy_keV: float, density_g_cm3: float = 1.0) -> float:
     """CSDA range (µm) of an electron carrying the whole photon energy, in water scaled to
-    ``density_g_cm3`` (ranges in g/cm² differ little between light materials).
-
-    Log-log interpolation of ``ESTAR_WATER_CSDA_G_CM2``; below 10 keV the 10-15 keV power law
-    is extended.
-    """
-    energies = np.array(list(ESTAR_WATER_CSDA_G_CM2))
-    ranges = np.array(list(ESTAR_WATER_CSDA_G_CM2.values()))
-    if energy_keV < energies[0]:
-        slope = np.log(ranges[1] / ranges[0]) / np.log(energies[1] / energies[0])
-        range_g_cm2 = ranges[0] * (energy_keV / energies[0]) ** slope
-    else:
-        range_g_cm2 = np.exp(np.interp(np.log(energy_keV), np.log(energies), np.log(ranges)))
-    return float(range_g_cm2 / density_g_cm3 * 1e4)
+    ``density_g_cm3`` (ranges in g/cm² differ little between light materials): the longest
+    range a photoelectron of this beam can have in a battery's light constituents."""
+    water = resolve_material("water", "water")
+    range_g_cm2 = float(csda_range_g_per_cm2(water, energy_keV)[0])
+    return range_g_cm2 / density_g_cm3 * 1e4
 
 
 def beam_warnings(beam: Beam, stack: Stack) -> tuple[str, ...]:
@@ -74,7 +63,7 @@ def beam_warnings(beam: Beam, stack: Stack) -> tuple[str, ...]:
     if min(beam.spot_um) < range_um:
         out.append(f"the spot ({beam.spot_um[0]:g} x {beam.spot_um[1]:g} µm) is smaller than the "
                    f"range of the photoelectrons ({range_um:.3g} µm in water at "
-                   f"{beam.energy_keV:g} keV, NIST ESTAR): photoelectrons leave the footprint, "
+                   f"{beam.energy_keV:g} keV, CSDA): photoelectrons leave the footprint, "
                    "so the local dose is overestimated and the surroundings receive dose")
     return tuple(out)
 
@@ -110,7 +99,7 @@ def plan_warnings(plan: Any, result: Any) -> tuple[str, ...]:
             out.append(f"{len(never)} of {len(measured)} locations are never measured before "
                        f"the protocol ends (first: {never[0]!r}); their dose is only what "
                        "neighbouring exposures give them")
-    checked = {c.threshold for loc in result.locations for c in loc.crossings}
+    checked = [c.threshold for c in result.locations[0].crossings] if result.locations else []
     for threshold in plan.thresholds:
         if threshold not in checked:
             out.append(f"threshold {threshold.name!r} was not checked: the probed layer holds "

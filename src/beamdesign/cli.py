@@ -18,7 +18,7 @@ from pathlib import Path
 
 from beamdesign import __version__
 from beamdesign.beam import PROFILES, Beam
-from beamdesign.checks import beam_warnings, plan_warnings
+from beamdesign.checks import beam_warnings
 from beamdesign.coefficients import CONVENTION_MEANING, CONVENTIONS
 from beamdesign.dose import stack_dose
 from beamdesign.errors import InputError
@@ -28,8 +28,12 @@ from beamdesign.materials import library
 from beamdesign.plan import builtin_plan_names, load_plan
 from beamdesign.stack import load_stack, preset_config, preset_names
 from beamdesign.units import duration, si
+from beamdesign.commands import compare as compare_command
+from beamdesign.commands import design as design_command
 from beamdesign.commands import ebeam as ebeam_command
 from beamdesign.commands import report as report_command
+from beamdesign.commands import stopping as stopping_command
+from beamdesign.commands import sweep as sweep_command
 
 EXIT_OK, EXIT_LIMIT, EXIT_INPUT, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 3, 4
 EXIT_CODES = f"""exit status:
@@ -136,8 +140,15 @@ def _cmd_stacks(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Locations listed in the run table; larger plans show their hottest ones (JSON has all).
+TABLE_LOCATIONS = 30
+
+
 def _run_table(result) -> str:
     plan = result.plan
+    shown = sorted(result.locations, key=lambda loc: -loc.dose_Gy[result.probe])[:TABLE_LOCATIONS]
+    shown.sort(key=result.locations.index)
+    hottest = result.hottest
     lines = [
         f"plan: {clean(plan.title)}",
         f"stack: {clean(plan.stack.name)}   beam: {plan.beam.energy_keV:g} keV, {plan.beam.flux_ph_s:.3g} ph/s, "
@@ -145,25 +156,49 @@ def _run_table(result) -> str:
         f"convention: {plan.beam.convention} — {CONVENTION_MEANING[plan.beam.convention]}",
         f"protocol: {clean(' / '.join(map(str, plan.protocol.to_config())))} "
         f"({duration(plan.protocol.duration_s)})   probed: {clean(result.probe)}",
+        "doses: at the hottest point of each location's footprint, mean over the layer's "
+        "thickness; averaged rate = dose received between a location's first and last exposure "
+        "/ that time",
+        f"hottest point of the sample: {si(hottest.dose_Gy, 'Gy')} at ({hottest.x_um:.4g}, "
+        f"{hottest.y_um:.4g}) µm, in {clean(hottest.location)}",
         "",
         f"{'location':<10}{'scans':>6}{'beam on':>10}{'probed dose':>13}{'local rate':>13}"
         f"{'avg rate':>13}  verdict",
     ]
-    for loc in result.locations:
+    for loc in shown:
         lines.append(f"{clean(loc.name):<10}{loc.scans:>6}{duration(loc.beam_on_s):>10}"
                      f"{si(loc.dose_Gy[result.probe], 'Gy'):>13}"
                      f"{si(loc.local_dose_rate_Gy_per_s, 'Gy/s'):>13}"
                      f"{si(loc.averaged_dose_rate_Gy_per_s, 'Gy/s'):>13}  {clean(loc.verdict)}")
-    lines += ["", "threshold crossings (time, SOC):"]
-    for loc in result.locations:
-        cells = [f"{clean(c.threshold.name)} [{clean(c.constituent.split('/')[-1])}]: " + (
-                 f"{duration(c.time_s)}, SOC {c.soc:.1%}" if c.time_s is not None else "never")
-                 for c in loc.crossings]
-        lines.append(f"  {clean(loc.name)}: " + "; ".join(cells))
-    lines += ["", "final dose per constituent (Gy):"]
-    for loc in result.locations:
-        lines.append(f"  {clean(loc.name)}: " + ", ".join(f"{clean(key)} {si(dose, 'Gy')}"
-                                                 for key, dose in loc.dose_Gy.items()))
+    if len(shown) < len(result.locations):
+        lines.append(f"(the {len(shown)} hottest of {len(result.locations)} locations; "
+                     "--json lists all)")
+    lines += ["", "thresholds, each compared with the dose in the metric it was measured in:"]
+    for i, threshold in enumerate(t for t in plan.thresholds
+                                  if any(c.threshold is t for c in result.locations[0].crossings)):
+        first = next(c for c in result.locations[0].crossings if c.threshold is threshold)
+        caveat = f" — {clean(first.caveat)}" if first.caveat else ""
+        lines.append(f"  {clean(threshold.name)} ({si(threshold.dose_Gy, 'Gy')} on "
+                     f"{clean(first.constituent)}; {threshold.metric}){caveat}")
+        for loc in shown:
+            c = next(c for c in loc.crossings if c.threshold is threshold)
+            when = (f"crossed at {duration(c.time_s)}, SOC {c.soc:.1%}" if c.time_s is not None
+                    else "not crossed")
+            here = ""
+            if (threshold.convention, threshold.where) != (plan.beam.convention, "column-mean"):
+                here = (f" (shown in {plan.beam.convention}: "
+                        f"{si(loc.dose_Gy[c.constituent], 'Gy')})")
+            lines.append(f"    {clean(loc.name)}: {when}; final {si(c.final_dose_Gy, 'Gy')} in "
+                         f"this metric{here}")
+    lines += ["", "final dose per constituent (Gy, plan's convention; entrance face in brackets "
+              "where it is 10 % above the mean):"]
+    for loc in shown:
+        cells = []
+        for key, dose in loc.dose_Gy.items():
+            entrance = loc.entrance_dose_Gy[key]
+            face = f" [{si(entrance, 'Gy')}]" if entrance > 1.1 * dose else ""
+            cells.append(f"{clean(key)} {si(dose, 'Gy')}{face}")
+        lines.append(f"  {clean(loc.name)}: " + ", ".join(cells))
     return "\n".join(lines)
 
 
@@ -177,12 +212,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.csv:
         check_output(args.csv, "--csv")  # before the work, not after it
     result = run_plan(load_plan(args.plan))
-    warnings = plan_warnings(result.plan, result)
     if args.csv:
         write_text_atomic(args.csv, result.timeline_csv(), "--csv")
-    _warn(warnings)
+    _warn(result.warnings)
     if args.json:
-        print(json.dumps({**result.to_dict(), "warnings": list(warnings)}, indent=1))
+        print(json.dumps(result.to_dict(), indent=1))
     else:
         print(_run_table(result))
     crossed = [loc.name for loc in result.locations if any(c.time_s is not None
@@ -251,8 +285,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=_cmd_run)
     report_command.register(commands)
     ebeam_command.register(commands)
-    from beamdesign.commands import stopping as stopping_command
     stopping_command.register(commands)
+    sweep_command.register(commands)
+    design_command.register(commands)
+    compare_command.register(commands)
     return parser
 
 

@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
 
+from beamdesign.checks import plan_warnings
 from beamdesign.coefficients import CONVENTION_MEANING
 from beamdesign.dose import DoseSpectrum, dose_spectrum
 from beamdesign.dosemap import DoseMap, dose_map
@@ -397,5 +398,6 @@ def run_plan(plan: Plan, timeline_points: int = TIMELINE_POINTS) -> ExperimentRe
             crossings=crossings,
             verdict=verdict([c.threshold for c in crossings if c.time_s is not None]),
         ))
-    return ExperimentResult(plan, spectrum, probe, exposures, spots, beam_seconds, time_s,
-                            plan.protocol.soc_at(time_s), probe_dose, rows, tuple(locations))
+    result = ExperimentResult(plan, spectrum, probe, exposures, spots, beam_seconds, time_s,
+                              plan.protocol.soc_at(time_s), probe_dose, rows, tuple(locations))
+    return replace(result, warnings=plan_warnings(plan, result))

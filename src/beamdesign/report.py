@@ -89,15 +89,14 @@ def template_path() -> resources.abc.Traversable:
 def review_summary(result) -> dict:
     """The review panel's first-page facts of an ``ExperimentResult``: one row per threshold
     (pass / at risk, its dose metric and the highest dose in that metric), the warnings on the
-    plan and its result, and the hottest point. The one place that reads those fields.
+    plan and its result (``ExperimentResult.warnings``), and the hottest point. The one place
+    that reads those fields.
 
     Returns
     -------
     {"thresholds": [dict per threshold, plan order], "warnings": [sentence],
      "hottest": {location, x_um, y_um, dose_Gy}, "at_risk": number of thresholds crossed}
     """
-    from beamdesign.checks import plan_warnings
-
     rows: dict[int, dict] = {}
     for threshold in result.plan.thresholds:
         rows[id(threshold)] = {
@@ -126,8 +125,7 @@ def review_summary(result) -> dict:
             row["status"] = "at risk" if row["crossed_at"] else "pass"
     table = list(rows.values())
     hottest = result.hottest
-    warnings = dict.fromkeys(str(w) for w in (*result.warnings, *plan_warnings(result.plan, result)))
-    return {"thresholds": table, "warnings": list(warnings),
+    return {"thresholds": table, "warnings": [str(w) for w in result.warnings],
             "hottest": {"location": hottest.location, "x_um": float(hottest.x_um),
                         "y_um": float(hottest.y_um), "dose_Gy": float(hottest.dose_Gy)},
             "at_risk": sum(row["status"] == "at risk" for row in table)}

@@ -160,7 +160,7 @@ class Schedule:
         InputError
             Naming the offending field, e.g. ``schedule.locations[1].exposure_s``.
         """
-        _check_keys(cfg, field, SCHEDULE_KEYS)
+        validate.mapping(cfg, field, SCHEDULE_KEYS)
         has_locations, has_raster = "locations" in cfg, "raster" in cfg
         if has_locations == has_raster:
             raise InputError(field, "both locations and raster" if has_locations else "neither",
@@ -271,10 +271,6 @@ class Schedule:
         )
 
 
-def _check_keys(cfg: object, field: str, allowed: tuple[str, ...]) -> None:
-    validate.mapping(cfg, field, allowed)
-
-
 def _parse_loop(value: object, field: str) -> str | int:
     if isinstance(value, str):
         if value not in LOOP_WORDS:
@@ -292,7 +288,7 @@ def _parse_locations(items: object, field: str, default_exposure_s: float | None
     first_use: dict[str, str] = {}
     for i, item in enumerate(items):
         where = f"{field}[{i}]"
-        _check_keys(item, where, LOCATION_KEYS)
+        validate.mapping(item, where, LOCATION_KEYS)
         name = validate.text(item.get("name", f"#{i + 1}"), f"{where}.name")
         if name in first_use:
             raise InputError(f"{where}.name", name, "location names must be unique",
@@ -321,7 +317,7 @@ def _pair(value: object, field: str, rule: validate.Range) -> list[float]:
 
 
 def _parse_raster(cfg: object, field: str) -> dict:
-    _check_keys(cfg, field, RASTER_KEYS)
+    validate.mapping(cfg, field, RASTER_KEYS)
     pattern = cfg.get("pattern", _MISSING)
     if pattern not in RASTER_PATTERNS:
         raise InputError(f"{field}.pattern", pattern, f"must be one of {', '.join(RASTER_PATTERNS)}",

@@ -64,12 +64,18 @@ def _pair(rule: validate.Range, description: str) -> Schema:
         _number(rule), {"type": "array", "items": _number(rule), "minItems": 2, "maxItems": 2}]}
 
 
+def _nullable(schema: Schema) -> Schema:
+    """``schema`` or null: for the keys whose null the code reads as "not given"."""
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
 def _free_text(max_chars: int) -> Schema:
     return {"type": "string", "maxLength": max_chars}
 
 
 def _stack() -> Schema:
-    density = _number(validate.DENSITY_G_CM3, "density, needed for a formula not in the library")
+    density = _nullable(_number(validate.DENSITY_G_CM3, "density, needed for a formula not in "
+                                "the library"))
     material = _text(description="a library material name or a chemical formula")
     solid = _object(SOLID_KEYS, {"material": material, "density_g_cm3": density,
                                  "mass_fraction": _number(MASS_FRACTION, "of the solid"),
@@ -81,7 +87,7 @@ def _stack() -> Schema:
         "name": _text(), "material": material, "density_g_cm3": density,
         "thickness_um": _number(validate.THICKNESS_UM),
         "porosity": _number(validate.POROSITY, "pore volume fraction"),
-        "pore_filler": material,
+        "pore_filler": _nullable(material),
         "solid": {"type": "array", "items": solid, "minItems": 1},
         "note": _free_text(MAX_NOTE_CHARS),
     }, ("name", "thickness_um"), "a layer: one 'material', or 'solid' components with porosity "
@@ -100,7 +106,8 @@ def _beam() -> Schema:
                 ("transmission",)),
         _object(tuple(k for k in ATTENUATOR_KEYS if k != "transmission"), {
             "material": _text(), "thickness_um": _number(validate.THICKNESS_UM),
-            "density_g_cm3": _number(validate.DENSITY_G_CM3)}, ("material", "thickness_um")),
+            "density_g_cm3": _nullable(_number(validate.DENSITY_G_CM3))},
+            ("material", "thickness_um")),
     ]}
     return _object(BEAM_KEYS, {
         "energy_keV": _number(validate.ENERGY_KEV),
@@ -158,8 +165,8 @@ def _thresholds() -> Schema:
         "measured_for": _free_text(MAX_NOTES_CHARS),
     }, ("name", "dose_Gy"))
     scale = _text(description="a threshold scale name, e.g. 'jousseaume2023'")
-    return {"oneOf": [scale, {"type": "array", "minItems": 1,
-                              "items": {"oneOf": [scale, item]}}]}
+    return {"oneOf": [scale, {"type": "array", "minItems": 1, "items": {"oneOf": [scale, item]}},
+                      {"type": "null", "description": "the default scale, jousseaume2023"}]}
 
 
 def plan_schema() -> Schema:
@@ -176,8 +183,8 @@ def plan_schema() -> Schema:
         "soc0": _number(validate.SOC, "state of charge at time 0"),
         "schedule": _schedule(),
         "thresholds": _thresholds(),
-        "probe": _text(description="'layer' or 'layer/constituent'; default: the highest dose "
-                                   "rate"),
+        "probe": _nullable(_text(description="'layer' or 'layer/constituent'; default (or "
+                                             "null): the highest dose rate")),
         "notes": _free_text(MAX_NOTES_CHARS),
         "metadata": _object(METADATA_KEYS, {key: _free_text(MAX_NOTES_CHARS)
                                             for key in METADATA_KEYS}),

@@ -1,0 +1,221 @@
+"""Beamline profiles: what a beamline can deliver (flux vs energy, filters, spots, timing,
+detector), read from YAML files, and applied to a plan.
+
+A profile file holds::
+
+    name, title, source, example (true for the illustrative profiles shipped)
+    flux_table: {energy_keV: [...], flux_ph_s: [...]}   # photons/s reaching the filters
+    beam_profile: tophat | gaussian
+    spots_um: [[w, h], ...]                              # spot sizes offered (µm)
+    attenuators: [{name, material, thickness_um}, ...]   # real filters: T depends on energy
+    shortest_exposure_s, move_s                          # detector/shutter and motor limits (s)
+    detector: {efficiency, ring_fraction, window_deg, i0_fraction, solid_angle_sr, points}
+
+The flux between table points is interpolated log-log (undulator and bending-magnet spectra
+are smooth power laws over such ranges); outside the table nothing is extrapolated.
+A plan names a profile with the top-level key ``beamline: NAME|path`` (see ``apply_profile``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from beamdesign.beam import PROFILES, Attenuator
+from beamdesign.errors import InputError, did_you_mean
+from beamdesign.materials import check_positive
+from beamdesign.signal import Detector
+from beamdesign.stack import read_mapping
+
+PROFILE_KEYS = ("name", "title", "source", "example", "flux_table", "beam_profile", "spots_um",
+                "attenuators", "shortest_exposure_s", "move_s", "detector")
+SPOT_TOLERANCE_UM = 0.5  # a plan's spot matches an offered one within half a micrometre
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A beamline's capabilities (module docstring); ``config`` is the mapping it came from."""
+
+    name: str
+    title: str
+    source: str
+    example: bool
+    energies_keV: tuple[float, ...]
+    flux_table_ph_s: tuple[float, ...]
+    beam_profile: str
+    spots_um: tuple[tuple[float, float], ...]
+    attenuators: tuple[tuple[str, Attenuator], ...]
+    shortest_exposure_s: float
+    move_s: float
+    detector: Detector
+    config: dict
+
+    def flux_ph_s(self, energy_keV: float, field: str = "beam.energy_keV") -> float:
+        """Flux (ph/s) at ``energy_keV``, interpolated log-log inside the table only."""
+        low, high = self.energies_keV[0], self.energies_keV[-1]
+        if not low <= energy_keV <= high:
+            raise InputError(field, energy_keV, f"beamline '{self.name}' has flux from {low:g} to "
+                             f"{high:g} keV (its flux_table)")
+        return float(np.exp(np.interp(np.log(energy_keV), np.log(self.energies_keV),
+                                      np.log(self.flux_table_ph_s))))
+
+    def attenuator(self, name: str, field: str = "attenuator") -> Attenuator:
+        """The filter called ``name`` (case-insensitive)."""
+        for key, value in self.attenuators:
+            if key.lower() == str(name).lower():
+                return value
+        names = [key for key, _ in self.attenuators]
+        raise InputError(field, name, f"a filter of beamline '{self.name}': " + ", ".join(names),
+                         did_you_mean(str(name), names))
+
+
+def _positive_list(values: object, field: str, unit: str) -> tuple[float, ...]:
+    if not isinstance(values, list) or len(values) < 2:
+        raise InputError(field, values, f"a list of at least two numbers > 0 ({unit})")
+    for i, value in enumerate(values):
+        if isinstance(value, bool):
+            raise InputError(f"{field}[{i}]", value, f"a number > 0 ({unit})")
+    return tuple(check_positive(v, f"{field}[{i}]", unit) for i, v in enumerate(values))
+
+
+def _non_negative(value: object, field: str, unit: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) \
+            or value < 0:
+        raise InputError(field, value, f"a number >= 0 ({unit})")
+    return float(value)
+
+
+def profile_from_config(config: dict, field: str = "beamline") -> Profile:
+    """Validate a profile mapping (module docstring) and build the profile."""
+    if not isinstance(config, dict):
+        raise InputError(field, config, "a beamline profile is a mapping with name and flux_table")
+    for key in config:
+        if key not in PROFILE_KEYS:
+            raise InputError(f"{field}.{key}", config[key], "not a known key; allowed: "
+                             + ", ".join(PROFILE_KEYS), did_you_mean(str(key), PROFILE_KEYS))
+    name = config.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise InputError(f"{field}.name", name, "a profile needs a non-empty name")
+    table = config.get("flux_table")
+    if not isinstance(table, dict) or set(table) != {"energy_keV", "flux_ph_s"}:
+        raise InputError(f"{field}.flux_table", table, "{energy_keV: [...], flux_ph_s: [...]}")
+    energies = _positive_list(table["energy_keV"], f"{field}.flux_table.energy_keV", "keV")
+    fluxes = _positive_list(table["flux_ph_s"], f"{field}.flux_table.flux_ph_s", "ph/s")
+    if len(energies) != len(fluxes):
+        raise InputError(f"{field}.flux_table.flux_ph_s", len(fluxes),
+                         f"one flux per energy ({len(energies)} energies)")
+    if any(b <= a for a, b in zip(energies, energies[1:])):
+        raise InputError(f"{field}.flux_table.energy_keV", list(energies), "energies in increasing order")
+    shape = config.get("beam_profile", "tophat")
+    if shape not in PROFILES:
+        raise InputError(f"{field}.beam_profile", shape, "one of " + ", ".join(PROFILES))
+    spots = config.get("spots_um")
+    if not isinstance(spots, list) or not spots or not all(isinstance(s, list) and len(s) == 2 for s in spots):
+        raise InputError(f"{field}.spots_um", spots, "a list of [width, height] spot sizes in µm")
+    filters = config.get("attenuators", [])
+    if not isinstance(filters, list):
+        raise InputError(f"{field}.attenuators", filters, "a list of {name, material, thickness_um}")
+    attenuators = []
+    for i, item in enumerate(filters):
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            raise InputError(f"{field}.attenuators[{i}]", item, "{name, material, thickness_um}")
+        rest = {k: v for k, v in item.items() if k != "name"}
+        attenuators.append((item["name"], Attenuator.from_config(rest, f"{field}.attenuators[{i}]")))
+    example = config.get("example", False)
+    if not isinstance(example, bool):
+        raise InputError(f"{field}.example", example, "true or false")
+    return Profile(
+        name=name.strip(), title=str(config.get("title", "")),
+        source=" ".join(str(config.get("source", "")).split()), example=example,
+        energies_keV=energies, flux_table_ph_s=fluxes, beam_profile=shape,
+        spots_um=tuple((check_positive(w, f"{field}.spots_um", "µm"),
+                        check_positive(h, f"{field}.spots_um", "µm")) for w, h in spots),
+        attenuators=tuple(attenuators),
+        shortest_exposure_s=check_positive(config.get("shortest_exposure_s"),
+                                           f"{field}.shortest_exposure_s", "s"),
+        move_s=_non_negative(config.get("move_s", 0.0), f"{field}.move_s", "s"),
+        detector=Detector.from_config(config.get("detector"), f"{field}.detector"),
+        config=json.loads(json.dumps(config)),
+    )
+
+
+@cache
+def _builtin() -> dict[str, str]:
+    folder = resources.files("beamdesign").joinpath("data/profiles")
+    return {e.name.removesuffix(".yaml"): e.read_text("utf-8")
+            for e in sorted(folder.iterdir(), key=lambda e: e.name) if e.name.endswith(".yaml")}
+
+
+def profile_names() -> list[str]:
+    """Names of the built-in (example) profiles."""
+    return list(_builtin())
+
+
+def load_profile(spec: str | Path | dict | Profile, field: str = "beamline") -> Profile:
+    """A profile from a built-in name, a YAML/JSON file, a mapping, or a profile (returned)."""
+    import yaml
+
+    if isinstance(spec, Profile):
+        return spec
+    if isinstance(spec, dict):
+        return profile_from_config(spec, field)
+    text = str(spec)
+    if text in _builtin():
+        return profile_from_config(yaml.safe_load(_builtin()[text]), field)
+    path = Path(text).expanduser()
+    if not path.is_file():
+        raise InputError(field, text, "a beamline profile file or a built-in profile: "
+                         + ", ".join(_builtin()), did_you_mean(text, _builtin()))
+    return profile_from_config(read_mapping(path, field), field)
+
+
+def apply_profile(plan_config: dict, profile: Profile | str | dict, attenuator: str | None = None) -> dict:
+    """A copy of ``plan_config`` made consistent with the beamline.
+
+    - ``beam.flux_ph_s`` := the profile's flux at ``beam.energy_keV`` (error outside its table);
+    - ``beam.profile`` := the profile's beam shape; ``beam.spot_um`` must be an offered spot;
+    - ``attenuator``: the name of one of its filters, appended to ``beam.attenuators``;
+    - every exposure must be at least ``shortest_exposure_s``; ``schedule.move_s`` is raised to
+      the profile's ``move_s`` when shorter (motors cannot move faster);
+    - a top-level ``beamline`` key is removed (the proposed plan key ``beamline: NAME|path``).
+    """
+    profile = load_profile(profile)
+    config = json.loads(json.dumps(plan_config))
+    config.pop("beamline", None)
+    beam = config.get("beam")
+    if not isinstance(beam, dict) or "energy_keV" not in beam:
+        raise InputError("beam.energy_keV", None, "a plan needs a beam energy to apply a beamline profile")
+    energy = beam["energy_keV"]
+    if isinstance(energy, bool) or not isinstance(energy, (int, float)):
+        raise InputError("beam.energy_keV", energy, "a number (keV)")
+    beam["flux_ph_s"] = profile.flux_ph_s(float(energy))
+    beam["profile"] = profile.beam_profile
+    spot = beam.get("spot_um")
+    spot = [spot, spot] if isinstance(spot, (int, float)) and not isinstance(spot, bool) else spot
+    offered = ", ".join(f"{w:g}x{h:g}" for w, h in profile.spots_um)
+    if not isinstance(spot, list) or len(spot) != 2 or not any(
+            abs(float(spot[0]) - w) <= SPOT_TOLERANCE_UM and abs(float(spot[1]) - h) <= SPOT_TOLERANCE_UM
+            for w, h in profile.spots_um):
+        raise InputError("beam.spot_um", spot, f"a spot offered by beamline '{profile.name}': {offered} µm")
+    if attenuator is not None:
+        beam["attenuators"] = list(beam.get("attenuators") or []) + [
+            profile.attenuator(attenuator).to_config()]
+    schedule = config.get("schedule", {})
+    if isinstance(schedule, dict):
+        exposures = [("schedule.exposure_s", schedule.get("exposure_s"))] + [
+            (f"schedule.locations[{i}].exposure_s", loc.get("exposure_s"))
+            for i, loc in enumerate(schedule.get("locations") or []) if isinstance(loc, dict)]
+        for name, value in exposures:
+            if isinstance(value, (int, float)) and not isinstance(value, bool) \
+                    and value < profile.shortest_exposure_s:
+                raise InputError(name, value, f"at least {profile.shortest_exposure_s:g} s on beamline "
+                                 f"'{profile.name}' (its shortest_exposure_s)")
+        move = schedule.get("move_s", 0.0)
+        if isinstance(move, (int, float)) and not isinstance(move, bool) and move < profile.move_s:
+            schedule["move_s"] = profile.move_s
+    return config
