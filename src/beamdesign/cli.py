@@ -31,6 +31,7 @@ from beamdesign.units import duration, si
 from beamdesign.commands import compare as compare_command
 from beamdesign.commands import design as design_command
 from beamdesign.commands import ebeam as ebeam_command
+from beamdesign.commands import report as report_command
 from beamdesign.commands import stopping as stopping_command
 from beamdesign.commands import sweep as sweep_command
 
@@ -227,32 +228,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _cmd_report(args: argparse.Namespace) -> int:
-    from beamdesign.report import ReportError, render_batch, render_report
-
-    out = Path(args.output).expanduser()
-    if len(args.plan) == 1 and out.suffix.lower() in {".html", ".htm"}:
-        try:
-            path = render_report(args.plan[0], out, keep_ipynb=not args.no_ipynb)
-        except ReportError as error:
-            print(f"beamdesign: error: {clean(error)}", file=sys.stderr)
-            return 1
-        print(clean(path))
-        return 0
-    if out.suffix.lower() in {".html", ".htm"}:
-        raise InputError("-o", str(out), "several plans need an output folder, not an .html file")
-    batch = render_batch(args.plan, out, keep_ipynb=not args.no_ipynb)
-    for _, path, summary in batch.reports:
-        print(f"{clean(path)}: {clean(summary)}")
-    print(clean(batch.index))
-    for spec, message in batch.failures:
-        print(f"beamdesign: error: {clean(spec)}: {clean(message)}", file=sys.stderr)
-    if batch.failures:
-        print(f"beamdesign: {len(batch.failures)} of {len(args.plan)} reports failed", file=sys.stderr)
-        return 1
-    return 0
-
-
 class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
     """Defaults shown in --help (not for on/off flags), epilogs kept as written."""
 
@@ -308,12 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--check", action="store_true",
                      help=f"exit with status {EXIT_LIMIT} when a location crosses a threshold")
     run.set_defaults(handler=_cmd_run)
-    report = commands.add_parser("report", help="HTML report of one or several plans (needs the jupyter extra)")
-    report.add_argument("plan", nargs="+", help="plan files (YAML/JSON) or built-in plan names")
-    report.add_argument("-o", "--output", required=True,
-                        help="OUT.html for one plan; a folder (reports + index.html) for several")
-    report.add_argument("--no-ipynb", action="store_true", help="do not keep the executed notebook")
-    report.set_defaults(handler=_cmd_report)
+    report_command.register(commands)
     ebeam_command.register(commands)
     stopping_command.register(commands)
     sweep_command.register(commands)
