@@ -59,7 +59,7 @@ def test_classroom_copies_are_generated_from_the_source():
     student_code = "\n".join("".join(c["source"]) for c in student["cells"])
     teacher_code = "\n".join("".join(c["source"]) for c in teacher["cells"])
     assert "SOLUTION" not in student_code + teacher_code and "### STUDENT" not in teacher_code
-    assert "0.05" not in student_code and "energy_keV, exposure_s = 60, 0.05" in teacher_code
+    assert "0.04" not in student_code and "energy_keV, exposure_s = 60, 0.04" in teacher_code
     assert student_code.count("= ...") + student_code.count(", ...") >= 4  # a student cell each
     assert tools.build_classroom(check=True) == [], "run `python tools/notebooks.py classroom`"
     stored = json.loads((NOTEBOOKS / "04_classroom_exercises.ipynb").read_text(encoding="utf-8"))
@@ -125,7 +125,7 @@ def test_student_copy_gives_feedback():
                   timeout=600) as tb:
         first = next(i for i, c in enumerate(tb.cells) if "energy_keV, exposure_s = ..." in c.source)
         assert "replace every ... by your answer" in tb.cell_output_text(first)
-        tb.inject("assert check_exercise_1(60, 0.05) and check_exercise_3(3.8)")
+        tb.inject("assert check_exercise_1(60, 0.04) and check_exercise_3(3.8)")
         assert "✓" in tb.inject("_ = check_exercise_4(8e10 / 0.8825)").outputs[0]["text"]
 
 

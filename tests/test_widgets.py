@@ -236,7 +236,9 @@ def test_lessons_respond_to_controls():
 def test_exercise_checks(capsys):
     from beamdesign.widgets import exercises
 
-    assert exercises.check_exercise_1(60, 0.05) and not exercises.check_exercise_1(27, 10)
+    assert exercises.check_exercise_1(60, 0.04) and not exercises.check_exercise_1(27, 10)
+    # 0.05 s shows 68 kGy as displayed (energy-absorption) but is 90 kGy in the paper's metric
+    assert not exercises.check_exercise_1(60, 0.05)
     assert not exercises.check_exercise_1(-5, 1)  # an invalid energy is a ✗, not a traceback
     assert exercises.check_exercise_2("total-attenuation", 3.2)
     assert exercises.check_exercise_3(3.8) and not exercises.check_exercise_3(10)

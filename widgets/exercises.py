@@ -57,15 +57,21 @@ def check_exercise_1(energy_keV: float, exposure_s: float) -> bool:
         result = exercise_1_result(energy_keV, exposure_s)
     except InputError as error:
         return _report(False, str(error))
-    worst = result.worst()
-    dose = worst.dose_Gy[result.probe]
+    # the 80 kGy is the paper's: compared with the dose in its own metric (total-attenuation,
+    # column mean) at each location's hottest point, whatever convention the plan displays
+    crossings = [(c.final_dose_Gy, loc, c) for loc in result.locations for c in loc.crossings
+                 if c.threshold.dose_Gy == LIMIT_1_GY and c.constituent == result.probe]
+    dose, worst, crossing = max(crossings, key=lambda item: item[0])
+    shown = worst.dose_Gy[result.probe]
     transmission = float(result.spectrum.transmission[0])
     ok = dose < LIMIT_1_GY and transmission > TRANSMISSION_1
     hint = ("" if ok else " — the cell absorbs too much: raise the energy"
             if transmission <= TRANSMISSION_1 else " — too much dose: shorten the exposure "
             "(or raise the energy)")
-    return _report(ok, f"worst NMC811 dose {si(dose, 'Gy')} at {worst.name} (goal < 80 kGy), "
-                       f"cell transmission {100 * transmission:.3g} % (goal > 50 %){hint}")
+    return _report(ok, f"worst NMC811 dose {si(dose, 'Gy')} at {worst.name} in the paper's "
+                       f"metric ({crossing.convention}; {si(shown, 'Gy')} as displayed in "
+                       f"{result.plan.beam.convention}) (goal < 80 kGy), cell transmission "
+                       f"{100 * transmission:.3g} % (goal > 50 %){hint}")
 
 
 def check_exercise_2(convention: str, ratio: float) -> bool:

@@ -330,6 +330,12 @@ def energy_figure(plan_or_result: Plan | ExperimentResult):
 
 
 # --------------------------------------------------------------------------- text panels
+DOSE_TIP = ("dose at the hottest point of the location's footprint, mean over the layer's "
+            "thickness, in the plan's convention")
+LOCAL_RATE_TIP = "highest instantaneous dose rate at the location's hottest point"
+AVERAGED_RATE_TIP = ("dose received at the hottest point between the start of the location's "
+                     "first exposure and the end of its last, divided by that time (beam-off "
+                     "time between visits included)")
 def summary_html(result: ExperimentResult, edited: bool = False) -> str:
     """The verdict above the figures (the ``bd-summary`` panel); ``edited`` notes that the plan
     no longer is the one its (unchanged) title describes."""
@@ -338,22 +344,35 @@ def summary_html(result: ExperimentResult, edited: bool = False) -> str:
             if edited else "")
     warnings = "".join(f"<br><span style='color:#8a6d00'>⚠ {html.escape(str(text))}</span>"
                        for text in getattr(result, "warnings", ()) or ())
+    convention = result.plan.beam.convention
+    on_probe = [c for c in worst.crossings if c.constituent == result.probe]
+    other = [c for c in on_probe if (c.convention, c.where) != (convention, "column-mean")]
+    metric = (f" = <b>{si(other[0].final_dose_Gy, 'Gy')}</b> in the metric of its thresholds "
+              f"({html.escape(other[0].convention)}, {html.escape(other[0].where)})"
+              if other else "")
+    caveat = next((c.caveat for c in on_probe if c.caveat), "")
+    caveat_html = (f"<br><span style='color:#8a6d00'>⚠ {html.escape(caveat)}</span>"
+                   if caveat else "")
     return (f"<div><b>{html.escape(result.plan.title)}</b>{note}<br>"
             f"<b>{html.escape(result.probe)}</b>: worst location "
             f"<b>{html.escape(worst.name)}</b> receives "
-            f"<b class='bd-dose'>{si(worst.dose_Gy[result.probe], 'Gy')}</b> over "
+            f"<b class='bd-dose'>{si(worst.dose_Gy[result.probe], 'Gy')}</b> "
+            f"({html.escape(convention)}, at its hottest point){metric} over "
             f"{duration(float(result.time_s[-1]))}; cell transmission "
             f"{100 * float(result.spectrum.transmission[0]):.3g} % — "
-            f"{html.escape(worst.verdict)}{warnings}</div>")
+            f"{html.escape(worst.verdict)}{caveat_html}{warnings}</div>")
 
 
 def verdict_table(result: ExperimentResult) -> str:
     """HTML table of the worst locations: dose, dose rates, first crossing, verdict."""
     probe = result.probe
     rows = sorted(result.locations, key=lambda loc: -loc.dose_Gy[probe])[:MAX_TABLE_ROWS]
-    head = ("<tr><th>location</th><th>scans</th><th>beam on</th><th>dose</th>"
-            "<th>local rate</th><th>averaged rate</th><th>first threshold crossed</th>"
-            "<th>verdict</th></tr>")
+    head = ("<tr><th>location</th><th>scans</th><th>beam on</th>"
+            f"<th title='{DOSE_TIP}'>dose</th>"
+            f"<th title='{LOCAL_RATE_TIP}'>local rate</th>"
+            f"<th title='{AVERAGED_RATE_TIP}'>averaged rate</th>"
+            "<th title='each threshold is compared with the dose in the metric it was measured "
+            "in'>first threshold crossed</th><th>verdict</th></tr>")
     body = []
     for loc in rows:
         crossed = [c for c in loc.crossings if c.time_s is not None]
