@@ -22,7 +22,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 NOTEBOOKS = ROOT / "notebooks"
-NOT_A_TUTORIAL = {"report_template"}  # papermill's template, stored without outputs
+NOT_A_TUTORIAL = {"report_template", "app"}  # papermill's template; the planner served by Voila
 
 
 def _load(name: str) -> ModuleType:
