@@ -244,7 +244,7 @@ def test_exercise_checks(capsys):
     assert exercises.check_exercise_3(3.8) and not exercises.check_exercise_3(10)
     assert exercises.check_exercise_4(8e10 / 0.8825) and not exercises.check_exercise_4(8e10)
     out = capsys.readouterr().out
-    assert out.count("✓") == 4 and out.count("✗") == 4
+    assert out.count("✓") == 4 and out.count("✗") == 5
 
 
 def test_render_report_button_renders_the_current_plan(planner, tmp_path, monkeypatch):

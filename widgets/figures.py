@@ -58,7 +58,7 @@ def _meta(title: str, y_label: str = "") -> dict:
 
 
 # --------------------------------------------------------------------------- dose vs time
-def _probe_threshold_levels(result: ExperimentResult) -> dict:
+def probe_threshold_levels(result: ExperimentResult) -> dict:
     """{threshold on the probe: its level (Gy) in the displayed convention, column mean}.
 
     A threshold is defined in its own metric; on a plot of the displayed dose it sits at
@@ -97,7 +97,7 @@ def dose_time_data(result: ExperimentResult) -> dict[str, dict]:
                        key=lambda i: -final[i])
     probe = result.probe
     # each threshold on the probe, drawn at the dose it means in the displayed convention
-    shown_levels = _probe_threshold_levels(result)
+    shown_levels = probe_threshold_levels(result)
     levels_Gy = list(shown_levels.values()) or [float(final.max(initial=0.0))]
     floor = 0.01 * min(min(levels_Gy), float(final.max(initial=0.0)) or 1.0) or 1e-3
     lines = {
