@@ -117,8 +117,7 @@ def dose_time_data(result: ExperimentResult) -> dict[str, dict]:
     names, levels = [], []
     for th, level in shown_levels.items():
         same = th.convention == result.plan.beam.convention and th.where == "column-mean"
-        names.append(th.name + ("" if same else f" ({th.convention}, {th.where}: "
-                                                f"{si(level, 'Gy')} here)"))
+        names.append(th.name + ("" if same else f" = {si(level, 'Gy')} as shown"))
         levels.append(level)
     thresholds = {"x0": [0.0] * len(levels), "x1": [t_end] * len(levels), "y": levels,
                   "label": names, "label_x": [t_end * 0.01] * len(levels)}
