@@ -23,9 +23,12 @@ DOI = "10.1002/adfm.202308165"
 # One measurement beamdesign can put a number on, with where its settings come from.
 TYPICAL_STEM = {
     "description": "one atomic-resolution STEM frame: 19 pA, 10 µs dwell, 0.088 × 0.088 Å² "
-                   "pixels, 300 kV (settings of the Zr–ZrO2 electron-tomography study, Zhang, "
-                   "Li, Tong et al., Nat. Commun.)",
-    "current_pA": 19.0, "dwell_us": 10.0, "pixel_A": 0.088, "energy_keV": 300.0,
+    "pixels, 300 kV (settings of the Zr–ZrO2 electron-tomography study, Zhang, "
+    "Li, Tong et al., Nat. Commun.)",
+    "current_pA": 19.0,
+    "dwell_us": 10.0,
+    "pixel_A": 0.088,
+    "energy_keV": 300.0,
 }
 
 
@@ -64,8 +67,10 @@ def techniques() -> tuple[Technique, ...]:
     """Every row of the atlas, in the review's order."""
     text = resources.files("beamdesign").joinpath("data/techniques.csv").read_text("utf-8")
     rows = csv.DictReader(line for line in text.splitlines() if not line.startswith("#"))
-    return tuple(Technique(**{k: (float(v) if v else None) if k in _NUMERIC else v
-                              for k, v in row.items()}) for row in rows)
+    return tuple(
+        Technique(**{k: (float(v) if v else None) if k in _NUMERIC else v for k, v in row.items()})
+        for row in rows
+    )
 
 
 def technique(name: str) -> Technique:
@@ -73,8 +78,9 @@ def technique(name: str) -> Technique:
     by_name = {t.technique.lower(): t for t in techniques()}
     if not isinstance(name, str) or name.strip().lower() not in by_name:
         names = [t.technique for t in techniques()]
-        raise InputError("technique", name, "one of " + ", ".join(names),
-                         did_you_mean(str(name), names))
+        raise InputError(
+            "technique", name, "one of " + ", ".join(names), did_you_mean(str(name), names)
+        )
     return by_name[name.strip().lower()]
 
 
@@ -89,6 +95,7 @@ def typical_dose(name: str, material: Material) -> ElectronDose | None:
     row = technique(name)
     if row.technique != "STEM":
         return None
-    exposure = scanned_probe(TYPICAL_STEM["current_pA"], TYPICAL_STEM["dwell_us"],
-                             TYPICAL_STEM["pixel_A"])
+    exposure = scanned_probe(
+        TYPICAL_STEM["current_pA"], TYPICAL_STEM["dwell_us"], TYPICAL_STEM["pixel_A"]
+    )
     return electron_dose(material, TYPICAL_STEM["energy_keV"], exposure)

@@ -33,43 +33,90 @@ class Comparison:
     scenarios: tuple[Scenario, ...]
 
     def to_dict(self) -> dict:
-        return {"scenarios": [{"label": s.label, "title": s.title, "energy_keV": s.energy_keV,
-                               "flux_ph_s": s.flux_ph_s, "spot_um": list(s.spot_um), **s.row}
-                              for s in self.scenarios]}
+        return {
+            "scenarios": [
+                {
+                    "label": s.label,
+                    "title": s.title,
+                    "energy_keV": s.energy_keV,
+                    "flux_ph_s": s.flux_ph_s,
+                    "spot_um": list(s.spot_um),
+                    **s.row,
+                }
+                for s in self.scenarios
+            ]
+        }
 
     def table(self) -> str:
         """A plain-text table, one column per plan."""
+
         def fmt(row: dict, key: str, unit: str) -> str:
             return si(row[key], unit) if row.get(key) is not None else "—"
 
-        lines = [("", [s.label for s in self.scenarios]),
-                 ("energy", [f"{s.energy_keV:g} keV" for s in self.scenarios]),
-                 ("flux", [f"{s.flux_ph_s:.3g} ph/s" for s in self.scenarios]),
-                 ("spot", [f"{s.spot_um[0]:g} x {s.spot_um[1]:g} µm" for s in self.scenarios]),
-                 ("probe", [s.row["probe"].split("/")[-1] for s in self.scenarios]),
-                 ("worst location", [s.row["worst_location"] for s in self.scenarios]),
-                 ("probe dose (worst)", [fmt(s.row, "worst_probe_dose_Gy", "Gy") + f" ({s.row['convention']})"
-                                         for s in self.scenarios]),
-                 ("local dose rate", [fmt(s.row, "local_dose_rate_Gy_per_s", "Gy/s") for s in self.scenarios]),
-                 ("averaged dose rate", [fmt(s.row, "averaged_dose_rate_Gy_per_s", "Gy/s") for s in self.scenarios])]
+        lines = [
+            ("", [s.label for s in self.scenarios]),
+            ("energy", [f"{s.energy_keV:g} keV" for s in self.scenarios]),
+            ("flux", [f"{s.flux_ph_s:.3g} ph/s" for s in self.scenarios]),
+            ("spot", [f"{s.spot_um[0]:g} x {s.spot_um[1]:g} µm" for s in self.scenarios]),
+            ("probe", [s.row["probe"].split("/")[-1] for s in self.scenarios]),
+            ("worst location", [s.row["worst_location"] for s in self.scenarios]),
+            (
+                "probe dose (worst)",
+                [
+                    fmt(s.row, "worst_probe_dose_Gy", "Gy") + f" ({s.row['convention']})"
+                    for s in self.scenarios
+                ],
+            ),
+            (
+                "local dose rate",
+                [fmt(s.row, "local_dose_rate_Gy_per_s", "Gy/s") for s in self.scenarios],
+            ),
+            (
+                "averaged dose rate",
+                [fmt(s.row, "averaged_dose_rate_Gy_per_s", "Gy/s") for s in self.scenarios],
+            ),
+        ]
         if any("snr_per_scan" in s.row for s in self.scenarios):
-            lines += [("limit-metric dose", [fmt(s.row, "dose_Gy", "Gy") + f" ({s.row.get('dose_convention', '')})"
-                                             for s in self.scenarios]),
-                      ("SNR per scan", [f"{s.row['snr_per_scan']:.3g}" if "snr_per_scan" in s.row else "—"
-                                        for s in self.scenarios]),
-                      ("SOC step between scans", [f"{s.row['time_resolution_soc_pct']:.3g} %"
-                                                  if "snr_per_scan" in s.row else "—" for s in self.scenarios])]
+            lines += [
+                (
+                    "limit-metric dose",
+                    [
+                        fmt(s.row, "dose_Gy", "Gy") + f" ({s.row.get('dose_convention', '')})"
+                        for s in self.scenarios
+                    ],
+                ),
+                (
+                    "SNR per scan",
+                    [
+                        f"{s.row['snr_per_scan']:.3g}" if "snr_per_scan" in s.row else "—"
+                        for s in self.scenarios
+                    ],
+                ),
+                (
+                    "SOC step between scans",
+                    [
+                        f"{s.row['time_resolution_soc_pct']:.3g} %"
+                        if "snr_per_scan" in s.row
+                        else "—"
+                        for s in self.scenarios
+                    ],
+                ),
+            ]
         lines.append(("verdict", [s.row["verdict"] for s in self.scenarios]))
         width = max(len(name) for name, _ in lines) + 2
         column = max(22, *(len(v) + 2 for _, values in lines[:-1] for v in values))
-        text = [f"{name:<{width}}" + "".join(f"{v:<{column}}" for v in values) for name, values in lines[:-1]]
+        text = [
+            f"{name:<{width}}" + "".join(f"{v:<{column}}" for v in values)
+            for name, values in lines[:-1]
+        ]
         text.append("verdicts:")
         text += [f"  {s.label}: {s.row['verdict']}" for s in self.scenarios]
         return "\n".join(text)
 
 
-def compare(plans: list[str | Path | dict], quality: Quality | None = None,
-            labels: list[str] | None = None) -> Comparison:
+def compare(
+    plans: list[str | Path | dict], quality: Quality | None = None, labels: list[str] | None = None
+) -> Comparison:
     """Run two to four plans and line them up.
 
     Parameters
@@ -90,10 +137,22 @@ def compare(plans: list[str | Path | dict], quality: Quality | None = None,
         own = quality
         if own is None and section is not None:
             own = parse_design(section, config).quality
-        label = labels[i] if labels else (str(spec) if not isinstance(spec, dict) else chr(ord("A") + i))
+        label = (
+            labels[i]
+            if labels
+            else (str(spec) if not isinstance(spec, dict) else chr(ord("A") + i))
+        )
         beam = runnable(config)["beam"]  # the flux a beamline profile sets
         spot = beam["spot_um"] if isinstance(beam["spot_um"], list) else [beam["spot_um"]] * 2
         row = evaluate(config, own)
-        scenarios.append(Scenario(label, str(config.get("title", "untitled plan")), float(beam["energy_keV"]),
-                                  float(beam["flux_ph_s"]), (float(spot[0]), float(spot[1])), row))
+        scenarios.append(
+            Scenario(
+                label,
+                str(config.get("title", "untitled plan")),
+                float(beam["energy_keV"]),
+                float(beam["flux_ph_s"]),
+                (float(spot[0]), float(spot[1])),
+                row,
+            )
+        )
     return Comparison(tuple(scenarios))

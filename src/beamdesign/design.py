@@ -35,7 +35,14 @@ from beamdesign.errors import InputError, did_you_mean
 from beamdesign.signal import TECHNIQUES, Detector
 from beamdesign.stack import read_mapping
 from beamdesign.profile import load_profile
-from beamdesign.sweep import Quality, check_vary_with_beamline, evaluate, grid, run_configs, runnable
+from beamdesign.sweep import (
+    Quality,
+    check_vary_with_beamline,
+    evaluate,
+    grid,
+    run_configs,
+    runnable,
+)
 from beamdesign.thresholds import literature
 from beamdesign.units import si
 
@@ -72,11 +79,16 @@ class Candidate:
     row: dict  # everything ``sweep.evaluate`` reported
 
     def to_dict(self) -> dict:
-        return {"values": self.values, "dose_Gy": self.dose_Gy, "snr_per_scan": self.snr_per_scan,
-                "time_resolution_soc_pct": self.time_resolution_soc_pct,
-                "worst_probe_dose_Gy": self.worst_probe_dose_Gy,
-                "dose_constituent": self.row["dose_constituent"],
-                "dose_convention": self.row["dose_convention"], "plan": self.plan}
+        return {
+            "values": self.values,
+            "dose_Gy": self.dose_Gy,
+            "snr_per_scan": self.snr_per_scan,
+            "time_resolution_soc_pct": self.time_resolution_soc_pct,
+            "worst_probe_dose_Gy": self.worst_probe_dose_Gy,
+            "dose_constituent": self.row["dose_constituent"],
+            "dose_convention": self.row["dose_convention"],
+            "plan": self.plan,
+        }
 
 
 @dataclass(frozen=True)
@@ -90,13 +102,22 @@ class DesignResult:
 
     def to_dict(self) -> dict:
         d = self.design
-        return {"technique": d.quality.technique, "limit": {"name": d.limit_name, "dose_Gy": d.limit_dose_Gy,
-                                                             "convention": d.quality.convention,
-                                                             "constituent": d.quality.constituent},
-                "minimum": {"snr_per_scan": d.min_snr_per_scan,
-                            "time_resolution_soc_pct": d.max_soc_step_pct},
-                "evaluated": self.evaluated, "feasible": self.feasible,
-                "candidates": [c.to_dict() for c in self.candidates]}
+        return {
+            "technique": d.quality.technique,
+            "limit": {
+                "name": d.limit_name,
+                "dose_Gy": d.limit_dose_Gy,
+                "convention": d.quality.convention,
+                "constituent": d.quality.constituent,
+            },
+            "minimum": {
+                "snr_per_scan": d.min_snr_per_scan,
+                "time_resolution_soc_pct": d.max_soc_step_pct,
+            },
+            "evaluated": self.evaluated,
+            "feasible": self.feasible,
+            "candidates": [c.to_dict() for c in self.candidates],
+        }
 
 
 def _number(value: object, field: str, allowed: str) -> float:
@@ -110,8 +131,12 @@ def _keys(mapping: object, allowed: tuple[str, ...], field: str) -> dict:
         raise InputError(field, mapping, "a mapping with " + ", ".join(allowed))
     for key in mapping:
         if key not in allowed:
-            raise InputError(f"{field}.{key}", mapping[key], "not a known key; allowed: " + ", ".join(allowed),
-                             did_you_mean(str(key), allowed))
+            raise InputError(
+                f"{field}.{key}",
+                mapping[key],
+                "not a known key; allowed: " + ", ".join(allowed),
+                did_you_mean(str(key), allowed),
+            )
     return mapping
 
 
@@ -120,16 +145,26 @@ def _limit(config: object, plan_convention: str) -> tuple[float, str, str | None
     config = _keys(config, LIMIT_KEYS, "design.limit")
     if "threshold" in config:
         if set(config) != {"threshold"}:
-            raise InputError("design.limit", config, "either {threshold: ID} or {dose_Gy, constituent, convention}")
+            raise InputError(
+                "design.limit",
+                config,
+                "either {threshold: ID} or {dose_Gy, constituent, convention}",
+            )
         ids = [row["id"] for row in literature()]
         row = next((r for r in literature() if r["id"] == config["threshold"]), None)
         if row is None or not (row["low"] or row["high"]):
-            raise InputError("design.limit.threshold", config["threshold"], "a row id of the thresholds table: "
-                             + ", ".join(ids), did_you_mean(str(config["threshold"]), ids))
+            raise InputError(
+                "design.limit.threshold",
+                config["threshold"],
+                "a row id of the thresholds table: " + ", ".join(ids),
+                did_you_mean(str(config["threshold"]), ids),
+            )
         constituent = "electrolyte" if row["constituent"] == "electrolyte" else None
         return float(row["low"] or row["high"]), row["convention"], constituent, row["id"]
     if "dose_Gy" not in config:
-        raise InputError("design.limit", config, "either {threshold: ID} or {dose_Gy, constituent, convention}")
+        raise InputError(
+            "design.limit", config, "either {threshold: ID} or {dose_Gy, constituent, convention}"
+        )
     dose = _number(config["dose_Gy"], "design.limit.dose_Gy", "a dose > 0 (Gy)")
     if dose <= 0:
         raise InputError("design.limit.dose_Gy", config["dose_Gy"], "a dose > 0 (Gy)")
@@ -138,7 +173,11 @@ def _limit(config: object, plan_convention: str) -> tuple[float, str, str | None
         raise InputError("design.limit.convention", convention, "one of " + ", ".join(CONVENTIONS))
     constituent = config.get("constituent")
     if constituent is not None and not isinstance(constituent, str):
-        raise InputError("design.limit.constituent", constituent, "a constituent name, 'electrolyte', or none (the probe)")
+        raise InputError(
+            "design.limit.constituent",
+            constituent,
+            "a constituent name, 'electrolyte', or none (the probe)",
+        )
     return dose, convention, constituent, f"{si(dose, 'Gy')} ({convention})"
 
 
@@ -157,8 +196,12 @@ def _samples(key: str, spec: object, points: int) -> list:
         return list(spec)
     low, high = (_number(v, field, "numbers") for v in spec)
     if not low < high:
-        raise InputError(field, spec, "a range [low, high] with low < high",
-                         "write {values: [a, b]} for two given values")
+        raise InputError(
+            field,
+            spec,
+            "a range [low, high] with low < high",
+            "write {values: [a, b]} for two given values",
+        )
     if low > 0 and high / low >= 10:
         return [float(v) for v in np.geomspace(low, high, points)]
     return [float(v) for v in np.linspace(low, high, points)]
@@ -172,16 +215,24 @@ def parse_design(section: object, plan_config: dict) -> Design:
             raise InputError(f"design.{key}", None, "required (see " + ", ".join(DESIGN_KEYS) + ")")
     technique = section["technique"]
     if technique not in TECHNIQUES:
-        raise InputError("design.technique", technique, "one of " + ", ".join(TECHNIQUES),
-                         did_you_mean(str(technique), TECHNIQUES))
+        raise InputError(
+            "design.technique",
+            technique,
+            "one of " + ", ".join(TECHNIQUES),
+            did_you_mean(str(technique), TECHNIQUES),
+        )
     options = section.get("signal") or {}
     if not isinstance(options, dict):
-        raise InputError("design.signal", options, "a mapping such as {reflection: NMC811-003} or {element: Ni}")
+        raise InputError(
+            "design.signal", options, "a mapping such as {reflection: NMC811-003} or {element: Ni}"
+        )
     plan_convention = (plan_config.get("beam") or {}).get("convention", "energy-absorption")
     dose, convention, constituent, name = _limit(section["limit"], plan_convention)
     minimum = _keys(section["minimum"], MINIMUM_KEYS, "design.minimum")
     if "snr_per_scan" not in minimum:
-        raise InputError("design.minimum.snr_per_scan", None, "required: the SNR per scan the data need")
+        raise InputError(
+            "design.minimum.snr_per_scan", None, "required: the SNR per scan the data need"
+        )
     snr = _number(minimum["snr_per_scan"], "design.minimum.snr_per_scan", "an SNR > 0")
     if snr <= 0:
         raise InputError("design.minimum.snr_per_scan", snr, "an SNR > 0")
@@ -189,20 +240,29 @@ def parse_design(section: object, plan_config: dict) -> Design:
     if soc is not None:
         soc = _number(soc, "design.minimum.time_resolution_soc_pct", "a SOC step in (0, 100] %")
         if not 0 < soc <= 100:
-            raise InputError("design.minimum.time_resolution_soc_pct", soc, "a SOC step in (0, 100] %")
+            raise InputError(
+                "design.minimum.time_resolution_soc_pct", soc, "a SOC step in (0, 100] %"
+            )
     points = section.get("points", DEFAULT_POINTS)
     if isinstance(points, bool) or not isinstance(points, int) or not 2 <= points <= 50:
         raise InputError("design.points", points, "a whole number of samples per range, 2–50")
     vary_spec = section["vary"]
     if not isinstance(vary_spec, dict) or not vary_spec:
-        raise InputError("design.vary", vary_spec, "at least one dotted plan key with a range, e.g. "
-                         "beam.flux_ph_s: [1.0e+9, 1.0e+11]")
+        raise InputError(
+            "design.vary",
+            vary_spec,
+            "at least one dotted plan key with a range, e.g. beam.flux_ph_s: [1.0e+9, 1.0e+11]",
+        )
     check_vary_with_beamline(plan_config, vary_spec, "design.vary")
     vary = {key: _samples(key, spec, points) for key, spec in vary_spec.items()}
     size = int(np.prod([len(v) for v in vary.values()]))
     if size > MAX_GRID:
-        raise InputError("design.points", points, f"a grid of at most {MAX_GRID} plans (this one: {size})",
-                         "use fewer points or fewer varied keys")
+        raise InputError(
+            "design.points",
+            points,
+            f"a grid of at most {MAX_GRID} plans (this one: {size})",
+            "use fewer points or fewer varied keys",
+        )
     if "detector" not in section and "beamline" in plan_config:
         detector = load_profile(plan_config["beamline"]).detector  # the beamline's own detector
     else:
@@ -212,10 +272,16 @@ def parse_design(section: object, plan_config: dict) -> Design:
 
 
 def _dominates(a: dict, b: dict) -> bool:
-    better_or_equal = (a["dose_Gy"] <= b["dose_Gy"] and a["snr_per_scan"] >= b["snr_per_scan"]
-                       and a["time_resolution_soc_pct"] <= b["time_resolution_soc_pct"])
-    strictly = (a["dose_Gy"] < b["dose_Gy"] or a["snr_per_scan"] > b["snr_per_scan"]
-                or a["time_resolution_soc_pct"] < b["time_resolution_soc_pct"])
+    better_or_equal = (
+        a["dose_Gy"] <= b["dose_Gy"]
+        and a["snr_per_scan"] >= b["snr_per_scan"]
+        and a["time_resolution_soc_pct"] <= b["time_resolution_soc_pct"]
+    )
+    strictly = (
+        a["dose_Gy"] < b["dose_Gy"]
+        or a["snr_per_scan"] > b["snr_per_scan"]
+        or a["time_resolution_soc_pct"] < b["time_resolution_soc_pct"]
+    )
     return better_or_equal and strictly
 
 
@@ -233,43 +299,69 @@ def pareto_front(rows: list[dict]) -> list[int]:
 
 
 def _feasible(row: dict, design: Design) -> bool:
-    return (row["dose_Gy"] <= design.limit_dose_Gy and row["snr_per_scan"] >= design.min_snr_per_scan
-            and (design.max_soc_step_pct is None or row["time_resolution_soc_pct"] <= design.max_soc_step_pct))
+    return (
+        row["dose_Gy"] <= design.limit_dose_Gy
+        and row["snr_per_scan"] >= design.min_snr_per_scan
+        and (
+            design.max_soc_step_pct is None
+            or row["time_resolution_soc_pct"] <= design.max_soc_step_pct
+        )
+    )
 
 
 def _what_would_help(rows: list[dict], values: list[dict], design: Design) -> InputError:
     """The sentence raised when no plan of the grid satisfies the design."""
+
     def where(i: int) -> str:
-        return ", ".join(f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}" for k, v in values[i].items())
+        return ", ".join(
+            f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}" for k, v in values[i].items()
+        )
 
     within = [i for i, r in enumerate(rows) if r["dose_Gy"] <= design.limit_dose_Gy]
     enough = [i for i, r in enumerate(rows) if r["snr_per_scan"] >= design.min_snr_per_scan]
     if within and enough and design.max_soc_step_pct is not None:
         best = min(range(len(rows)), key=lambda i: rows[i]["time_resolution_soc_pct"])
-        found = (f"no plan of the {len(rows)} tried keeps the limit, the SNR floor and a SOC step <= "
-                 f"{design.max_soc_step_pct:g} % together (finest step tried: "
-                 f"{rows[best]['time_resolution_soc_pct']:.3g} % at {where(best)})")
+        found = (
+            f"no plan of the {len(rows)} tried keeps the limit, the SNR floor and a SOC step <= "
+            f"{design.max_soc_step_pct:g} % together (finest step tried: "
+            f"{rows[best]['time_resolution_soc_pct']:.3g} % at {where(best)})"
+        )
     elif within:
         best = max(within, key=lambda i: rows[i]["snr_per_scan"])
-        found = (f"within the limit {design.limit_name} the best SNR per scan of the {len(rows)} plans tried is "
-                 f"{rows[best]['snr_per_scan']:.3g} (at {where(best)})")
+        found = (
+            f"within the limit {design.limit_name} the best SNR per scan of the {len(rows)} plans tried is "
+            f"{rows[best]['snr_per_scan']:.3g} (at {where(best)})"
+        )
     elif enough:
         best = min(enough, key=lambda i: rows[i]["dose_Gy"])
-        found = (f"the lowest dose meeting the floor is {si(rows[best]['dose_Gy'], 'Gy')}, above the limit "
-                 f"{design.limit_name} (at {where(best)})")
+        found = (
+            f"the lowest dose meeting the floor is {si(rows[best]['dose_Gy'], 'Gy')}, above the limit "
+            f"{design.limit_name} (at {where(best)})"
+        )
     else:
         best = min(range(len(rows)), key=lambda i: rows[i]["dose_Gy"])
-        found = (f"every one of the {len(rows)} plans tried exceeds the limit {design.limit_name} (lowest: "
-                 f"{si(rows[best]['dose_Gy'], 'Gy')} at {where(best)}) and none reaches the floor")
+        found = (
+            f"every one of the {len(rows)} plans tried exceeds the limit {design.limit_name} (lowest: "
+            f"{si(rows[best]['dose_Gy'], 'Gy')} at {where(best)}) and none reaches the floor"
+        )
     return InputError(
-        "design.minimum.snr_per_scan", design.min_snr_per_scan, f"not reachable: {found}",
+        "design.minimum.snr_per_scan",
+        design.min_snr_per_scan,
+        f"not reachable: {found}",
         "what would help: a larger spot (less dose per photon on each location), more locations or fewer "
         "scans per location (spread the dose), another energy or a wider range in design.vary, or a "
-        "lower SNR floor")
+        "lower SNR floor",
+    )
 
 
-def design_plan(plan_config: dict, section: dict, *, scheduler: str | None = None,
-                workers: int | None = None, progress: bool | None = None) -> DesignResult:
+def design_plan(
+    plan_config: dict,
+    section: dict,
+    *,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    progress: bool | None = None,
+) -> DesignResult:
     """The Pareto front of the plans around ``plan_config`` allowed by ``section`` (module docstring).
 
     ``plan_config`` is a plan mapping without a ``design`` key (``sweep.load_plan_config``).
@@ -277,7 +369,9 @@ def design_plan(plan_config: dict, section: dict, *, scheduler: str | None = Non
     design = parse_design(section, plan_config)
     points = grid(plan_config, design.vary)
     configs = [config for _, config in points]
-    rows = run_configs(configs, design.quality, scheduler=scheduler, workers=workers, progress=progress)
+    rows = run_configs(
+        configs, design.quality, scheduler=scheduler, workers=workers, progress=progress
+    )
     ok = [i for i, row in enumerate(rows) if _feasible(row, design)]
     if not ok:
         raise _what_would_help(rows, [values for values, _ in points], design)
@@ -287,12 +381,22 @@ def design_plan(plan_config: dict, section: dict, *, scheduler: str | None = Non
         again = evaluate(configs[i], design.quality)  # each candidate re-checked on its own
         for key in ("dose_Gy", "snr_per_scan", "time_resolution_soc_pct"):
             if not np.isclose(again[key], rows[i][key], rtol=RECHECK_RTOL, atol=0.0):
-                raise RuntimeError(f"re-run of a design candidate changed {key}: {rows[i][key]} -> {again[key]}")
+                raise RuntimeError(
+                    f"re-run of a design candidate changed {key}: {rows[i][key]} -> {again[key]}"
+                )
         if not _feasible(again, design):
             raise RuntimeError("a design candidate failed its re-check")
-        candidates.append(Candidate(json.loads(json.dumps(runnable(configs[i]))), points[i][0], again["dose_Gy"],
-                                    again["snr_per_scan"], again["time_resolution_soc_pct"],
-                                    again["worst_probe_dose_Gy"], again))
+        candidates.append(
+            Candidate(
+                json.loads(json.dumps(runnable(configs[i]))),
+                points[i][0],
+                again["dose_Gy"],
+                again["snr_per_scan"],
+                again["time_resolution_soc_pct"],
+                again["worst_probe_dose_Gy"],
+                again,
+            )
+        )
     return DesignResult(design, tuple(candidates), len(rows), len(ok))
 
 
@@ -302,8 +406,9 @@ def read_design(path: str | Path) -> dict:
     return mapping["design"] if set(mapping) == {"design"} else mapping
 
 
-def signal_aware_advice(plan_config: dict, section: dict, *, options: int = 3,
-                        workers: int | None = 1) -> tuple[str, ...]:
+def signal_aware_advice(
+    plan_config: dict, section: dict, *, options: int = 3, workers: int | None = 1
+) -> tuple[str, ...]:
     """Sentences for ``advice``: the least-dose plans keeping the limit and the SNR floor, or
     the one sentence saying that none does and what would help.
 
@@ -316,10 +421,16 @@ def signal_aware_advice(plan_config: dict, section: dict, *, options: int = 3,
             return (str(error),)
         raise
     d = result.design
-    out = [f"{len(result.candidates)} of {result.evaluated} plans keep {d.limit_name} "
-           f"and an SNR per scan >= {d.min_snr_per_scan:g} ({d.quality.technique}); least dose first:"]
+    out = [
+        f"{len(result.candidates)} of {result.evaluated} plans keep {d.limit_name} "
+        f"and an SNR per scan >= {d.min_snr_per_scan:g} ({d.quality.technique}); least dose first:"
+    ]
     for c in result.candidates[:options]:
-        values = ", ".join(f"{k} = {v:.3g}" if isinstance(v, float) else f"{k} = {v}" for k, v in c.values.items())
-        out.append(f"{values}: dose {si(c.dose_Gy, 'Gy')} ({d.quality.convention}), SNR {c.snr_per_scan:.3g} "
-                   f"per scan, SOC step {c.time_resolution_soc_pct:.2g} %.")
+        values = ", ".join(
+            f"{k} = {v:.3g}" if isinstance(v, float) else f"{k} = {v}" for k, v in c.values.items()
+        )
+        out.append(
+            f"{values}: dose {si(c.dose_Gy, 'Gy')} ({d.quality.convention}), SNR {c.snr_per_scan:.3g} "
+            f"per scan, SOC step {c.time_resolution_soc_pct:.2g} %."
+        )
     return tuple(out)

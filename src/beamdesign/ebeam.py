@@ -47,7 +47,8 @@ _STOPPING_FLOOR_keV = 0.1  # lowest energy of beamdesign.stopping
 
 THIN_APPROXIMATION = (
     "thin specimen: every electron crosses it at the beam energy and deposits "
-    "S_col/ρ per unit mass thickness (D = F × S_col/ρ); backscatter and secondary escape ignored")
+    "S_col/ρ per unit mass thickness (D = F × S_col/ρ); backscatter and secondary escape ignored"
+)
 
 
 def positive(value: object, field: str, unit: str) -> float:
@@ -114,8 +115,9 @@ class ElectronExposure:
         return out
 
 
-def given_fluence(fluence_e_per_A2: float, time_s: float | None = None,
-                  area_um2: float | None = None) -> ElectronExposure:
+def given_fluence(
+    fluence_e_per_A2: float, time_s: float | None = None, area_um2: float | None = None
+) -> ElectronExposure:
     """An exposure from a fluence (e/Å²), optionally over a time (s) and an area (µm²)."""
     fluence = positive(fluence_e_per_A2, "fluence_e_per_A2", "e/Å²")
     time = None if time_s is None else positive(time_s, "time_s", "s")
@@ -123,13 +125,22 @@ def given_fluence(fluence_e_per_A2: float, time_s: float | None = None,
     inputs = [("fluence_e_per_A2", fluence)]
     inputs += [] if time is None else [("time_s", time)]
     inputs += [] if area is None else [("area_um2", area)]
-    return ElectronExposure("fluence", fluence, None if time is None else fluence / time, time,
-                            None if area is None else fluence * area * A2_PER_UM2,
-                            None if area is None else area * A2_PER_UM2, None, 1, tuple(inputs))
+    return ElectronExposure(
+        "fluence",
+        fluence,
+        None if time is None else fluence / time,
+        time,
+        None if area is None else fluence * area * A2_PER_UM2,
+        None if area is None else area * A2_PER_UM2,
+        None,
+        1,
+        tuple(inputs),
+    )
 
 
-def scanned_probe(current_pA: float, dwell_us: float, pixel_A: float, frames: int = 1
-                  ) -> ElectronExposure:
+def scanned_probe(
+    current_pA: float, dwell_us: float, pixel_A: float, frames: int = 1
+) -> ElectronExposure:
     """A focused probe rastered over square pixels: ``I t_dwell / (e p²)`` per frame.
 
     The fluence is the mean over a pixel (probe tails overlapping neighbouring pixels average
@@ -143,10 +154,21 @@ def scanned_probe(current_pA: float, dwell_us: float, pixel_A: float, frames: in
     electrons_per_frame = current * 1e-12 * dwell * 1e-6 / ELEMENTARY_CHARGE_C
     per_frame = electrons_per_frame / pixel**2
     return ElectronExposure(
-        "scanned-probe", per_frame * frames, current * 1e-12 / ELEMENTARY_CHARGE_C / pixel**2,
-        dwell * 1e-6 * frames, electrons_per_frame * frames, pixel**2, per_frame, int(frames),
-        (("current_pA", current), ("dwell_us", dwell), ("pixel_A", pixel),
-         ("frames", float(frames))))
+        "scanned-probe",
+        per_frame * frames,
+        current * 1e-12 / ELEMENTARY_CHARGE_C / pixel**2,
+        dwell * 1e-6 * frames,
+        electrons_per_frame * frames,
+        pixel**2,
+        per_frame,
+        int(frames),
+        (
+            ("current_pA", current),
+            ("dwell_us", dwell),
+            ("pixel_A", pixel),
+            ("frames", float(frames)),
+        ),
+    )
 
 
 def flood_beam(current_nA: float, area_um2: float, time_s: float) -> ElectronExposure:
@@ -156,9 +178,17 @@ def flood_beam(current_nA: float, area_um2: float, time_s: float) -> ElectronExp
     time = positive(time_s, "time_s", "s")
     electrons_per_s = current * 1e-9 / ELEMENTARY_CHARGE_C
     rate = electrons_per_s / (area * A2_PER_UM2)
-    return ElectronExposure("flood", rate * time, rate, time, electrons_per_s * time,
-                            area * A2_PER_UM2, None, 1,
-                            (("current_nA", current), ("area_um2", area), ("time_s", time)))
+    return ElectronExposure(
+        "flood",
+        rate * time,
+        rate,
+        time,
+        electrons_per_s * time,
+        area * A2_PER_UM2,
+        None,
+        1,
+        (("current_nA", current), ("area_um2", area), ("time_s", time)),
+    )
 
 
 def gray_per_e_per_A2(material: Material, energy_keV: float) -> float:
@@ -173,8 +203,9 @@ def _scalar(values: np.ndarray) -> float:
     return float(np.asarray(values, dtype=float).reshape(-1)[0])
 
 
-def _path_grid(material: Material, energy_keV: float, points: int = 400
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _path_grid(
+    material: Material, energy_keV: float, points: int = 400
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Energies (keV), CSDA range (g/cm²) and S_col/S_tot on a log grid from 0.1 keV to E."""
     energies = np.geomspace(_STOPPING_FLOOR_keV, energy_keV, points)
     s_col = stopping.collision_stopping_power_MeV_cm2_per_g(material, energies)
@@ -182,8 +213,9 @@ def _path_grid(material: Material, energy_keV: float, points: int = 400
     return energies, stopping.csda_range_g_per_cm2(material, energies), s_col / (s_col + s_rad)
 
 
-def collision_energy_lost_keV(material: Material, energy_keV: float, thickness_nm: float,
-                              steps: int = 100) -> float:
+def collision_energy_lost_keV(
+    material: Material, energy_keV: float, thickness_nm: float, steps: int = 100
+) -> float:
     """Energy (keV) one electron gives to the specimen's electrons across ``thickness_nm``.
 
     Straight path, continuous slowing down (CSDA), bremsstrahlung escaping: the collision
@@ -203,7 +235,8 @@ def collision_energy_lost_keV(material: Material, energy_keV: float, thickness_n
         for _ in range(steps):
             middle = current - 0.5 * step * 1e3 * _scalar(
                 stopping.collision_stopping_power_MeV_cm2_per_g(material, current)
-                + stopping.radiative_stopping_power_MeV_cm2_per_g(material, current))
+                + stopping.radiative_stopping_power_MeV_cm2_per_g(material, current)
+            )
             s_col = _scalar(stopping.collision_stopping_power_MeV_cm2_per_g(material, middle))
             s_rad = _scalar(stopping.radiative_stopping_power_MeV_cm2_per_g(material, middle))
             lost += s_col * step * 1e3
@@ -211,8 +244,11 @@ def collision_energy_lost_keV(material: Material, energy_keV: float, thickness_n
         return lost
     energies, range_g_cm2, collision_share = _path_grid(material, energy)
     exit_range = full_range - mass_thickness
-    exit_energy = (energies[0] if exit_range <= range_g_cm2[0]
-                   else float(np.interp(exit_range, range_g_cm2, energies)))
+    exit_energy = (
+        energies[0]
+        if exit_range <= range_g_cm2[0]
+        else float(np.interp(exit_range, range_g_cm2, energies))
+    )
     grid = np.geomspace(exit_energy, energy, 200)
     share = np.interp(grid, energies, collision_share)
     lost = float(np.sum(0.5 * (share[1:] + share[:-1]) * np.diff(grid)))
@@ -249,23 +285,51 @@ class ElectronDose:
     knock_on: tuple[KnockOn, ...]
 
     def to_dict(self) -> dict:
-        out = {k: getattr(self, k) for k in (
-            "material", "formula", "density_g_cm3", "energy_keV")}
-        out.update({k: getattr(self.exposure, k) for k in (
-            "mode", "fluence_e_per_A2", "fluence_rate_e_per_A2_s", "fluence_per_frame_e_per_A2",
-            "frames", "beam_on_time_s", "electrons", "area_A2")})
-        out.update({k: getattr(self, k) for k in (
-            "dose_Gy", "dose_rate_Gy_per_s", "stopping_power_MeV_cm2_per_g", "csda_range_um",
-            "thickness_nm", "thickness_to_range", "mean_dose_Gy",
-            "energy_deposited_per_electron_keV", "energy_deposited_J", "approximation",
-            "warning")})
+        out = {k: getattr(self, k) for k in ("material", "formula", "density_g_cm3", "energy_keV")}
+        out.update(
+            {
+                k: getattr(self.exposure, k)
+                for k in (
+                    "mode",
+                    "fluence_e_per_A2",
+                    "fluence_rate_e_per_A2_s",
+                    "fluence_per_frame_e_per_A2",
+                    "frames",
+                    "beam_on_time_s",
+                    "electrons",
+                    "area_A2",
+                )
+            }
+        )
+        out.update(
+            {
+                k: getattr(self, k)
+                for k in (
+                    "dose_Gy",
+                    "dose_rate_Gy_per_s",
+                    "stopping_power_MeV_cm2_per_g",
+                    "csda_range_um",
+                    "thickness_nm",
+                    "thickness_to_range",
+                    "mean_dose_Gy",
+                    "energy_deposited_per_electron_keV",
+                    "energy_deposited_J",
+                    "approximation",
+                    "warning",
+                )
+            }
+        )
         out["inputs"] = dict(self.exposure.inputs)
         out["knock_on"] = [k.to_dict() for k in self.knock_on]
         return out
 
 
-def electron_dose(material: Material, energy_keV: float, exposure: ElectronExposure,
-                  thickness_nm: float | None = None) -> ElectronDose:
+def electron_dose(
+    material: Material,
+    energy_keV: float,
+    exposure: ElectronExposure,
+    thickness_nm: float | None = None,
+) -> ElectronDose:
     """Dose (Gy), dose rate (Gy/s) and energy deposited (J) of an electron exposure.
 
     Parameters
@@ -281,38 +345,68 @@ def electron_dose(material: Material, energy_keV: float, exposure: ElectronExpos
     per_fluence = A2_PER_CM2 * s_col * J_PER_MeV * 1000.0
     range_um = _scalar(stopping.csda_range_um(material, energy))
     dose = exposure.fluence_e_per_A2 * per_fluence
-    rate = (None if exposure.fluence_rate_e_per_A2_s is None
-            else exposure.fluence_rate_e_per_A2_s * per_fluence)
+    rate = (
+        None
+        if exposure.fluence_rate_e_per_A2_s is None
+        else exposure.fluence_rate_e_per_A2_s * per_fluence
+    )
     thickness = ratio = mean_dose = per_electron = deposited_J = None
     warning = ""
     approximation = THIN_APPROXIMATION
     if thickness_nm is None:
-        approximation += (f"; no thickness given: valid if the specimen is much thinner than the "
-                          f"CSDA range {range_um:.3g} µm")
+        approximation += (
+            f"; no thickness given: valid if the specimen is much thinner than the "
+            f"CSDA range {range_um:.3g} µm"
+        )
     else:
         thickness = positive(thickness_nm, "thickness_nm", "nm")
         ratio = thickness * 1e-3 / range_um
         per_electron = collision_energy_lost_keV(material, energy, thickness)
         mass_thickness = thickness * 1e-7 * material.density_g_cm3
-        mean_dose = (exposure.fluence_e_per_A2 * A2_PER_CM2 * per_electron * J_PER_keV
-                     / (mass_thickness * 1e-3))
+        mean_dose = (
+            exposure.fluence_e_per_A2
+            * A2_PER_CM2
+            * per_electron
+            * J_PER_keV
+            / (mass_thickness * 1e-3)
+        )
         if exposure.electrons is not None:
             deposited_J = exposure.electrons * per_electron * J_PER_keV
         if ratio > THIN_LIMIT:
             stops = " and the electrons stop inside it" if ratio >= 1 else ""
-            warning = (f"not a thin specimen: {thickness:g} nm is {ratio:.0%} of the CSDA range "
-                       f"({range_um:.3g} µm){stops}; dose_Gy is the entrance dose, mean_dose_Gy "
-                       f"follows the slowing down along a straight path (multiple scattering and "
-                       f"backscatter ignored)")
-    return ElectronDose(material.name, material.formula, material.density_g_cm3, energy, exposure,
-                        s_col, range_um, dose, rate, thickness, ratio, mean_dose, per_electron,
-                        deposited_J, approximation, warning, knock_on(material, energy))
+            warning = (
+                f"not a thin specimen: {thickness:g} nm is {ratio:.0%} of the CSDA range "
+                f"({range_um:.3g} µm){stops}; dose_Gy is the entrance dose, mean_dose_Gy "
+                f"follows the slowing down along a straight path (multiple scattering and "
+                f"backscatter ignored)"
+            )
+    return ElectronDose(
+        material.name,
+        material.formula,
+        material.density_g_cm3,
+        energy,
+        exposure,
+        s_col,
+        range_um,
+        dose,
+        rate,
+        thickness,
+        ratio,
+        mean_dose,
+        per_electron,
+        deposited_J,
+        approximation,
+        warning,
+        knock_on(material, energy),
+    )
 
 
 # ---------------------------------------------------------------- knock-on displacement
 
-def max_transferred_energy_eV(energy_keV: float | np.ndarray, mass_u: float | np.ndarray
-                              ) -> np.ndarray:
+
+def max_transferred_energy_eV(
+    energy_keV: float | np.ndarray, mass_u: float | np.ndarray
+) -> np.ndarray:
     """Largest energy (eV) an electron of ``energy_keV`` gives a nucleus of ``mass_u`` (u).
 
     ``E_max = 2 E (E + 2 m c²) / (M c²)`` (head-on elastic collision, relativistic electron,
@@ -323,8 +417,9 @@ def max_transferred_energy_eV(energy_keV: float | np.ndarray, mass_u: float | np
     return 2.0 * energy * (energy + 2.0 * ELECTRON_REST_ENERGY_keV) / mass_keV * 1e3
 
 
-def threshold_energy_keV(displacement_energy_eV: float | np.ndarray, mass_u: float | np.ndarray
-                         ) -> np.ndarray:
+def threshold_energy_keV(
+    displacement_energy_eV: float | np.ndarray, mass_u: float | np.ndarray
+) -> np.ndarray:
     """Beam energy (keV) at which ``E_max`` reaches ``displacement_energy_eV``: inverse of
     :func:`max_transferred_energy_eV`, ``E = −mc² + sqrt((mc²)² + E_d M c² / 2)``."""
     ed_keV = np.asarray(displacement_energy_eV, dtype=float) * 1e-3
@@ -336,9 +431,13 @@ def threshold_energy_keV(displacement_energy_eV: float | np.ndarray, mass_u: flo
 @cache
 def displacement_energies() -> dict[str, dict]:
     """Rows of ``data/displacement_energies.csv`` by element symbol (as read, with sources)."""
-    text = resources.files("beamdesign").joinpath("data/displacement_energies.csv").read_text("utf-8")
-    return {row["symbol"]: row for row in csv.DictReader(
-        line for line in text.splitlines() if not line.startswith("#"))}
+    text = (
+        resources.files("beamdesign").joinpath("data/displacement_energies.csv").read_text("utf-8")
+    )
+    return {
+        row["symbol"]: row
+        for row in csv.DictReader(line for line in text.splitlines() if not line.startswith("#"))
+    }
 
 
 @dataclass(frozen=True)
@@ -379,12 +478,24 @@ def knock_on(material: Material, energy_keV: float) -> tuple[KnockOn, ...]:
             out.append(KnockOn(symbol, z, mass, e_max, None, None, None, "", ""))
             continue
         ed = float(row["displacement_energy_eV"])
-        out.append(KnockOn(symbol, z, mass, e_max, ed, float(threshold_energy_keV(ed, mass)),
-                           e_max >= ed, row["kind"], row["source"]))
+        out.append(
+            KnockOn(
+                symbol,
+                z,
+                mass,
+                e_max,
+                ed,
+                float(threshold_energy_keV(ed, mass)),
+                e_max >= ed,
+                row["kind"],
+                row["source"],
+            )
+        )
     return tuple(out)
 
 
 # ---------------------------------------------------------------- literature thresholds
+
 
 @dataclass(frozen=True)
 class FluenceThreshold:
@@ -413,11 +524,20 @@ def electron_thresholds() -> tuple[FluenceThreshold, ...]:
         if row["convention"] != "electron-fluence" or row["unit"] != "e/A2":
             continue
         value = row["low"] or row["high"]
-        out.append(FluenceThreshold(row["id"], row["system"],
-                                    float(row["energy_keV"]) if row["energy_keV"] else None,
-                                    float(value), "onset" if row["low"] else "safe-below",
-                                    row["level"], row["effect"], row["source"],
-                                    row["doi"], row["note"]))
+        out.append(
+            FluenceThreshold(
+                row["id"],
+                row["system"],
+                float(row["energy_keV"]) if row["energy_keV"] else None,
+                float(value),
+                "onset" if row["low"] else "safe-below",
+                row["level"],
+                row["effect"],
+                row["source"],
+                row["doi"],
+                row["note"],
+            )
+        )
     return tuple(out)
 
 
@@ -433,8 +553,18 @@ def electron_threshold_scale(material: Material, energy_keV: float) -> tuple[Thr
     out = []
     for t in electron_thresholds():
         where = f"{t.system}, {t.energy_keV:g} keV"
-        verdict = (f"beyond the fluence shown safe for {where}" if t.bound == "safe-below"
-                   else f"above the critical fluence of {where}")
-        out.append(Threshold(f"{t.id} ({t.fluence_e_per_A2:g} e/Å²)", t.fluence_e_per_A2 * per_fluence,
-                             None, verdict, t.source))
+        verdict = (
+            f"beyond the fluence shown safe for {where}"
+            if t.bound == "safe-below"
+            else f"above the critical fluence of {where}"
+        )
+        out.append(
+            Threshold(
+                f"{t.id} ({t.fluence_e_per_A2:g} e/Å²)",
+                t.fluence_e_per_A2 * per_fluence,
+                None,
+                verdict,
+                t.source,
+            )
+        )
     return tuple(out)

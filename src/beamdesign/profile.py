@@ -32,8 +32,19 @@ from beamdesign.materials import check_positive
 from beamdesign.signal import Detector
 from beamdesign.stack import read_mapping
 
-PROFILE_KEYS = ("name", "title", "source", "example", "flux_table", "beam_profile", "spots_um",
-                "attenuators", "shortest_exposure_s", "move_s", "detector")
+PROFILE_KEYS = (
+    "name",
+    "title",
+    "source",
+    "example",
+    "flux_table",
+    "beam_profile",
+    "spots_um",
+    "attenuators",
+    "shortest_exposure_s",
+    "move_s",
+    "detector",
+)
 SPOT_TOLERANCE_UM = 0.5  # a plan's spot matches an offered one within half a micrometre
 
 
@@ -59,10 +70,18 @@ class Profile:
         """Flux (ph/s) at ``energy_keV``, interpolated log-log inside the table only."""
         low, high = self.energies_keV[0], self.energies_keV[-1]
         if not low <= energy_keV <= high:
-            raise InputError(field, energy_keV, f"beamline '{self.name}' has flux from {low:g} to "
-                             f"{high:g} keV (its flux_table)")
-        return float(np.exp(np.interp(np.log(energy_keV), np.log(self.energies_keV),
-                                      np.log(self.flux_table_ph_s))))
+            raise InputError(
+                field,
+                energy_keV,
+                f"beamline '{self.name}' has flux from {low:g} to {high:g} keV (its flux_table)",
+            )
+        return float(
+            np.exp(
+                np.interp(
+                    np.log(energy_keV), np.log(self.energies_keV), np.log(self.flux_table_ph_s)
+                )
+            )
+        )
 
     def attenuator(self, name: str, field: str = "attenuator") -> Attenuator:
         """The filter called ``name`` (case-insensitive)."""
@@ -70,8 +89,12 @@ class Profile:
             if key.lower() == str(name).lower():
                 return value
         names = [key for key, _ in self.attenuators]
-        raise InputError(field, name, f"a filter of beamline '{self.name}': " + ", ".join(names),
-                         did_you_mean(str(name), names))
+        raise InputError(
+            field,
+            name,
+            f"a filter of beamline '{self.name}': " + ", ".join(names),
+            did_you_mean(str(name), names),
+        )
 
 
 def _positive_list(values: object, field: str, unit: str) -> tuple[float, ...]:
@@ -84,8 +107,12 @@ def _positive_list(values: object, field: str, unit: str) -> tuple[float, ...]:
 
 
 def _non_negative(value: object, field: str, unit: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) \
-            or value < 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not np.isfinite(value)
+        or value < 0
+    ):
         raise InputError(field, value, f"a number >= 0 ({unit})")
     return float(value)
 
@@ -96,8 +123,12 @@ def profile_from_config(config: dict, field: str = "beamline") -> Profile:
         raise InputError(field, config, "a beamline profile is a mapping with name and flux_table")
     for key in config:
         if key not in PROFILE_KEYS:
-            raise InputError(f"{field}.{key}", config[key], "not a known key; allowed: "
-                             + ", ".join(PROFILE_KEYS), did_you_mean(str(key), PROFILE_KEYS))
+            raise InputError(
+                f"{field}.{key}",
+                config[key],
+                "not a known key; allowed: " + ", ".join(PROFILE_KEYS),
+                did_you_mean(str(key), PROFILE_KEYS),
+            )
     name = config.get("name")
     if not isinstance(name, str) or not name.strip():
         raise InputError(f"{field}.name", name, "a profile needs a non-empty name")
@@ -107,37 +138,60 @@ def profile_from_config(config: dict, field: str = "beamline") -> Profile:
     energies = _positive_list(table["energy_keV"], f"{field}.flux_table.energy_keV", "keV")
     fluxes = _positive_list(table["flux_ph_s"], f"{field}.flux_table.flux_ph_s", "ph/s")
     if len(energies) != len(fluxes):
-        raise InputError(f"{field}.flux_table.flux_ph_s", len(fluxes),
-                         f"one flux per energy ({len(energies)} energies)")
+        raise InputError(
+            f"{field}.flux_table.flux_ph_s",
+            len(fluxes),
+            f"one flux per energy ({len(energies)} energies)",
+        )
     if any(b <= a for a, b in zip(energies, energies[1:])):
-        raise InputError(f"{field}.flux_table.energy_keV", list(energies), "energies in increasing order")
+        raise InputError(
+            f"{field}.flux_table.energy_keV", list(energies), "energies in increasing order"
+        )
     shape = config.get("beam_profile", "tophat")
     if shape not in PROFILES:
         raise InputError(f"{field}.beam_profile", shape, "one of " + ", ".join(PROFILES))
     spots = config.get("spots_um")
-    if not isinstance(spots, list) or not spots or not all(isinstance(s, list) and len(s) == 2 for s in spots):
+    if (
+        not isinstance(spots, list)
+        or not spots
+        or not all(isinstance(s, list) and len(s) == 2 for s in spots)
+    ):
         raise InputError(f"{field}.spots_um", spots, "a list of [width, height] spot sizes in µm")
     filters = config.get("attenuators", [])
     if not isinstance(filters, list):
-        raise InputError(f"{field}.attenuators", filters, "a list of {name, material, thickness_um}")
+        raise InputError(
+            f"{field}.attenuators", filters, "a list of {name, material, thickness_um}"
+        )
     attenuators = []
     for i, item in enumerate(filters):
         if not isinstance(item, dict) or not isinstance(item.get("name"), str):
             raise InputError(f"{field}.attenuators[{i}]", item, "{name, material, thickness_um}")
         rest = {k: v for k, v in item.items() if k != "name"}
-        attenuators.append((item["name"], Attenuator.from_config(rest, f"{field}.attenuators[{i}]")))
+        attenuators.append(
+            (item["name"], Attenuator.from_config(rest, f"{field}.attenuators[{i}]"))
+        )
     example = config.get("example", False)
     if not isinstance(example, bool):
         raise InputError(f"{field}.example", example, "true or false")
     return Profile(
-        name=name.strip(), title=str(config.get("title", "")),
-        source=" ".join(str(config.get("source", "")).split()), example=example,
-        energies_keV=energies, flux_table_ph_s=fluxes, beam_profile=shape,
-        spots_um=tuple((check_positive(w, f"{field}.spots_um", "µm"),
-                        check_positive(h, f"{field}.spots_um", "µm")) for w, h in spots),
+        name=name.strip(),
+        title=str(config.get("title", "")),
+        source=" ".join(str(config.get("source", "")).split()),
+        example=example,
+        energies_keV=energies,
+        flux_table_ph_s=fluxes,
+        beam_profile=shape,
+        spots_um=tuple(
+            (
+                check_positive(w, f"{field}.spots_um", "µm"),
+                check_positive(h, f"{field}.spots_um", "µm"),
+            )
+            for w, h in spots
+        ),
         attenuators=tuple(attenuators),
-        shortest_exposure_s=check_positive(config.get("shortest_exposure_s"),
-                                           f"{field}.shortest_exposure_s", "s"),
+        shortest_exposure_s=check_positive(
+            config.get("shortest_exposure_s"), f"{field}.shortest_exposure_s", "s"
+        ),
         move_s=_non_negative(config.get("move_s", 0.0), f"{field}.move_s", "s"),
         detector=Detector.from_config(config.get("detector"), f"{field}.detector"),
         config=json.loads(json.dumps(config)),
@@ -147,8 +201,11 @@ def profile_from_config(config: dict, field: str = "beamline") -> Profile:
 @cache
 def _builtin() -> dict[str, str]:
     folder = resources.files("beamdesign").joinpath("data/profiles")
-    return {e.name.removesuffix(".yaml"): e.read_text("utf-8")
-            for e in sorted(folder.iterdir(), key=lambda e: e.name) if e.name.endswith(".yaml")}
+    return {
+        e.name.removesuffix(".yaml"): e.read_text("utf-8")
+        for e in sorted(folder.iterdir(), key=lambda e: e.name)
+        if e.name.endswith(".yaml")
+    }
 
 
 def profile_names() -> list[str]:
@@ -169,12 +226,18 @@ def load_profile(spec: str | Path | dict | Profile, field: str = "beamline") -> 
         return profile_from_config(yaml.safe_load(_builtin()[text]), field)
     path = Path(text).expanduser()
     if not path.is_file():
-        raise InputError(field, text, "a beamline profile file or a built-in profile: "
-                         + ", ".join(_builtin()), did_you_mean(text, _builtin()))
+        raise InputError(
+            field,
+            text,
+            "a beamline profile file or a built-in profile: " + ", ".join(_builtin()),
+            did_you_mean(text, _builtin()),
+        )
     return profile_from_config(read_mapping(path, field), field)
 
 
-def apply_profile(plan_config: dict, profile: Profile | str | dict, attenuator: str | None = None) -> dict:
+def apply_profile(
+    plan_config: dict, profile: Profile | str | dict, attenuator: str | None = None
+) -> dict:
     """A copy of ``plan_config`` made consistent with the beamline.
 
     - ``beam.flux_ph_s`` := the profile's flux at ``beam.energy_keV`` (error outside its table);
@@ -189,7 +252,9 @@ def apply_profile(plan_config: dict, profile: Profile | str | dict, attenuator: 
     config.pop("beamline", None)
     beam = config.get("beam")
     if not isinstance(beam, dict) or "energy_keV" not in beam:
-        raise InputError("beam.energy_keV", None, "a plan needs a beam energy to apply a beamline profile")
+        raise InputError(
+            "beam.energy_keV", None, "a plan needs a beam energy to apply a beamline profile"
+        )
     energy = beam["energy_keV"]
     if isinstance(energy, bool) or not isinstance(energy, (int, float)):
         raise InputError("beam.energy_keV", energy, "a number (keV)")
@@ -198,23 +263,41 @@ def apply_profile(plan_config: dict, profile: Profile | str | dict, attenuator: 
     spot = beam.get("spot_um")
     spot = [spot, spot] if isinstance(spot, (int, float)) and not isinstance(spot, bool) else spot
     offered = ", ".join(f"{w:g}x{h:g}" for w, h in profile.spots_um)
-    if not isinstance(spot, list) or len(spot) != 2 or not any(
-            abs(float(spot[0]) - w) <= SPOT_TOLERANCE_UM and abs(float(spot[1]) - h) <= SPOT_TOLERANCE_UM
-            for w, h in profile.spots_um):
-        raise InputError("beam.spot_um", spot, f"a spot offered by beamline '{profile.name}': {offered} µm")
+    if (
+        not isinstance(spot, list)
+        or len(spot) != 2
+        or not any(
+            abs(float(spot[0]) - w) <= SPOT_TOLERANCE_UM
+            and abs(float(spot[1]) - h) <= SPOT_TOLERANCE_UM
+            for w, h in profile.spots_um
+        )
+    ):
+        raise InputError(
+            "beam.spot_um", spot, f"a spot offered by beamline '{profile.name}': {offered} µm"
+        )
     if attenuator is not None:
         beam["attenuators"] = list(beam.get("attenuators") or []) + [
-            profile.attenuator(attenuator).to_config()]
+            profile.attenuator(attenuator).to_config()
+        ]
     schedule = config.get("schedule", {})
     if isinstance(schedule, dict):
         exposures = [("schedule.exposure_s", schedule.get("exposure_s"))] + [
             (f"schedule.locations[{i}].exposure_s", loc.get("exposure_s"))
-            for i, loc in enumerate(schedule.get("locations") or []) if isinstance(loc, dict)]
+            for i, loc in enumerate(schedule.get("locations") or [])
+            if isinstance(loc, dict)
+        ]
         for name, value in exposures:
-            if isinstance(value, (int, float)) and not isinstance(value, bool) \
-                    and value < profile.shortest_exposure_s:
-                raise InputError(name, value, f"at least {profile.shortest_exposure_s:g} s on beamline "
-                                 f"'{profile.name}' (its shortest_exposure_s)")
+            if (
+                isinstance(value, (int, float))
+                and not isinstance(value, bool)
+                and value < profile.shortest_exposure_s
+            ):
+                raise InputError(
+                    name,
+                    value,
+                    f"at least {profile.shortest_exposure_s:g} s on beamline "
+                    f"'{profile.name}' (its shortest_exposure_s)",
+                )
         move = schedule.get("move_s", 0.0)
         if isinstance(move, (int, float)) and not isinstance(move, bool) and move < profile.move_s:
             schedule["move_s"] = profile.move_s

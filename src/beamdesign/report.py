@@ -100,12 +100,24 @@ def review_summary(result) -> dict:
     rows: dict[int, dict] = {}
     for threshold in result.plan.thresholds:
         rows[id(threshold)] = {
-            "name": threshold.name, "threshold_Gy": threshold.dose_Gy, "constituent": "",
-            "convention": threshold.convention, "where": threshold.where,
-            "measured_for": threshold.measured_for, "caveat": "", "source": threshold.source,
-            "verdict": threshold.verdict, "status": "not applicable", "crossed_at": 0,
-            "locations": 0, "max_dose_Gy": 0.0, "max_location": "", "first_time_s": None,
-            "first_soc": None, "first_location": ""}
+            "name": threshold.name,
+            "threshold_Gy": threshold.dose_Gy,
+            "constituent": "",
+            "convention": threshold.convention,
+            "where": threshold.where,
+            "measured_for": threshold.measured_for,
+            "caveat": "",
+            "source": threshold.source,
+            "verdict": threshold.verdict,
+            "status": "not applicable",
+            "crossed_at": 0,
+            "locations": 0,
+            "max_dose_Gy": 0.0,
+            "max_location": "",
+            "first_time_s": None,
+            "first_soc": None,
+            "first_location": "",
+        }
     for loc in result.locations:
         for c in loc.crossings:
             row = rows[id(c.threshold)]
@@ -125,10 +137,17 @@ def review_summary(result) -> dict:
             row["status"] = "at risk" if row["crossed_at"] else "pass"
     table = list(rows.values())
     hottest = result.hottest
-    return {"thresholds": table, "warnings": [str(w) for w in result.warnings],
-            "hottest": {"location": hottest.location, "x_um": float(hottest.x_um),
-                        "y_um": float(hottest.y_um), "dose_Gy": float(hottest.dose_Gy)},
-            "at_risk": sum(row["status"] == "at risk" for row in table)}
+    return {
+        "thresholds": table,
+        "warnings": [str(w) for w in result.warnings],
+        "hottest": {
+            "location": hottest.location,
+            "x_um": float(hottest.x_um),
+            "y_um": float(hottest.y_um),
+            "dose_Gy": float(hottest.dose_Gy),
+        },
+        "at_risk": sum(row["status"] == "at risk" for row in table),
+    }
 
 
 # --------------------------------------------------------------------------- plan input
@@ -169,8 +188,12 @@ def check_output(out_html: str | Path, pdf: bool = False) -> Path:
 
 def _check_pdf(pdf: bool) -> None:
     if pdf and not CHROMIUM.is_file():
-        raise InputError("--pdf", str(CHROMIUM), "PDF export needs headless Chromium at that path "
-                         "(apt-get install chromium); the HTML report prints from any browser")
+        raise InputError(
+            "--pdf",
+            str(CHROMIUM),
+            "PDF export needs headless Chromium at that path "
+            "(apt-get install chromium); the HTML report prints from any browser",
+        )
 
 
 @contextlib.contextmanager
@@ -181,7 +204,9 @@ def _scratch(folder: Path) -> Iterator[Path]:
     try:
         path = Path(tempfile.mkdtemp(prefix=_scratch_prefix(), dir=folder))
     except OSError as error:
-        raise InputError("-o", str(folder), f"a folder you can write to ({error.strerror})") from None
+        raise InputError(
+            "-o", str(folder), f"a folder you can write to ({error.strerror})"
+        ) from None
     try:
         yield path
     finally:
@@ -243,7 +268,9 @@ def _terminate_cleanly() -> Iterator[None]:
     def stop(signum, frame):
         raise SystemExit(128 + signum)
 
-    signals = [sig for sig in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if sig]
+    signals = [
+        sig for sig in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if sig
+    ]
     previous = {sig: signal.signal(sig, stop) for sig in signals}
     try:
         yield
@@ -253,8 +280,15 @@ def _terminate_cleanly() -> Iterator[None]:
 
 
 # --------------------------------------------------------------------------- notebook run
-def _execute(plan: Plan, source: str, sha256: str, file_text: str, out_ipynb: Path,
-             workdir: Path, progress: Progress) -> None:
+def _execute(
+    plan: Plan,
+    source: str,
+    sha256: str,
+    file_text: str,
+    out_ipynb: Path,
+    workdir: Path,
+    progress: Progress,
+) -> None:
     import papermill
     from jupyter_client.manager import AsyncKernelManager
     from papermill.exceptions import PapermillExecutionError
@@ -278,30 +312,49 @@ def _execute(plan: Plan, source: str, sha256: str, file_text: str, out_ipynb: Pa
     # plain strings only; the validated plan as YAML (a relative stack path already resolved)
     import beamdesign
 
-    parameters = {"plan_yaml": plan_text(plan, "yaml"), "plan_source": source, "plan_sha256": sha256,
-                  "plan_file_text": file_text,
-                  "beamdesign_package": str(Path(beamdesign.__file__).resolve().parent)}
+    parameters = {
+        "plan_yaml": plan_text(plan, "yaml"),
+        "plan_source": source,
+        "plan_sha256": sha256,
+        "plan_file_text": file_text,
+        "beamdesign_package": str(Path(beamdesign.__file__).resolve().parent),
+    }
     with resources.as_file(template_path()) as template, open(workdir / "kernel.log", "wb") as log:
         n_cells = len(json.loads(Path(template).read_text("utf-8"))["cells"]) + 1  # + injected
 
         def cell_done(cell, cell_index, **_):
-            progress(f"ran report cell {cell_index + 1} of {n_cells}", 0.1 + 0.75 * (cell_index + 1) / n_cells)
+            progress(
+                f"ran report cell {cell_index + 1} of {n_cells}",
+                0.1 + 0.75 * (cell_index + 1) / n_cells,
+            )
 
         try:
             papermill.execute_notebook(
-                str(template), str(out_ipynb), parameters=parameters, kernel_name=KERNEL_NAME,
-                cwd=str(workdir), progress_bar=False, log_output=False,
-                request_save_on_cell_execute=False, start_timeout=60,
-                execution_timeout=CELL_TIMEOUT_S, on_cell_complete=cell_done,
-                **({"kernel_manager_class": IPCKernelManager} if os.name == "posix" else {}))
+                str(template),
+                str(out_ipynb),
+                parameters=parameters,
+                kernel_name=KERNEL_NAME,
+                cwd=str(workdir),
+                progress_bar=False,
+                log_output=False,
+                request_save_on_cell_execute=False,
+                start_timeout=60,
+                execution_timeout=CELL_TIMEOUT_S,
+                on_cell_complete=cell_done,
+                **({"kernel_manager_class": IPCKernelManager} if os.name == "posix" else {}),
+            )
         except PapermillExecutionError as error:
             if error.ename == "InputError":
                 raise InputError("plan", source or plan.title, error.evalue) from None
-            raise ReportError(f"the report notebook failed ({error.ename}: {error.evalue})") from None
+            raise ReportError(
+                f"the report notebook failed ({error.ename}: {error.evalue})"
+            ) from None
 
 
-_CSP = ("default-src 'none'; script-src {hashes}; style-src 'unsafe-inline'; img-src data:; "
-        "font-src data:; base-uri 'none'; form-action 'none'")
+_CSP = (
+    "default-src 'none'; script-src {hashes}; style-src 'unsafe-inline'; img-src data:; "
+    "font-src data:; base-uri 'none'; form-action 'none'"
+)
 _PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{csp}">
@@ -335,21 +388,40 @@ def _assemble(ipynb: Path, title: str, meta: dict) -> str:
     for text in (bokehjs, plot_scripts):
         if re.search(r"</script", text, re.IGNORECASE):
             raise ReportError("a report script contains '</script'; refusing to write the page")
-    hashes = " ".join("'sha256-" + base64.b64encode(hashlib.sha256(s.encode("utf-8")).digest())
-                      .decode("ascii") + "'" for s in (bokehjs, plot_scripts))
-    return _PAGE.format(csp=_CSP.format(hashes=hashes), meta_name=META_NAME,
-                        meta=html.escape(json.dumps(meta, ensure_ascii=False), quote=True),
-                        title=html.escape(title), bokehjs=bokehjs, body="\n".join(parts),
-                        plot_scripts=plot_scripts)
+    hashes = " ".join(
+        "'sha256-"
+        + base64.b64encode(hashlib.sha256(s.encode("utf-8")).digest()).decode("ascii")
+        + "'"
+        for s in (bokehjs, plot_scripts)
+    )
+    return _PAGE.format(
+        csp=_CSP.format(hashes=hashes),
+        meta_name=META_NAME,
+        meta=html.escape(json.dumps(meta, ensure_ascii=False), quote=True),
+        title=html.escape(title),
+        bokehjs=bokehjs,
+        body="\n".join(parts),
+        plot_scripts=plot_scripts,
+    )
 
 
 def _print_pdf(html_path: Path, pdf_path: Path, scratch: Path) -> None:
     """Print the report with headless Chromium (A4, print CSS) to ``pdf_path`` atomically."""
     tmp = scratch / "report.pdf"
-    command = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-               "--disable-background-networking", "--no-first-run", "--no-pdf-header-footer",
-               f"--user-data-dir={scratch / 'chromium'}", "--virtual-time-budget=10000",
-               f"--print-to-pdf={tmp}", html_path.resolve().as_uri()]
+    command = [
+        str(CHROMIUM),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--no-first-run",
+        "--no-pdf-header-footer",
+        f"--user-data-dir={scratch / 'chromium'}",
+        "--virtual-time-budget=10000",
+        f"--print-to-pdf={tmp}",
+        html_path.resolve().as_uri(),
+    ]
     try:
         subprocess.run(command, capture_output=True, timeout=PDF_TIMEOUT_S, check=False)
     except subprocess.TimeoutExpired:
@@ -363,8 +435,16 @@ def _quiet(stage: str, fraction: float) -> None:
     """The default progress hook: says nothing."""
 
 
-def _render(plan: Plan, source: str, sha256: str, file_text: str, out_html: Path,
-            keep_ipynb: bool, pdf: bool, progress: Progress | None) -> dict:
+def _render(
+    plan: Plan,
+    source: str,
+    sha256: str,
+    file_text: str,
+    out_html: Path,
+    keep_ipynb: bool,
+    pdf: bool,
+    progress: Progress | None,
+) -> dict:
     progress = progress or _quiet
     out_html = check_output(out_html, pdf)
     with _terminate_cleanly(), _scratch(out_html.parent) as scratch:
@@ -398,9 +478,14 @@ def _report_meta(ipynb: Path, source: str) -> dict:
     raise ReportError("the report notebook gave no summary (bd-meta output missing)")
 
 
-def render_report(plan_path_or_plan: str | Path | Plan, out_html: str | Path,
-                  keep_ipynb: bool = False, pdf: bool = False,
-                  progress: Progress | None = None, source: str = "") -> Path:
+def render_report(
+    plan_path_or_plan: str | Path | Plan,
+    out_html: str | Path,
+    keep_ipynb: bool = False,
+    pdf: bool = False,
+    progress: Progress | None = None,
+    source: str = "",
+) -> Path:
     """Render the HTML report of a plan (file path, built-in name or Plan object).
 
     The plan and the output path are checked first, so a bad plan or path raises
@@ -443,24 +528,37 @@ def check_output_folder(out_dir: str | Path) -> Path:
     """The batch output folder, checked (and created if its parent exists) before any kernel."""
     out = Path(out_dir).expanduser()
     if out.exists() and not out.is_dir():
-        raise InputError("-o", str(out), "OUT.html for one report or a folder for several; this is "
-                         "an existing file that is not HTML")
+        raise InputError(
+            "-o",
+            str(out),
+            "OUT.html for one report or a folder for several; this is "
+            "an existing file that is not HTML",
+        )
     if not out.exists():
         if not out.parent.is_dir():
-            raise InputError("-o", str(out), "a folder whose parent exists; the parent does not exist")
+            raise InputError(
+                "-o", str(out), "a folder whose parent exists; the parent does not exist"
+            )
         try:
             out.mkdir()
         except FileExistsError:  # made by a concurrent command meanwhile
             pass
         except OSError as error:
-            raise InputError("-o", str(out), f"a folder you can create ({error.strerror})") from None
+            raise InputError(
+                "-o", str(out), f"a folder you can create ({error.strerror})"
+            ) from None
     if not os.access(out, os.W_OK | os.X_OK):
         raise InputError("-o", str(out), "a folder you can write to")
     return out
 
 
-def render_batch(plans: list[str | Path], out_dir: str | Path, keep_ipynb: bool = False,
-                 pdf: bool = False, progress: Progress | None = None) -> BatchResult:
+def render_batch(
+    plans: list[str | Path],
+    out_dir: str | Path,
+    keep_ipynb: bool = False,
+    pdf: bool = False,
+    progress: Progress | None = None,
+) -> BatchResult:
     """One report per plan in ``out_dir`` plus ``index.html`` listing every report in the folder.
 
     A plan that fails (invalid, or its notebook fails) is listed in ``failures`` and in the
@@ -483,7 +581,9 @@ def render_batch(plans: list[str | Path], out_dir: str | Path, keep_ipynb: bool 
                 failed.unlink()
         except (InputError, ReportError) as error:
             result.failures.append((str(spec), str(error)))
-            _write_atomic(failed, json.dumps({"plan": str(spec), "error": str(error)}).encode("utf-8"))
+            _write_atomic(
+                failed, json.dumps({"plan": str(spec), "error": str(error)}).encode("utf-8")
+            )
     write_index(out)
     return result
 
@@ -539,22 +639,40 @@ def write_index(folder: str | Path) -> Path:
 
 def _index_page(reports: list[tuple[str, dict]], failures: list[dict]) -> str:
     esc = html.escape
-    rows = [f'<tr class="bd-ok bd-{"risk" if m.get("at_risk") else "pass"}">'
-            f'<td><a href="{esc(name)}">{esc(str(m.get("plan", name)))}</a></td>'
-            f'<td>{esc(str(m.get("title", "")))}</td><td>{esc(str(m.get("verdict", "")))}</td>'
-            f'<td>{esc(str(m.get("summary", "")))}</td></tr>' for name, m in reports]
-    rows += [f'<tr class="bd-failed"><td>{esc(str(f.get("plan", "")))}</td><td></td>'
-             f'<td>failed</td><td>{esc(str(f.get("error", "")))}</td></tr>' for f in failures]
-    return ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
-            "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; style-src 'unsafe-inline'\">"
-            "<title>beamdesign reports</title><style>body{font-family:sans-serif;margin:1.5em}"
-            "table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:3px 8px;"
-            "text-align:left;vertical-align:top}.bd-failed{color:#a00}.bd-risk td:nth-child(3)"
-            "{color:#a00;font-weight:bold}.bd-pass td:nth-child(3){color:#060;font-weight:bold}</style>"
-            f"</head><body><h1>beamdesign reports</h1><p>{len(reports)} report(s), "
-            f"{len(failures)} failed.</p><table class='bd-index'><tr><th>plan</th><th>title</th>"
-            "<th>verdict</th><th>details</th></tr>" + "".join(rows) + "</table></body></html>\n")
+    rows = [
+        f'<tr class="bd-ok bd-{"risk" if m.get("at_risk") else "pass"}">'
+        f'<td><a href="{esc(name)}">{esc(str(m.get("plan", name)))}</a></td>'
+        f"<td>{esc(str(m.get('title', '')))}</td><td>{esc(str(m.get('verdict', '')))}</td>"
+        f"<td>{esc(str(m.get('summary', '')))}</td></tr>"
+        for name, m in reports
+    ]
+    rows += [
+        f'<tr class="bd-failed"><td>{esc(str(f.get("plan", "")))}</td><td></td>'
+        f"<td>failed</td><td>{esc(str(f.get('error', '')))}</td></tr>"
+        for f in failures
+    ]
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; style-src 'unsafe-inline'\">"
+        "<title>beamdesign reports</title><style>body{font-family:sans-serif;margin:1.5em}"
+        "table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:3px 8px;"
+        "text-align:left;vertical-align:top}.bd-failed{color:#a00}.bd-risk td:nth-child(3)"
+        "{color:#a00;font-weight:bold}.bd-pass td:nth-child(3){color:#060;font-weight:bold}</style>"
+        f"</head><body><h1>beamdesign reports</h1><p>{len(reports)} report(s), "
+        f"{len(failures)} failed.</p><table class='bd-index'><tr><th>plan</th><th>title</th>"
+        "<th>verdict</th><th>details</th></tr>" + "".join(rows) + "</table></body></html>\n"
+    )
 
 
-__all__ = ["BatchResult", "Progress", "ReportError", "check_output", "check_output_folder",
-           "render_batch", "render_report", "review_summary", "template_path", "write_index"]
+__all__ = [
+    "BatchResult",
+    "Progress",
+    "ReportError",
+    "check_output",
+    "check_output_folder",
+    "render_batch",
+    "render_report",
+    "review_summary",
+    "template_path",
+    "write_index",
+]

@@ -68,11 +68,21 @@ HC_KEV_A = 12.398419843320026  # h c (keV Å)
 A3_TO_CM3 = 1e-24
 UM_TO_CM = 1e-4
 EDGE_OFFSET_KEV = 0.010  # below/above the edge, clear of xraylib's 1 eV edge window
-EDGES = {"K": xraylib.K_SHELL, "L1": xraylib.L1_SHELL, "L2": xraylib.L2_SHELL,
-         "L3": xraylib.L3_SHELL}
+EDGES = {
+    "K": xraylib.K_SHELL,
+    "L1": xraylib.L1_SHELL,
+    "L2": xraylib.L2_SHELL,
+    "L3": xraylib.L3_SHELL,
+}
 _KALPHA = (xraylib.KL2_LINE, xraylib.KL3_LINE)
-_DETECTOR_KEYS = ("efficiency", "ring_fraction", "window_deg", "i0_fraction", "solid_angle_sr",
-                  "points")
+_DETECTOR_KEYS = (
+    "efficiency",
+    "ring_fraction",
+    "window_deg",
+    "i0_fraction",
+    "solid_angle_sr",
+    "points",
+)
 
 
 @dataclass(frozen=True)
@@ -99,9 +109,16 @@ class Detector:
     def __post_init__(self) -> None:
         for name in ("efficiency", "ring_fraction", "i0_fraction"):
             _check_number(getattr(self, name), f"detector.{name}", 0.0, 1.0, "a fraction in (0, 1]")
-        _check_number(self.window_deg, "detector.window_deg", 0.0, 10.0, "a 2θ window in (0, 10] deg")
-        _check_number(self.solid_angle_sr, "detector.solid_angle_sr", 0.0, 2 * np.pi,
-                      "a solid angle in (0, 2π] sr")
+        _check_number(
+            self.window_deg, "detector.window_deg", 0.0, 10.0, "a 2θ window in (0, 10] deg"
+        )
+        _check_number(
+            self.solid_angle_sr,
+            "detector.solid_angle_sr",
+            0.0,
+            2 * np.pi,
+            "a solid angle in (0, 2π] sr",
+        )
         if isinstance(self.points, bool) or not isinstance(self.points, int) or self.points < 1:
             raise InputError("detector.points", self.points, "a whole number of points >= 1")
 
@@ -115,14 +132,22 @@ class Detector:
             raise InputError(field, config, "a mapping with any of " + ", ".join(_DETECTOR_KEYS))
         for key in config:
             if key not in _DETECTOR_KEYS:
-                raise InputError(f"{field}.{key}", config[key], "not a known key; allowed: "
-                                 + ", ".join(_DETECTOR_KEYS), did_you_mean(str(key), _DETECTOR_KEYS))
+                raise InputError(
+                    f"{field}.{key}",
+                    config[key],
+                    "not a known key; allowed: " + ", ".join(_DETECTOR_KEYS),
+                    did_you_mean(str(key), _DETECTOR_KEYS),
+                )
         return cls(**config)
 
 
 def _check_number(value: object, field: str, low: float, high: float, allowed: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) \
-            or not low < value <= high:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not np.isfinite(value)
+        or not low < value <= high
+    ):
         raise InputError(field, value, allowed)
 
 
@@ -203,7 +228,11 @@ class Reflection:
         q = 0.5 / self.d_A
         total = 0j
         for z, occupancy, xyz in self.atoms:
-            f = xraylib.FF_Rayl(z, q) + xraylib.Fi(z, energy_keV) + 1j * abs(xraylib.Fii(z, energy_keV))
+            f = (
+                xraylib.FF_Rayl(z, q)
+                + xraylib.Fi(z, energy_keV)
+                + 1j * abs(xraylib.Fii(z, energy_keV))
+            )
             total += occupancy * f * np.exp(2j * np.pi * float(np.dot(self.hkl, xyz)))
         return float(abs(total) ** 2)
 
@@ -219,11 +248,24 @@ def reflections() -> dict[str, Reflection]:
         h, k, l = entry["hkl"]
         # hexagonal metric: 1/d² = 4/3 (h² + hk + k²)/a² + l²/c²
         d = 1.0 / np.sqrt(4.0 / 3.0 * (h * h + h * k + k * k) / a**2 + l * l / c**2)
-        atoms = tuple((xraylib.SymbolToAtomicNumber(at["element"]), float(at["occupancy"]),
-                       tuple(float(v) for v in at["xyz"])) for at in entry["atoms"])
+        atoms = tuple(
+            (
+                xraylib.SymbolToAtomicNumber(at["element"]),
+                float(at["occupancy"]),
+                tuple(float(v) for v in at["xyz"]),
+            )
+            for at in entry["atoms"]
+        )
         out[entry["name"].lower()] = Reflection(
-            entry["name"], entry["material"], (h, k, l), int(entry["multiplicity"]), float(d),
-            float(np.sqrt(3.0) / 2.0 * a * a * c), atoms, " ".join(entry["source"].split()))
+            entry["name"],
+            entry["material"],
+            (h, k, l),
+            int(entry["multiplicity"]),
+            float(d),
+            float(np.sqrt(3.0) / 2.0 * a * a * c),
+            atoms,
+            " ".join(entry["source"].split()),
+        )
     return out
 
 
@@ -232,21 +274,32 @@ def reflection(name: str, field: str = "reflection") -> Reflection:
     table = reflections()
     if not isinstance(name, str) or name.lower() not in table:
         names = [r.name for r in table.values()]
-        raise InputError(field, name, "a named reflection: " + ", ".join(names),
-                         did_you_mean(str(name), names))
+        raise InputError(
+            field, name, "a named reflection: " + ", ".join(names), did_you_mean(str(name), names)
+        )
     return table[name.lower()]
 
 
 def _layer_mu_per_cm(layer: Layer, energy_keV: float) -> float:
     """Linear attenuation coefficient (1/cm) of a layer (xraylib CS_Total via the materials)."""
-    return float(sum(c.volume_fraction * c.material.density_g_cm3
-                     * c.material.coefficients(energy_keV)["total"][0] for c in layer.constituents))
+    return float(
+        sum(
+            c.volume_fraction
+            * c.material.density_g_cm3
+            * c.material.coefficients(energy_keV)["total"][0]
+            for c in layer.constituents
+        )
+    )
 
 
 def _optical_depths(stack: Stack, energy_keV: float) -> np.ndarray:
     """μ_j t_j of every layer at normal incidence."""
-    return np.array([_layer_mu_per_cm(layer, energy_keV) * layer.thickness_um * UM_TO_CM
-                     for layer in stack.layers])
+    return np.array(
+        [
+            _layer_mu_per_cm(layer, energy_keV) * layer.thickness_um * UM_TO_CM
+            for layer in stack.layers
+        ]
+    )
 
 
 def path_factor_cm(mu_per_cm: float, thickness_cm: float, two_theta_rad: float = 0.0) -> float:
@@ -273,14 +326,20 @@ def _constituent(layer: Layer, name: str):
     for c in layer.constituents:
         if c.name.lower() == name.lower():
             return c
-    raise InputError("probe", name, f"layer '{layer.name}' holds "
-                     + ", ".join(c.name for c in layer.constituents))
+    raise InputError(
+        "probe",
+        name,
+        f"layer '{layer.name}' holds " + ", ".join(c.name for c in layer.constituents),
+    )
 
 
 def _mass_dcs(material: Material, energy_keV: float, theta_rad: float) -> float:
     """Compton + Rayleigh differential cross section (cm²/g/sr) at scattering angle ``theta``."""
-    return sum(w * (xraylib.DCS_Compt(z, energy_keV, theta_rad) + xraylib.DCS_Rayl(z, energy_keV, theta_rad))
-               for z, w in material.mass_fractions)
+    return sum(
+        w
+        * (xraylib.DCS_Compt(z, energy_keV, theta_rad) + xraylib.DCS_Rayl(z, energy_keV, theta_rad))
+        for z, w in material.mass_fractions
+    )
 
 
 def _mass_cs(material: Material, energy_keV: float, kind: str) -> float:
@@ -288,8 +347,14 @@ def _mass_cs(material: Material, energy_keV: float, kind: str) -> float:
     return sum(w * function(z, energy_keV) for z, w in material.mass_fractions)
 
 
-def xrd_transmission(stack: Stack, beam: Beam, probe: str, exposure_s: float,
-                     reflection_name: str | None = None, detector: Detector = Detector()) -> XRDSignal:
+def xrd_transmission(
+    stack: Stack,
+    beam: Beam,
+    probe: str,
+    exposure_s: float,
+    reflection_name: str | None = None,
+    detector: Detector = Detector(),
+) -> XRDSignal:
     """Diffracted and background photons per scan of ``exposure_s`` (module docstring).
 
     Parameters
@@ -305,60 +370,116 @@ def xrd_transmission(stack: Stack, beam: Beam, probe: str, exposure_s: float,
     index, layer, name = _probe(stack, probe)
     crystal = _constituent(layer, name)
     depths = _optical_depths(stack, energy)
-    incident = beam.flux_ph_s * float(beam.attenuator_transmission(np.array([energy]))[0]) \
+    incident = (
+        beam.flux_ph_s
+        * float(beam.attenuator_transmission(np.array([energy]))[0])
         * np.exp(-depths[:index].sum())
+    )
     thickness_cm = np.array([lay.thickness_um for lay in stack.layers]) * UM_TO_CM
     mu = depths / thickness_cm
     wavelength_A = HC_KEV_A / energy
     if reflection_name is None:
         two_theta = 0.0
         label = "Rayleigh proxy"
-        per_cm = crystal.volume_fraction * crystal.material.density_g_cm3 * _mass_cs(
-            crystal.material, energy, "rayleigh")
+        per_cm = (
+            crystal.volume_fraction
+            * crystal.material.density_g_cm3
+            * _mass_cs(crystal.material, energy, "rayleigh")
+        )
     else:
         hkl = reflection(reflection_name)
         if hkl.material.lower() != crystal.material.name.lower():
-            raise InputError("reflection", reflection_name,
-                             f"a reflection of the probed constituent '{crystal.material.name}'",
-                             "named reflections: " + ", ".join(r.name for r in reflections().values()
-                                                               if r.material.lower() == crystal.material.name.lower()))
+            raise InputError(
+                "reflection",
+                reflection_name,
+                f"a reflection of the probed constituent '{crystal.material.name}'",
+                "named reflections: "
+                + ", ".join(
+                    r.name
+                    for r in reflections().values()
+                    if r.material.lower() == crystal.material.name.lower()
+                ),
+            )
         sin_theta = wavelength_A / (2.0 * hkl.d_A)
         if sin_theta >= 1.0:
-            raise InputError("beam.energy_keV", energy, f"above {HC_KEV_A / (2 * hkl.d_A):.3g} keV "
-                             f"for reflection {hkl.name} (λ < 2d)")
+            raise InputError(
+                "beam.energy_keV",
+                energy,
+                f"above {HC_KEV_A / (2 * hkl.d_A):.3g} keV for reflection {hkl.name} (λ < 2d)",
+            )
         theta = np.arcsin(sin_theta)
         two_theta = 2.0 * theta
         polarisation = (1.0 + np.cos(two_theta) ** 2) / 2.0
-        per_cm = (R0_CM**2 * (wavelength_A * 1e-8) ** 3 * hkl.multiplicity
-                  * hkl.structure_factor_sq(energy) * polarisation
-                  / (4.0 * (hkl.cell_volume_A3 * A3_TO_CM3) ** 2 * sin_theta)) * crystal.volume_fraction
+        per_cm = (
+            R0_CM**2
+            * (wavelength_A * 1e-8) ** 3
+            * hkl.multiplicity
+            * hkl.structure_factor_sq(energy)
+            * polarisation
+            / (4.0 * (hkl.cell_volume_A3 * A3_TO_CM3) ** 2 * sin_theta)
+        ) * crystal.volume_fraction
         label = hkl.name
-    exit_down = np.exp(-depths[index + 1:].sum() / np.cos(two_theta))
+    exit_down = np.exp(-depths[index + 1 :].sum() / np.cos(two_theta))
     scale = exposure_s * detector.efficiency * detector.ring_fraction
-    signal = incident * per_cm * path_factor_cm(mu[index], thickness_cm[index], two_theta) \
-        * exit_down * scale
+    signal = (
+        incident
+        * per_cm
+        * path_factor_cm(mu[index], thickness_cm[index], two_theta)
+        * exit_down
+        * scale
+    )
 
     # background of every layer j: incident N_j, path factor in j, exit through j+1..end
-    incident_j = beam.flux_ph_s * float(beam.attenuator_transmission(np.array([energy]))[0]) \
+    incident_j = (
+        beam.flux_ph_s
+        * float(beam.attenuator_transmission(np.array([energy]))[0])
         * np.exp(-np.concatenate([[0.0], np.cumsum(depths)[:-1]]))
+    )
     exit_j = np.exp(-(depths.sum() - np.cumsum(depths)) / np.cos(two_theta))
     background = 0.0
     for j, lay in enumerate(stack.layers):
         if reflection_name is None:
-            per_cm_j = sum(c.volume_fraction * c.material.density_g_cm3 * (
-                _mass_cs(c.material, energy, "compton")
-                + (0.0 if (j == index and c is crystal) else _mass_cs(c.material, energy, "rayleigh")))
-                for c in lay.constituents)
+            per_cm_j = sum(
+                c.volume_fraction
+                * c.material.density_g_cm3
+                * (
+                    _mass_cs(c.material, energy, "compton")
+                    + (
+                        0.0
+                        if (j == index and c is crystal)
+                        else _mass_cs(c.material, energy, "rayleigh")
+                    )
+                )
+                for c in lay.constituents
+            )
         else:
             window_sr = 2 * np.pi * np.sin(two_theta) * np.radians(detector.window_deg)
-            per_cm_j = sum(c.volume_fraction * c.material.density_g_cm3
-                           * _mass_dcs(c.material, energy, two_theta) for c in lay.constituents) * window_sr
-        background += incident_j[j] * per_cm_j * path_factor_cm(mu[j], thickness_cm[j], two_theta) * exit_j[j]
+            per_cm_j = (
+                sum(
+                    c.volume_fraction
+                    * c.material.density_g_cm3
+                    * _mass_dcs(c.material, energy, two_theta)
+                    for c in lay.constituents
+                )
+                * window_sr
+            )
+        background += (
+            incident_j[j] * per_cm_j * path_factor_cm(mu[j], thickness_cm[j], two_theta) * exit_j[j]
+        )
     background *= scale
     snr = signal / np.sqrt(signal + 2.0 * background) if signal > 0 else 0.0
-    return XRDSignal("xrd-transmission", f"{layer.name}/{crystal.name}", energy, float(exposure_s),
-                     label, float(np.degrees(two_theta)), float(signal), float(background),
-                     float(depths[index]), float(snr))
+    return XRDSignal(
+        "xrd-transmission",
+        f"{layer.name}/{crystal.name}",
+        energy,
+        float(exposure_s),
+        label,
+        float(np.degrees(two_theta)),
+        float(signal),
+        float(background),
+        float(depths[index]),
+        float(snr),
+    )
 
 
 def _element(symbol: object, layer: Layer, field: str = "element") -> int:
@@ -366,18 +487,23 @@ def _element(symbol: object, layer: Layer, field: str = "element") -> int:
         z = xraylib.SymbolToAtomicNumber(str(symbol))
     except ValueError:
         z = 0
-    present = sorted({zz for c in layer.constituents for zz, w in c.material.mass_fractions if w > 0})
+    present = sorted(
+        {zz for c in layer.constituents for zz, w in c.material.mass_fractions if w > 0}
+    )
     if z not in present:
         names = [xraylib.AtomicNumberToSymbol(zz) for zz in present]
-        raise InputError(field, symbol, f"an element of the probed layer '{layer.name}': "
-                         + ", ".join(names))
+        raise InputError(
+            field, symbol, f"an element of the probed layer '{layer.name}': " + ", ".join(names)
+        )
     return z
 
 
 def _partial_density(layer: Layer, z: int) -> float:
     """Mass of element ``z`` per volume of the layer (g/cm³)."""
-    return sum(c.volume_fraction * c.material.density_g_cm3 * dict(c.material.mass_fractions).get(z, 0.0)
-               for c in layer.constituents)
+    return sum(
+        c.volume_fraction * c.material.density_g_cm3 * dict(c.material.mass_fractions).get(z, 0.0)
+        for c in layer.constituents
+    )
 
 
 def _edge_keV(z: int, edge: str) -> float:
@@ -385,13 +511,23 @@ def _edge_keV(z: int, edge: str) -> float:
         raise InputError("edge", edge, "one of " + ", ".join(EDGES))
     energy = xraylib.EdgeEnergy(z, EDGES[edge])
     if not 1.0 + EDGE_OFFSET_KEV <= energy <= 200.0 - EDGE_OFFSET_KEV:
-        raise InputError("element", xraylib.AtomicNumberToSymbol(z),
-                         f"an element whose {edge} edge lies in 1–200 keV (this one: {energy:.3g} keV)")
+        raise InputError(
+            "element",
+            xraylib.AtomicNumberToSymbol(z),
+            f"an element whose {edge} edge lies in 1–200 keV (this one: {energy:.3g} keV)",
+        )
     return energy
 
 
-def xas_transmission(stack: Stack, beam: Beam, probe: str, exposure_s: float, element: str,
-                     edge: str = "K", detector: Detector = Detector()) -> XASTransmissionSignal:
+def xas_transmission(
+    stack: Stack,
+    beam: Beam,
+    probe: str,
+    exposure_s: float,
+    element: str,
+    edge: str = "K",
+    detector: Detector = Detector(),
+) -> XASTransmissionSignal:
     """Edge jump of ``element`` in the probed layer and the noise of μt per point.
 
     The beam's flux and attenuators are used at the edge (the plan's energy is the dose
@@ -411,13 +547,31 @@ def xas_transmission(stack: Stack, beam: Beam, probe: str, exposure_s: float, el
     counted0 = n0 * detector.i0_fraction
     n1 = n0 * (1.0 - detector.i0_fraction) * np.exp(-total) * detector.efficiency
     sigma = float(np.sqrt(1.0 / n1 + 1.0 / counted0))
-    return XASTransmissionSignal("xas-transmission", f"{layer.name}", xraylib.AtomicNumberToSymbol(z),
-                                 edge, e0, float(exposure_s), float(jump), total, float(counted0),
-                                 float(n1), sigma, float(jump / sigma))
+    return XASTransmissionSignal(
+        "xas-transmission",
+        f"{layer.name}",
+        xraylib.AtomicNumberToSymbol(z),
+        edge,
+        e0,
+        float(exposure_s),
+        float(jump),
+        total,
+        float(counted0),
+        float(n1),
+        sigma,
+        float(jump / sigma),
+    )
 
 
-def xas_fluorescence(stack: Stack, beam: Beam, probe: str, exposure_s: float, element: str,
-                     detector: Detector = Detector(), angle_deg: float = 45.0) -> XASFluorescenceSignal:
+def xas_fluorescence(
+    stack: Stack,
+    beam: Beam,
+    probe: str,
+    exposure_s: float,
+    element: str,
+    detector: Detector = Detector(),
+    angle_deg: float = 45.0,
+) -> XASFluorescenceSignal:
     """Kα counts per point of ``element`` in the probed layer reaching the detector.
 
     The beam's energy must lie above the element's K edge (fluorescence needs a K vacancy).
@@ -430,52 +584,101 @@ def xas_fluorescence(stack: Stack, beam: Beam, probe: str, exposure_s: float, el
     z = _element(element, layer)
     e0 = _edge_keV(z, "K")
     if energy <= e0:
-        raise InputError("beam.energy_keV", energy, f"above the {xraylib.AtomicNumberToSymbol(z)} "
-                         f"K edge ({e0:.4g} keV) for Kα fluorescence")
+        raise InputError(
+            "beam.energy_keV",
+            energy,
+            f"above the {xraylib.AtomicNumberToSymbol(z)} "
+            f"K edge ({e0:.4g} keV) for Kα fluorescence",
+        )
     cos_a = np.cos(np.radians(angle_deg))
     rates = [xraylib.CS_FluorLine_Kissel_Cascade(z, line, energy) for line in _KALPHA]
     sigma_f = float(sum(rates))  # cm²/g of the element
-    line_keV = float(sum(r * xraylib.LineEnergy(z, line) for r, line in zip(rates, _KALPHA)) / sigma_f)
+    line_keV = float(
+        sum(r * xraylib.LineEnergy(z, line) for r, line in zip(rates, _KALPHA)) / sigma_f
+    )
     depths_in = _optical_depths(stack, energy) / cos_a
     depths_out = _optical_depths(stack, line_keV) / cos_a
     dwell = exposure_s / detector.points
-    incident = beam.flux_ph_s * float(beam.attenuator_transmission(np.array([energy]))[0]) \
-        * np.exp(-depths_in[:index].sum()) * dwell
+    incident = (
+        beam.flux_ph_s
+        * float(beam.attenuator_transmission(np.array([energy]))[0])
+        * np.exp(-depths_in[:index].sum())
+        * dwell
+    )
     chi_t = depths_in[index] + depths_out[index]  # χ t
     thickness_cm = layer.thickness_um * UM_TO_CM
     self_absorption = float(-np.expm1(-chi_t) / chi_t)
     exit_transmission = float(np.exp(-depths_out[:index].sum()))
-    counts = (incident * detector.efficiency * detector.solid_angle_sr / (4 * np.pi) * sigma_f
-              * _partial_density(layer, z) * thickness_cm / cos_a * self_absorption * exit_transmission)
-    return XASFluorescenceSignal("xas-fluorescence", layer.name, xraylib.AtomicNumberToSymbol(z),
-                                 energy, line_keV, float(exposure_s), float(counts), self_absorption,
-                                 exit_transmission, float(np.sqrt(counts)))
+    counts = (
+        incident
+        * detector.efficiency
+        * detector.solid_angle_sr
+        / (4 * np.pi)
+        * sigma_f
+        * _partial_density(layer, z)
+        * thickness_cm
+        / cos_a
+        * self_absorption
+        * exit_transmission
+    )
+    return XASFluorescenceSignal(
+        "xas-fluorescence",
+        layer.name,
+        xraylib.AtomicNumberToSymbol(z),
+        energy,
+        line_keV,
+        float(exposure_s),
+        float(counts),
+        self_absorption,
+        exit_transmission,
+        float(np.sqrt(counts)),
+    )
 
 
-def signal(technique: str, stack: Stack, beam: Beam, probe: str, exposure_s: float,
-           options: dict | None = None, detector: Detector = Detector()):
+def signal(
+    technique: str,
+    stack: Stack,
+    beam: Beam,
+    probe: str,
+    exposure_s: float,
+    options: dict | None = None,
+    detector: Detector = Detector(),
+):
     """Dispatch to the model of ``technique`` (one of ``TECHNIQUES``).
 
     ``options``: ``{reflection}`` for xrd-transmission; ``{element, edge}`` for
     xas-transmission; ``{element}`` for xas-fluorescence.
     """
     options = dict(options or {})
-    allowed = {"xrd-transmission": {"reflection"}, "xas-transmission": {"element", "edge"},
-               "xas-fluorescence": {"element"}}
+    allowed = {
+        "xrd-transmission": {"reflection"},
+        "xas-transmission": {"element", "edge"},
+        "xas-fluorescence": {"element"},
+    }
     if technique not in allowed:
-        raise InputError("technique", technique, "one of " + ", ".join(TECHNIQUES),
-                         did_you_mean(str(technique), TECHNIQUES))
+        raise InputError(
+            "technique",
+            technique,
+            "one of " + ", ".join(TECHNIQUES),
+            did_you_mean(str(technique), TECHNIQUES),
+        )
     for key in options:
         if key not in allowed[technique]:
-            raise InputError(f"signal.{key}", options[key], f"{technique} takes "
-                             + (", ".join(sorted(allowed[technique]))))
+            raise InputError(
+                f"signal.{key}",
+                options[key],
+                f"{technique} takes " + (", ".join(sorted(allowed[technique]))),
+            )
     if technique == "xrd-transmission":
         return xrd_transmission(stack, beam, probe, exposure_s, options.get("reflection"), detector)
     if "element" not in options:
-        raise InputError("signal.element", None, f"{technique} needs the element whose edge is measured")
+        raise InputError(
+            "signal.element", None, f"{technique} needs the element whose edge is measured"
+        )
     if technique == "xas-transmission":
-        return xas_transmission(stack, beam, probe, exposure_s, options["element"],
-                                options.get("edge", "K"), detector)
+        return xas_transmission(
+            stack, beam, probe, exposure_s, options["element"], options.get("edge", "K"), detector
+        )
     return xas_fluorescence(stack, beam, probe, exposure_s, options["element"], detector)
 
 

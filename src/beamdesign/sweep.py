@@ -92,7 +92,9 @@ def load_plan_config(spec: str | Path | dict) -> tuple[dict, dict | None]:
             builtin_plan_text(str(spec))  # raises with the list of built-in plans
         config, base_dir = read_mapping(path, "plan"), path.parent
     if not isinstance(config, dict):
-        raise InputError("plan", config, "a plan is a mapping with stack, beam, protocol and schedule")
+        raise InputError(
+            "plan", config, "a plan is a mapping with stack, beam, protocol and schedule"
+        )
     design = config.pop("design", None)
     beamline = config.get("beamline")
     if beamline is not None:
@@ -100,7 +102,11 @@ def load_plan_config(spec: str | Path | dict) -> tuple[dict, dict | None]:
             config["beamline"] = str((base_dir / beamline).resolve())
         apply_profile(config, config["beamline"])  # validate now, with the plan's own values
     stack = config.get("stack")
-    if isinstance(stack, str) and base_dir is not None and (base_dir / stack).expanduser().is_file():
+    if (
+        isinstance(stack, str)
+        and base_dir is not None
+        and (base_dir / stack).expanduser().is_file()
+    ):
         config["stack"] = str((base_dir / stack).expanduser().resolve())
     return config, design
 
@@ -110,7 +116,9 @@ def parse_vary(text: str) -> tuple[str, list]:
     key, sep, values = str(text).partition("=")
     items = [v.strip() for v in values.split(",")] if sep else []
     if not sep or not key.strip() or not items or any(not v for v in items):
-        raise InputError("--vary", text, "KEY=V1,V2,... with a dotted plan key, e.g. beam.energy_keV=27,60")
+        raise InputError(
+            "--vary", text, "KEY=V1,V2,... with a dotted plan key, e.g. beam.energy_keV=27,60"
+        )
     return key.strip(), [_value(v) for v in items]
 
 
@@ -130,10 +138,12 @@ def set_dotted(config: dict, key: str, value: object) -> dict:
     parts = key.split(".")
     node: Any = out
     for depth, part in enumerate(parts[:-1]):
-        where = ".".join(parts[:depth + 1])
+        where = ".".join(parts[: depth + 1])
         if isinstance(node, list):
             if not part.isdigit() or int(part) >= len(node):
-                raise InputError(key, value, f"'{where}' indexes a list of {len(node)} items (0–{len(node) - 1})")
+                raise InputError(
+                    key, value, f"'{where}' indexes a list of {len(node)} items (0–{len(node) - 1})"
+                )
             node = node[int(part)]
         elif isinstance(node, dict):
             if part not in node:
@@ -195,8 +205,12 @@ def runnable(config: dict) -> dict:
 def check_vary_with_beamline(config: dict, keys: Iterable[str], field: str) -> None:
     """The flux of a plan on a beamline comes from its profile: vary attenuators instead."""
     if "beamline" in config and "beam.flux_ph_s" in keys:
-        raise InputError(f"{field} beam.flux_ph_s", "varied", f"set by beamline profile "
-                         f"'{config['beamline']}' (its flux table)", "vary beam.attenuators instead")
+        raise InputError(
+            f"{field} beam.flux_ph_s",
+            "varied",
+            f"set by beamline profile '{config['beamline']}' (its flux table)",
+            "vary beam.attenuators instead",
+        )
 
 
 def soc_resolution_pct(plan) -> float:
@@ -229,19 +243,25 @@ def evaluate(config: dict, quality: Quality | None = None) -> dict:
     if convention != plan.beam.convention:
         beam = {**plan.config["beam"], "convention": convention}
         result = run_plan(plan_from_config({**plan.config, "beam": beam}), timeline_points=2)
-    key = threshold_key(plan, Threshold("limit", 1.0, quality.constituent), result.probe,
-                        "design.limit")
+    key = threshold_key(
+        plan, Threshold("limit", 1.0, quality.constituent), result.probe, "design.limit"
+    )
     if key is None:
-        raise InputError("design.limit.constituent", quality.constituent,
-                         f"a constituent of the probed layer '{result.probe.split('/')[0]}' (it has no pore filler)")
+        raise InputError(
+            "design.limit.constituent",
+            quality.constituent,
+            f"a constituent of the probed layer '{result.probe.split('/')[0]}' (it has no pore filler)",
+        )
     measured = plan_signal(plan, quality.technique, dict(quality.options), quality.detector)
-    row.update({
-        "dose_Gy": result.worst(key).dose_Gy[key],
-        "dose_constituent": key,
-        "dose_convention": convention,
-        "snr_per_scan": measured.snr_per_scan,
-        "time_resolution_soc_pct": soc_resolution_pct(plan),
-    })
+    row.update(
+        {
+            "dose_Gy": result.worst(key).dose_Gy[key],
+            "dose_constituent": key,
+            "dose_convention": convention,
+            "snr_per_scan": measured.snr_per_scan,
+            "time_resolution_soc_pct": soc_resolution_pct(plan),
+        }
+    )
     return row
 
 
@@ -267,7 +287,9 @@ class _Progress:
         self.done += n
         if self.enabled:
             filled = int(30 * self.done / max(self.total, 1))
-            self.stream.write(f"\rsweep [{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total}")
+            self.stream.write(
+                f"\rsweep [{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total}"
+            )
             if self.done >= self.total:
                 self.stream.write("\n")
             self.stream.flush()
@@ -275,11 +297,17 @@ class _Progress:
 
 def _chunks(items: list, n: int) -> list[list]:
     size = max(1, -(-len(items) // n))
-    return [items[i:i + size] for i in range(0, len(items), size)]
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def run_configs(configs: list[dict], quality: Quality | None = None, *, scheduler: str | None = None,
-                workers: int | None = None, progress: bool | None = None) -> list[dict]:
+def run_configs(
+    configs: list[dict],
+    quality: Quality | None = None,
+    *,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    progress: bool | None = None,
+) -> list[dict]:
     """Evaluate plan configs in parallel, rows in input order (module docstring).
 
     Parameters
@@ -302,8 +330,13 @@ def run_configs(configs: list[dict], quality: Quality | None = None, *, schedule
         else:
             results: dict[int, list[dict]] = {}
             # spawn, not fork: forking after numpy's BLAS threads started can deadlock the workers
-            with ProcessPoolExecutor(max_workers=n_workers, mp_context=get_context("spawn")) as pool:
-                futures = {pool.submit(_evaluate_chunk, chunk, quality): i for i, chunk in enumerate(chunks)}
+            with ProcessPoolExecutor(
+                max_workers=n_workers, mp_context=get_context("spawn")
+            ) as pool:
+                futures = {
+                    pool.submit(_evaluate_chunk, chunk, quality): i
+                    for i, chunk in enumerate(chunks)
+                }
                 for future in as_completed(futures):
                     results[futures[future]] = future.result()
                     bar.advance(len(results[futures[future]]))
@@ -314,18 +347,28 @@ def run_configs(configs: list[dict], quality: Quality | None = None, *, schedule
     return rows
 
 
-def _run_dask(configs: list[dict], quality: Quality | None, address: str, bar: _Progress) -> list[dict]:
+def _run_dask(
+    configs: list[dict], quality: Quality | None, address: str, bar: _Progress
+) -> list[dict]:
     try:
         from dask.distributed import Client
         from dask.distributed import as_completed as dask_completed
     except ImportError:
-        raise InputError("--scheduler", address, "needs dask.distributed",
-                         "install the sweep extra: pip install 'beamdesign[sweep]'") from None
+        raise InputError(
+            "--scheduler",
+            address,
+            "needs dask.distributed",
+            "install the sweep extra: pip install 'beamdesign[sweep]'",
+        ) from None
     try:
         client = Client(address, timeout=DASK_CONNECT_TIMEOUT_S)
     except (OSError, TimeoutError, ValueError) as error:
-        raise InputError("--scheduler", address, f"no Dask scheduler answered ({error.__class__.__name__})",
-                         "give the address printed by `dask scheduler`, e.g. tcp://host:8786") from None
+        raise InputError(
+            "--scheduler",
+            address,
+            f"no Dask scheduler answered ({error.__class__.__name__})",
+            "give the address printed by `dask scheduler`, e.g. tcp://host:8786",
+        ) from None
     try:
         n = max(1, sum(client.nthreads().values()) * CHUNKS_PER_WORKER)
         chunks = _chunks(configs, n)
@@ -338,9 +381,15 @@ def _run_dask(configs: list[dict], quality: Quality | None, address: str, bar: _
     return [row for chunk in results for row in chunk]
 
 
-def sweep(plan_config: dict, vary: dict[str, list] | Iterable[str], quality: Quality | None = None, *,
-          scheduler: str | None = None, workers: int | None = None,
-          progress: bool | None = None) -> SweepResult:
+def sweep(
+    plan_config: dict,
+    vary: dict[str, list] | Iterable[str],
+    quality: Quality | None = None,
+    *,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    progress: bool | None = None,
+) -> SweepResult:
     """Run the grid of ``plan_config`` over ``vary`` ({dotted key: values} or "KEY=V1,V2" texts)."""
     if not isinstance(vary, dict):
         vary = dict(parse_vary(text) for text in vary)
@@ -349,8 +398,14 @@ def sweep(plan_config: dict, vary: dict[str, list] | Iterable[str], quality: Qua
     check_vary_with_beamline(plan_config, vary, "--vary")
     start = time.perf_counter()
     points = grid(plan_config, vary)
-    rows = run_configs([config for _, config in points], quality, scheduler=scheduler,
-                       workers=workers, progress=progress)
+    rows = run_configs(
+        [config for _, config in points],
+        quality,
+        scheduler=scheduler,
+        workers=workers,
+        progress=progress,
+    )
     out = tuple({**values, **row} for (values, _), row in zip(points, rows))
-    return SweepResult(str(plan_config.get("title", "untitled plan")), dict(vary), out,
-                       time.perf_counter() - start)
+    return SweepResult(
+        str(plan_config.get("title", "untitled plan")), dict(vary), out, time.perf_counter() - start
+    )

@@ -24,6 +24,8 @@ def register(commands) -> None:
     """Add the ``compare`` sub-command."""
     parser = commands.add_parser("compare", help="two to four plans side by side")
     parser.add_argument("plan", nargs="+", help="2–4 plan files (YAML/JSON) or built-in plan names")
-    parser.add_argument("--design", metavar="FILE", help="design section whose technique gives the SNR row")
+    parser.add_argument(
+        "--design", metavar="FILE", help="design section whose technique gives the SNR row"
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.set_defaults(handler=_handler)

@@ -5,8 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 
-from beamdesign.ebeam import (ElectronDose, check_energy_keV, electron_dose, flood_beam,
-                              given_fluence, positive, scanned_probe)
+from beamdesign.ebeam import (
+    ElectronDose,
+    check_energy_keV,
+    electron_dose,
+    flood_beam,
+    given_fluence,
+    positive,
+    scanned_probe,
+)
 from beamdesign.errors import InputError
 from beamdesign.materials import resolve_material
 from beamdesign.units import si
@@ -19,8 +26,16 @@ def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
-_UNITS = {"current_pA": "pA", "dwell_us": "µs", "pixel_A": "Å", "current_nA": "nA",
-          "area_um2": "µm²", "time_s": "s", "thickness_nm": "nm", "density_g_cm3": "g/cm³"}
+_UNITS = {
+    "current_pA": "pA",
+    "dwell_us": "µs",
+    "pixel_A": "Å",
+    "current_nA": "nA",
+    "area_um2": "µm²",
+    "time_s": "s",
+    "thickness_nm": "nm",
+    "density_g_cm3": "g/cm³",
+}
 
 
 def _value(args: argparse.Namespace, name: str) -> float | None:
@@ -47,45 +62,74 @@ def _frames(text: str | None) -> int:
 
 def _exposure(args: argparse.Namespace):
     """The exposure the flags describe, or an InputError naming the flag at fault."""
-    given = {name: getattr(args, name) for name in (*_SCANNED, *_FLOOD, "fluence_e_per_A2", "frames")
-             if getattr(args, name) is not None}
+    given = {
+        name: getattr(args, name)
+        for name in (*_SCANNED, *_FLOOD, "fluence_e_per_A2", "frames")
+        if getattr(args, name) is not None
+    }
     if args.fluence_e_per_A2 is not None:
         for name in ("current_pA", "current_nA", "dwell_us", "pixel_A", "frames"):
             if name in given:
-                raise InputError("--fluence-e-per-A2", args.fluence_e_per_A2,
-                                 f"give either a fluence or a beam current, not both "
-                                 f"(drop {_flag(name)})")
-        return given_fluence(_value(args, "fluence_e_per_A2"), _value(args, "time_s"),
-                             _value(args, "area_um2"))
+                raise InputError(
+                    "--fluence-e-per-A2",
+                    args.fluence_e_per_A2,
+                    f"give either a fluence or a beam current, not both (drop {_flag(name)})",
+                )
+        return given_fluence(
+            _value(args, "fluence_e_per_A2"), _value(args, "time_s"), _value(args, "area_um2")
+        )
     if args.current_pA is not None and args.current_nA is not None:
-        raise InputError("--current-nA", args.current_nA,
-                         "give one current: --current-pA for a scanned probe or --current-nA "
-                         "for a flood beam")
+        raise InputError(
+            "--current-nA",
+            args.current_nA,
+            "give one current: --current-pA for a scanned probe or --current-nA for a flood beam",
+        )
     if args.current_pA is not None:
         for name in ("area_um2", "time_s"):
             if name in given:
-                raise InputError(_flag(name), given[name], "not used by a scanned probe "
-                                 "(--current-pA --dwell-us --pixel-A [--frames])")
+                raise InputError(
+                    _flag(name),
+                    given[name],
+                    "not used by a scanned probe (--current-pA --dwell-us --pixel-A [--frames])",
+                )
         for name in ("dwell_us", "pixel_A"):
             if name not in given:
-                raise InputError(_flag(name), None, "a scanned probe (--current-pA) needs "
-                                 "--dwell-us (µs) and --pixel-A (Å)")
-        return scanned_probe(_value(args, "current_pA"), _value(args, "dwell_us"),
-                             _value(args, "pixel_A"), _frames(args.frames))
+                raise InputError(
+                    _flag(name),
+                    None,
+                    "a scanned probe (--current-pA) needs --dwell-us (µs) and --pixel-A (Å)",
+                )
+        return scanned_probe(
+            _value(args, "current_pA"),
+            _value(args, "dwell_us"),
+            _value(args, "pixel_A"),
+            _frames(args.frames),
+        )
     if args.current_nA is not None:
         for name in ("dwell_us", "pixel_A", "frames"):
             if name in given:
-                raise InputError(_flag(name), given[name], "not used by a flood beam "
-                                 "(--current-nA --area-um2 --time-s)")
+                raise InputError(
+                    _flag(name),
+                    given[name],
+                    "not used by a flood beam (--current-nA --area-um2 --time-s)",
+                )
         for name in ("area_um2", "time_s"):
             if name not in given:
-                raise InputError(_flag(name), None, "a flood beam (--current-nA) needs "
-                                 "--area-um2 (µm²) and --time-s (s)")
-        return flood_beam(_value(args, "current_nA"), _value(args, "area_um2"),
-                          _value(args, "time_s"))
-    raise InputError("beam", None, "give --fluence-e-per-A2, or --current-pA --dwell-us "
-                     "--pixel-A [--frames] (scanned probe), or --current-nA --area-um2 "
-                     "--time-s (flood beam)")
+                raise InputError(
+                    _flag(name),
+                    None,
+                    "a flood beam (--current-nA) needs --area-um2 (µm²) and --time-s (s)",
+                )
+        return flood_beam(
+            _value(args, "current_nA"), _value(args, "area_um2"), _value(args, "time_s")
+        )
+    raise InputError(
+        "beam",
+        None,
+        "give --fluence-e-per-A2, or --current-pA --dwell-us "
+        "--pixel-A [--frames] (scanned probe), or --current-nA --area-um2 "
+        "--time-s (flood beam)",
+    )
 
 
 def _optional(value: float | None, unit: str) -> str:
@@ -100,12 +144,14 @@ def table(result: ElectronDose) -> str:
         f"beam: {result.energy_keV:g} keV electrons, {e.mode}",
     ]
     if e.fluence_per_frame_e_per_A2 is not None:
-        lines.append(f"fluence per frame       {e.fluence_per_frame_e_per_A2:.4g} e/Å²"
-                     f"   × {e.frames} frame(s)")
+        lines.append(
+            f"fluence per frame       {e.fluence_per_frame_e_per_A2:.4g} e/Å²"
+            f"   × {e.frames} frame(s)"
+        )
     lines += [
         f"fluence                 {e.fluence_e_per_A2:.4g} e/Å²",
-        "fluence rate            " + ("—" if e.fluence_rate_e_per_A2_s is None
-                                      else f"{e.fluence_rate_e_per_A2_s:.4g} e/Å²/s")
+        "fluence rate            "
+        + ("—" if e.fluence_rate_e_per_A2_s is None else f"{e.fluence_rate_e_per_A2_s:.4g} e/Å²/s")
         + ("   (during the dwell on a pixel)" if e.mode == "scanned-probe" else ""),
         f"stopping power (coll.)  {result.stopping_power_MeV_cm2_per_g:.4g} MeV cm²/g"
         f"   CSDA range {result.csda_range_um:.4g} µm",
@@ -126,10 +172,15 @@ def table(result: ElectronDose) -> str:
     lines += ["", "knock-on: maximum energy transferred to a nucleus vs displacement energy"]
     for k in result.knock_on:
         ed = "—" if k.displacement_energy_eV is None else f"{k.displacement_energy_eV:g} eV"
-        threshold = ("" if k.threshold_energy_keV is None
-                     else f"  (threshold {k.threshold_energy_keV:.0f} keV, {k.kind})")
-        lines.append(f"  {k.symbol:<3} E_max {k.max_transfer_eV:7.3g} eV   E_d {ed:>6}   "
-                     f"{k.verdict}{threshold}")
+        threshold = (
+            ""
+            if k.threshold_energy_keV is None
+            else f"  (threshold {k.threshold_energy_keV:.0f} keV, {k.kind})"
+        )
+        lines.append(
+            f"  {k.symbol:<3} E_max {k.max_transfer_eV:7.3g} eV   E_d {ed:>6}   "
+            f"{k.verdict}{threshold}"
+        )
     return "\n".join(lines)
 
 
@@ -140,8 +191,11 @@ def _handle(args: argparse.Namespace) -> int:
     except InputError as error:
         if not error.field.endswith("density_g_cm3"):
             raise
-        raise InputError("--density-g-cm3", None, f"'{args.material}' is not in the materials "
-                         "library, so give its density (g/cm³)") from None
+        raise InputError(
+            "--density-g-cm3",
+            None,
+            f"'{args.material}' is not in the materials library, so give its density (g/cm³)",
+        ) from None
     result = electron_dose(material, energy, _exposure(args), _value(args, "thickness_nm"))
     print(json.dumps(result.to_dict(), indent=2) if args.json else table(result))
     return 0
@@ -150,21 +204,44 @@ def _handle(args: argparse.Namespace) -> int:
 def register(commands) -> None:
     """Add the ``ebeam`` sub-command to the CLI's sub-parsers."""
     parser = commands.add_parser(
-        "ebeam", help="electron-beam fluence, dose (Gy) and knock-on check (TEM/STEM)",
+        "ebeam",
+        help="electron-beam fluence, dose (Gy) and knock-on check (TEM/STEM)",
         description="Fluence (e/Å²), dose (Gy) and knock-on check of an electron exposure. "
-                    "Give a fluence, a scanned probe or a flood beam.")
-    parser.add_argument("--material", required=True, metavar="NAME|FORMULA",  help="library name or chemical formula")
-    parser.add_argument("--density-g-cm3", "--density", dest="density_g_cm3", metavar="G_CM3",
-                        help="density (g/cm³); needed for a formula not in the library")
-    parser.add_argument("--energy-kev", required=True, metavar="E",  help="electron energy (keV), 1–1000")
-    parser.add_argument("--fluence-e-per-A2", dest="fluence_e_per_A2", metavar="F",  help="fluence (e/Å²)")
-    parser.add_argument("--current-pA", dest="current_pA", metavar="I",  help="probe current (pA), scanned probe")
-    parser.add_argument("--dwell-us", dest="dwell_us", metavar="T",  help="dwell time per pixel (µs)")
-    parser.add_argument("--pixel-A", dest="pixel_A", metavar="P",  help="pixel size (Å), square pixels")
+        "Give a fluence, a scanned probe or a flood beam.",
+    )
+    parser.add_argument(
+        "--material", required=True, metavar="NAME|FORMULA", help="library name or chemical formula"
+    )
+    parser.add_argument(
+        "--density-g-cm3",
+        "--density",
+        dest="density_g_cm3",
+        metavar="G_CM3",
+        help="density (g/cm³); needed for a formula not in the library",
+    )
+    parser.add_argument(
+        "--energy-kev", required=True, metavar="E", help="electron energy (keV), 1–1000"
+    )
+    parser.add_argument(
+        "--fluence-e-per-A2", dest="fluence_e_per_A2", metavar="F", help="fluence (e/Å²)"
+    )
+    parser.add_argument(
+        "--current-pA", dest="current_pA", metavar="I", help="probe current (pA), scanned probe"
+    )
+    parser.add_argument(
+        "--dwell-us", dest="dwell_us", metavar="T", help="dwell time per pixel (µs)"
+    )
+    parser.add_argument(
+        "--pixel-A", dest="pixel_A", metavar="P", help="pixel size (Å), square pixels"
+    )
     parser.add_argument("--frames", metavar="N", help="number of frames (scanned probe), default 1")
-    parser.add_argument("--current-nA", dest="current_nA", metavar="I",  help="beam current (nA), flood beam")
-    parser.add_argument("--area-um2", dest="area_um2", metavar="A",  help="illuminated area (µm²)")
-    parser.add_argument("--time-s", dest="time_s", metavar="T",  help="exposure time (s)")
-    parser.add_argument("--thickness-nm", dest="thickness_nm", metavar="T",  help="specimen thickness (nm)")
+    parser.add_argument(
+        "--current-nA", dest="current_nA", metavar="I", help="beam current (nA), flood beam"
+    )
+    parser.add_argument("--area-um2", dest="area_um2", metavar="A", help="illuminated area (µm²)")
+    parser.add_argument("--time-s", dest="time_s", metavar="T", help="exposure time (s)")
+    parser.add_argument(
+        "--thickness-nm", dest="thickness_nm", metavar="T", help="specimen thickness (nm)"
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.set_defaults(handler=_handle)

@@ -11,16 +11,31 @@ from beamdesign.errors import InputError
 
 def register(commands) -> None:
     """Add the ``report`` sub-command to the CLI's sub-parsers."""
-    report = commands.add_parser("report", help="HTML report of one or several plans (needs the jupyter extra)")
+    report = commands.add_parser(
+        "report", help="HTML report of one or several plans (needs the jupyter extra)"
+    )
     report.add_argument("plan", nargs="+", help="plan files (YAML/JSON) or built-in plan names")
-    report.add_argument("-o", "--output", required=True,
-                        help="OUT.html for one plan; a folder (reports + index.html) for several")
-    report.add_argument("--keep-ipynb", action="store_true",
-                        help="also keep the executed notebook next to each report (OUT.ipynb)")
-    report.add_argument("--no-ipynb", action="store_true",
-                        help="accepted for old scripts; the notebook is not kept unless --keep-ipynb")
-    report.add_argument("--pdf", action="store_true",
-                        help="also print each report to PDF with headless Chromium (OUT.pdf)")
+    report.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="OUT.html for one plan; a folder (reports + index.html) for several",
+    )
+    report.add_argument(
+        "--keep-ipynb",
+        action="store_true",
+        help="also keep the executed notebook next to each report (OUT.ipynb)",
+    )
+    report.add_argument(
+        "--no-ipynb",
+        action="store_true",
+        help="accepted for old scripts; the notebook is not kept unless --keep-ipynb",
+    )
+    report.add_argument(
+        "--pdf",
+        action="store_true",
+        help="also print each report to PDF with headless Chromium (OUT.pdf)",
+    )
     report.set_defaults(handler=run)
 
 
@@ -52,8 +67,9 @@ def run(args: argparse.Namespace) -> int:
     progress = _stderr_progress()
     if len(args.plan) == 1 and out.suffix.lower() in {".html", ".htm"}:
         try:
-            path = render_report(args.plan[0], out, keep_ipynb=args.keep_ipynb, pdf=args.pdf,
-                                 progress=progress)
+            path = render_report(
+                args.plan[0], out, keep_ipynb=args.keep_ipynb, pdf=args.pdf, progress=progress
+            )
         except ReportError as error:
             print(f"beamdesign: error: {clean(error)}", file=sys.stderr)
             return EXIT_LIMIT
@@ -61,13 +77,17 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK
     if out.suffix.lower() in {".html", ".htm"}:
         raise InputError("-o", str(out), "several plans need an output folder, not an .html file")
-    batch = render_batch(args.plan, out, keep_ipynb=args.keep_ipynb, pdf=args.pdf, progress=progress)
+    batch = render_batch(
+        args.plan, out, keep_ipynb=args.keep_ipynb, pdf=args.pdf, progress=progress
+    )
     for _, path, summary in batch.reports:
         print(clean(f"{path}: {summary}"))
     print(clean(batch.index))
     for spec, message in batch.failures:
         print(f"beamdesign: error: {clean(spec)}: {clean(message)}", file=sys.stderr)
     if batch.failures:
-        print(f"beamdesign: {len(batch.failures)} of {len(args.plan)} reports failed", file=sys.stderr)
+        print(
+            f"beamdesign: {len(batch.failures)} of {len(args.plan)} reports failed", file=sys.stderr
+        )
         return EXIT_LIMIT
     return EXIT_OK
