@@ -32,9 +32,9 @@ import numpy as np
 
 from beamdesign.coefficients import CONVENTIONS
 from beamdesign.errors import InputError, did_you_mean
+from beamdesign.profile import load_profile
 from beamdesign.signal import TECHNIQUES, Detector
 from beamdesign.stack import read_mapping
-from beamdesign.profile import load_profile
 from beamdesign.sweep import (
     Quality,
     check_vary_with_beamline,

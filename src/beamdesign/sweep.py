@@ -15,7 +15,6 @@ one), so that a plan with explicit locations changes with it.
 from __future__ import annotations
 
 import itertools
-from multiprocessing import get_context
 import json
 import os
 import sys
@@ -23,6 +22,7 @@ import time
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -31,10 +31,10 @@ import yaml
 
 from beamdesign.errors import InputError
 from beamdesign.experiment import run_plan
-from beamdesign.profile import apply_profile
 from beamdesign.plan import builtin_plan_names, builtin_plan_text, plan_from_config, threshold_key
-from beamdesign.stack import read_mapping
+from beamdesign.profile import apply_profile
 from beamdesign.signal import Detector, plan_signal
+from beamdesign.stack import read_mapping
 from beamdesign.thresholds import Threshold
 
 SOC_GRID_POINTS = 2001  # samples of SOC(t) for the largest SOC change per second
