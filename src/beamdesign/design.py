@@ -329,28 +329,29 @@ def _what_would_help(rows: list[dict], values: list[dict], design: Design) -> In
     elif within:
         best = max(within, key=lambda i: rows[i]["snr_per_scan"])
         found = (
-            f"within the limit {design.limit_name} the best SNR per scan of the {len(rows)} plans tried is "
-            f"{rows[best]['snr_per_scan']:.3g} (at {where(best)})"
+            f"within the limit {design.limit_name} the best SNR per scan of the {len(rows)} "
+            f"plans tried is {rows[best]['snr_per_scan']:.3g} (at {where(best)})"
         )
     elif enough:
         best = min(enough, key=lambda i: rows[i]["dose_Gy"])
         found = (
-            f"the lowest dose meeting the floor is {si(rows[best]['dose_Gy'], 'Gy')}, above the limit "
-            f"{design.limit_name} (at {where(best)})"
+            f"the lowest dose meeting the floor is {si(rows[best]['dose_Gy'], 'Gy')}, "
+            f"above the limit {design.limit_name} (at {where(best)})"
         )
     else:
         best = min(range(len(rows)), key=lambda i: rows[i]["dose_Gy"])
         found = (
-            f"every one of the {len(rows)} plans tried exceeds the limit {design.limit_name} (lowest: "
-            f"{si(rows[best]['dose_Gy'], 'Gy')} at {where(best)}) and none reaches the floor"
+            f"every one of the {len(rows)} plans tried exceeds the limit {design.limit_name} "
+            f"(lowest: {si(rows[best]['dose_Gy'], 'Gy')} at {where(best)}) "
+            "and none reaches the floor"
         )
     return InputError(
         "design.minimum.snr_per_scan",
         design.min_snr_per_scan,
         f"not reachable: {found}",
-        "what would help: a larger spot (less dose per photon on each location), more locations or fewer "
-        "scans per location (spread the dose), another energy or a wider range in design.vary, or a "
-        "lower SNR floor",
+        "what would help: a larger spot (less dose per photon on each location), "
+        "more locations or fewer scans per location (spread the dose), "
+        "another energy or a wider range in design.vary, or a lower SNR floor",
     )
 
 
@@ -362,7 +363,9 @@ def design_plan(
     workers: int | None = None,
     progress: bool | None = None,
 ) -> DesignResult:
-    """The Pareto front of the plans around ``plan_config`` allowed by ``section`` (module docstring).
+    """The Pareto front of the plans around ``plan_config`` allowed by ``section``.
+
+    See the module docstring.
 
     ``plan_config`` is a plan mapping without a ``design`` key (``sweep.load_plan_config``).
     """
@@ -430,7 +433,7 @@ def signal_aware_advice(
             f"{k} = {v:.3g}" if isinstance(v, float) else f"{k} = {v}" for k, v in c.values.items()
         )
         out.append(
-            f"{values}: dose {si(c.dose_Gy, 'Gy')} ({d.quality.convention}), SNR {c.snr_per_scan:.3g} "
-            f"per scan, SOC step {c.time_resolution_soc_pct:.2g} %."
+            f"{values}: dose {si(c.dose_Gy, 'Gy')} ({d.quality.convention}), "
+            f"SNR {c.snr_per_scan:.3g} per scan, SOC step {c.time_resolution_soc_pct:.2g} %."
         )
     return tuple(out)

@@ -22,6 +22,7 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -143,7 +144,7 @@ def profile_from_config(config: dict, field: str = "beamline") -> Profile:
             len(fluxes),
             f"one flux per energy ({len(energies)} energies)",
         )
-    if any(b <= a for a, b in zip(energies, energies[1:])):
+    if any(b <= a for a, b in pairwise(energies)):
         raise InputError(
             f"{field}.flux_table.energy_keV", list(energies), "energies in increasing order"
         )
@@ -276,8 +277,9 @@ def apply_profile(
             "beam.spot_um", spot, f"a spot offered by beamline '{profile.name}': {offered} µm"
         )
     if attenuator is not None:
-        beam["attenuators"] = list(beam.get("attenuators") or []) + [
-            profile.attenuator(attenuator).to_config()
+        beam["attenuators"] = [
+            *(beam.get("attenuators") or []),
+            profile.attenuator(attenuator).to_config(),
         ]
     schedule = config.get("schedule", {})
     if isinstance(schedule, dict):

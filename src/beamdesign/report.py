@@ -653,7 +653,8 @@ def _index_page(reports: list[tuple[str, dict]], failures: list[dict]) -> str:
     ]
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
-        "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; style-src 'unsafe-inline'\">"
+        "<meta http-equiv='Content-Security-Policy' "
+        "content=\"default-src 'none'; style-src 'unsafe-inline'\">"
         "<title>beamdesign reports</title><style>body{font-family:sans-serif;margin:1.5em}"
         "table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:3px 8px;"
         "text-align:left;vertical-align:top}.bd-failed{color:#a00}.bd-risk td:nth-child(3)"

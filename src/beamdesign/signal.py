@@ -44,7 +44,7 @@ Geometry (stated, kept simple): layers are laterally infinite slabs, the beam is
 Limits: one energy per scan point (no bandwidth), no harmonics, no sample inhomogeneity, no
 dead time or pile-up; diffraction peaks of the other layers are not subtracted; the XAS
 above-edge cross section is the smooth atomic one (no fine structure).
-"""
+"""  # noqa: RUF002 -- K-alpha line and angle notation
 
 from __future__ import annotations
 
@@ -193,7 +193,7 @@ class XASTransmissionSignal:
 
 @dataclass(frozen=True)
 class XASFluorescenceSignal:
-    """Kα fluorescence counts per energy point reaching the detector (xas-fluorescence)."""
+    """Kα fluorescence counts per energy point reaching the detector (xas-fluorescence)."""  # noqa: RUF002 -- K-alpha line notation
 
     technique: str
     probe: str
@@ -245,7 +245,7 @@ def reflections() -> dict[str, Reflection]:
     for entry in yaml.safe_load(text):
         cell = entry["cell"]
         a, c = cell["a_A"], cell["c_A"]
-        h, k, l = entry["hkl"]
+        h, k, l = entry["hkl"]  # noqa: E741 -- Miller indices, as in the formula below
         # hexagonal metric: 1/d² = 4/3 (h² + hk + k²)/a² + l²/c²
         d = 1.0 / np.sqrt(4.0 / 3.0 * (h * h + h * k + k * k) / a**2 + l * l / c**2)
         atoms = tuple(
@@ -534,7 +534,7 @@ def xas_transmission(
     energy; an energy scan's dose belongs to the schedule). See the module docstring.
     """
     _check_number(exposure_s, "exposure_s", 0.0, np.inf, "a scan exposure > 0 s")
-    index, layer, _ = _probe(stack, probe)
+    _, layer, _ = _probe(stack, probe)
     z = _element(element, layer)
     e0 = _edge_keV(z, edge)
     below, above = e0 - EDGE_OFFSET_KEV, e0 + EDGE_OFFSET_KEV
@@ -577,7 +577,7 @@ def xas_fluorescence(
     The beam's energy must lie above the element's K edge (fluorescence needs a K vacancy).
     ``angle_deg``: incidence and exit angle from the layer normal (45°/45°, detector at 90°
     to the beam on the beam side).
-    """
+    """  # noqa: RUF002 -- K-alpha line notation
     _check_number(exposure_s, "exposure_s", 0.0, np.inf, "a scan exposure > 0 s")
     energy = float(check_energies(beam.energy_keV)[0])
     index, layer, _ = _probe(stack, probe)
@@ -588,13 +588,14 @@ def xas_fluorescence(
             "beam.energy_keV",
             energy,
             f"above the {xraylib.AtomicNumberToSymbol(z)} "
-            f"K edge ({e0:.4g} keV) for Kα fluorescence",
+            f"K edge ({e0:.4g} keV) for Kα fluorescence",  # noqa: RUF001 -- K-alpha line notation
         )
     cos_a = np.cos(np.radians(angle_deg))
     rates = [xraylib.CS_FluorLine_Kissel_Cascade(z, line, energy) for line in _KALPHA]
     sigma_f = float(sum(rates))  # cm²/g of the element
     line_keV = float(
-        sum(r * xraylib.LineEnergy(z, line) for r, line in zip(rates, _KALPHA)) / sigma_f
+        sum(r * xraylib.LineEnergy(z, line) for r, line in zip(rates, _KALPHA, strict=True))
+        / sigma_f
     )
     depths_in = _optical_depths(stack, energy) / cos_a
     depths_out = _optical_depths(stack, line_keV) / cos_a

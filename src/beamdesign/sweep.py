@@ -187,7 +187,7 @@ def grid(plan_config: dict, vary: dict[str, list]) -> list[tuple[dict, dict]]:
             raise InputError(f"--vary {key}", values, "a non-empty list of values")
     out = []
     for combo in itertools.product(*vary.values()):
-        values = dict(zip(vary, combo))
+        values = dict(zip(vary, combo, strict=True))
         config = plan_config
         for key, value in values.items():
             config = set_dotted(config, key, value)
@@ -250,7 +250,8 @@ def evaluate(config: dict, quality: Quality | None = None) -> dict:
         raise InputError(
             "design.limit.constituent",
             quality.constituent,
-            f"a constituent of the probed layer '{result.probe.split('/')[0]}' (it has no pore filler)",
+            f"a constituent of the probed layer '{result.probe.split('/')[0]}' "
+            "(it has no pore filler)",
         )
     measured = plan_signal(plan, quality.technique, dict(quality.options), quality.detector)
     row.update(
@@ -405,7 +406,7 @@ def sweep(
         workers=workers,
         progress=progress,
     )
-    out = tuple({**values, **row} for (values, _), row in zip(points, rows))
+    out = tuple({**values, **row} for (values, _), row in zip(points, rows, strict=True))
     return SweepResult(
         str(plan_config.get("title", "untitled plan")), dict(vary), out, time.perf_counter() - start
     )

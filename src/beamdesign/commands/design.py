@@ -40,8 +40,8 @@ def _handler(args: argparse.Namespace) -> int:
         f"({d.quality.convention})   floor: SNR per scan >= {d.min_snr_per_scan:g}"
     )
     print(
-        f"{result.evaluated} plans tried, {result.feasible} keep both; Pareto front, least dose first "
-        "(each re-checked by running it):"
+        f"{result.evaluated} plans tried, {result.feasible} keep both; "
+        "Pareto front, least dose first (each re-checked by running it):"
     )
     for rank, c in enumerate(result.candidates, 1):
         values = ", ".join(

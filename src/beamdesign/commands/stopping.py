@@ -48,15 +48,18 @@ def _handle(args: argparse.Namespace) -> int:
         print(json.dumps(result, indent=2))
         return 0
     print(
-        f"material: {material.name} ({material.formula})   density: {material.density_g_cm3:g} g/cm³"
+        f"material: {material.name} ({material.formula})   "
+        f"density: {material.density_g_cm3:g} g/cm³"
         f"   I = {result['mean_excitation_energy_eV']:.1f} eV"
     )
     print(f"electron energy: {energy:g} keV")
     print(
-        f"collision stopping power: {result['collision_stopping_power_MeV_cm2_per_g']:.4g} MeV cm²/g"
+        "collision stopping power: "
+        f"{result['collision_stopping_power_MeV_cm2_per_g']:.4g} MeV cm²/g"
     )
     print(
-        f"radiative stopping power: {result['radiative_stopping_power_MeV_cm2_per_g']:.4g} MeV cm²/g"
+        "radiative stopping power: "
+        f"{result['radiative_stopping_power_MeV_cm2_per_g']:.4g} MeV cm²/g"
     )
     print(
         f"CSDA range: {result['csda_range_g_per_cm2']:.4g} g/cm² = {result['csda_range_um']:.4g} µm"
