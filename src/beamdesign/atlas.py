@@ -12,6 +12,7 @@ import csv
 from dataclasses import dataclass, fields
 from functools import cache
 from importlib import resources
+from typing import Any
 
 from beamdesign.ebeam import ElectronDose, electron_dose, scanned_probe
 from beamdesign.errors import InputError, did_you_mean
@@ -55,7 +56,7 @@ class Technique:
     source: str
     doi: str
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from beamdesign.errors import InputError
 from beamdesign.sweep import Quality, evaluate, load_plan_config, runnable
@@ -25,14 +26,14 @@ class Scenario:
     energy_keV: float
     flux_ph_s: float
     spot_um: tuple[float, float]
-    row: dict
+    row: dict[str, Any]
 
 
 @dataclass(frozen=True)
 class Comparison:
     scenarios: tuple[Scenario, ...]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "scenarios": [
                 {
@@ -50,7 +51,7 @@ class Comparison:
     def table(self) -> str:
         """A plain-text table, one column per plan."""
 
-        def fmt(row: dict, key: str, unit: str) -> str:
+        def fmt(row: dict[str, Any], key: str, unit: str) -> str:
             return si(row[key], unit) if row.get(key) is not None else "—"
 
         lines = [
@@ -115,7 +116,9 @@ class Comparison:
 
 
 def compare(
-    plans: list[str | Path | dict], quality: Quality | None = None, labels: list[str] | None = None
+    plans: list[str | Path | dict[str, Any]],
+    quality: Quality | None = None,
+    labels: list[str] | None = None,
 ) -> Comparison:
     """Run two to four plans and line them up.
 

@@ -27,14 +27,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from beamdesign.coefficients import CONVENTIONS
 from beamdesign.errors import InputError, did_you_mean
+from beamdesign.files import read_mapping
 from beamdesign.profile import load_profile
 from beamdesign.signal import TECHNIQUES, Detector
-from beamdesign.stack import read_mapping
 from beamdesign.sweep import (
     Quality,
     check_vary_with_beamline,
@@ -63,22 +64,22 @@ class Design:
     limit_name: str
     min_snr_per_scan: float
     max_soc_step_pct: float | None
-    vary: dict[str, list]
+    vary: dict[str, list[Any]]
 
 
 @dataclass(frozen=True)
 class Candidate:
     """One plan on the Pareto front."""
 
-    plan: dict  # complete, runnable plan config
-    values: dict  # the varied keys' values
+    plan: dict[str, Any]  # complete, runnable plan config
+    values: dict[str, Any]  # the varied keys' values
     dose_Gy: float  # worst dose of the limit's constituent, in the limit's convention
     snr_per_scan: float
     time_resolution_soc_pct: float
     worst_probe_dose_Gy: float  # in the plan's own convention
-    row: dict  # everything ``sweep.evaluate`` reported
+    row: dict[str, Any]  # everything ``sweep.evaluate`` reported
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "values": self.values,
             "dose_Gy": self.dose_Gy,
@@ -100,7 +101,7 @@ class DesignResult:
     evaluated: int
     feasible: int
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         d = self.design
         return {
             "technique": d.quality.technique,
@@ -126,7 +127,7 @@ def _number(value: object, field: str, allowed: str) -> float:
     return float(value)
 
 
-def _keys(mapping: object, allowed: tuple[str, ...], field: str) -> dict:
+def _keys(mapping: object, allowed: tuple[str, ...], field: str) -> dict[str, Any]:
     if not isinstance(mapping, dict):
         raise InputError(field, mapping, "a mapping with " + ", ".join(allowed))
     for key in mapping:
@@ -181,7 +182,7 @@ def _limit(config: object, plan_convention: str) -> tuple[float, str, str | None
     return dose, convention, constituent, f"{si(dose, 'Gy')} ({convention})"
 
 
-def _samples(key: str, spec: object, points: int) -> list:
+def _samples(key: str, spec: object, points: int) -> list[Any]:
     field = f"design.vary.{key}"
     if isinstance(spec, dict):
         _keys(spec, ("values",), field)
@@ -207,7 +208,7 @@ def _samples(key: str, spec: object, points: int) -> list:
     return [float(v) for v in np.linspace(low, high, points)]
 
 
-def parse_design(section: object, plan_config: dict) -> Design:
+def parse_design(section: object, plan_config: dict[str, Any]) -> Design:
     """Validate a design section (module docstring) against the plan it designs."""
     section = _keys(section, DESIGN_KEYS, "design")
     for key in ("technique", "limit", "minimum", "vary"):
@@ -271,7 +272,7 @@ def parse_design(section: object, plan_config: dict) -> Design:
     return Design(quality, dose, name, snr, soc, vary)
 
 
-def _dominates(a: dict, b: dict) -> bool:
+def _dominates(a: dict[str, Any], b: dict[str, Any]) -> bool:
     better_or_equal = (
         a["dose_Gy"] <= b["dose_Gy"]
         and a["snr_per_scan"] >= b["snr_per_scan"]
@@ -285,7 +286,7 @@ def _dominates(a: dict, b: dict) -> bool:
     return better_or_equal and strictly
 
 
-def pareto_front(rows: list[dict]) -> list[int]:
+def pareto_front(rows: list[dict[str, Any]]) -> list[int]:
     """Indices of the non-dominated rows (one per distinct triple), sorted by dose then -SNR."""
     seen: set[tuple[float, float, float]] = set()
     keep = []
@@ -298,7 +299,7 @@ def pareto_front(rows: list[dict]) -> list[int]:
     return sorted(keep, key=lambda i: (rows[i]["dose_Gy"], -rows[i]["snr_per_scan"]))
 
 
-def _feasible(row: dict, design: Design) -> bool:
+def _feasible(row: dict[str, Any], design: Design) -> bool:
     return (
         row["dose_Gy"] <= design.limit_dose_Gy
         and row["snr_per_scan"] >= design.min_snr_per_scan
@@ -309,7 +310,9 @@ def _feasible(row: dict, design: Design) -> bool:
     )
 
 
-def _what_would_help(rows: list[dict], values: list[dict], design: Design) -> InputError:
+def _what_would_help(
+    rows: list[dict[str, Any]], values: list[dict[str, Any]], design: Design
+) -> InputError:
     """The sentence raised when no plan of the grid satisfies the design."""
 
     def where(i: int) -> str:
@@ -356,8 +359,8 @@ def _what_would_help(rows: list[dict], values: list[dict], design: Design) -> In
 
 
 def design_plan(
-    plan_config: dict,
-    section: dict,
+    plan_config: dict[str, Any],
+    section: dict[str, Any],
     *,
     scheduler: str | None = None,
     workers: int | None = None,
@@ -403,14 +406,18 @@ def design_plan(
     return DesignResult(design, tuple(candidates), len(rows), len(ok))
 
 
-def read_design(path: str | Path) -> dict:
+def read_design(path: str | Path) -> dict[str, Any]:
     """A design section from its own YAML/JSON file (the mapping itself, or under ``design``)."""
     mapping = read_mapping(Path(path).expanduser(), "--design")
     return mapping["design"] if set(mapping) == {"design"} else mapping
 
 
 def signal_aware_advice(
-    plan_config: dict, section: dict, *, options: int = 3, workers: int | None = 1
+    plan_config: dict[str, Any],
+    section: dict[str, Any],
+    *,
+    options: int = 3,
+    workers: int | None = 1,
 ) -> tuple[str, ...]:
     """Sentences for ``advice``: the least-dose plans keeping the limit and the SNR floor, or
     the one sentence saying that none does and what would help.

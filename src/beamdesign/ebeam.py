@@ -24,6 +24,7 @@ import csv
 from dataclasses import asdict, dataclass
 from functools import cache
 from importlib import resources
+from typing import Any
 
 import numpy as np
 import xraylib
@@ -109,7 +110,7 @@ class ElectronExposure:
     frames: int
     inputs: tuple[tuple[str, float], ...]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["inputs"] = dict(self.inputs)
         return out
@@ -284,7 +285,7 @@ class ElectronDose:
     warning: str
     knock_on: tuple[KnockOn, ...]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         out = {k: getattr(self, k) for k in ("material", "formula", "density_g_cm3", "energy_keV")}
         out.update(
             {
@@ -429,7 +430,7 @@ def threshold_energy_keV(
 
 
 @cache
-def displacement_energies() -> dict[str, dict]:
+def displacement_energies() -> dict[str, dict[str, Any]]:
     """Rows of ``data/displacement_energies.csv`` by element symbol (as read, with sources)."""
     text = (
         resources.files("beamdesign").joinpath("data/displacement_energies.csv").read_text("utf-8")
@@ -460,7 +461,7 @@ class KnockOn:
             return "unknown (no displacement energy tabulated)"
         return "can be knocked on" if self.knocked_on else "below threshold"
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "verdict": self.verdict}
 
 

@@ -24,14 +24,15 @@ from functools import cache
 from importlib import resources
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from beamdesign.beam import PROFILES, Attenuator
 from beamdesign.errors import InputError, did_you_mean
+from beamdesign.files import read_mapping
 from beamdesign.materials import check_positive
 from beamdesign.signal import Detector
-from beamdesign.stack import read_mapping
 
 PROFILE_KEYS = (
     "name",
@@ -65,7 +66,7 @@ class Profile:
     shortest_exposure_s: float
     move_s: float
     detector: Detector
-    config: dict
+    config: dict[str, Any]
 
     def flux_ph_s(self, energy_keV: float, field: str = "beam.energy_keV") -> float:
         """Flux (ph/s) at ``energy_keV``, interpolated log-log inside the table only."""
@@ -118,7 +119,7 @@ def _non_negative(value: object, field: str, unit: str) -> float:
     return float(value)
 
 
-def profile_from_config(config: dict, field: str = "beamline") -> Profile:
+def profile_from_config(config: dict[str, Any], field: str = "beamline") -> Profile:
     """Validate a profile mapping (module docstring) and build the profile."""
     if not isinstance(config, dict):
         raise InputError(field, config, "a beamline profile is a mapping with name and flux_table")
@@ -214,7 +215,7 @@ def profile_names() -> list[str]:
     return list(_builtin())
 
 
-def load_profile(spec: str | Path | dict | Profile, field: str = "beamline") -> Profile:
+def load_profile(spec: str | Path | dict[str, Any] | Profile, field: str = "beamline") -> Profile:
     """A profile from a built-in name, a YAML/JSON file, a mapping, or a profile (returned)."""
     import yaml
 
@@ -237,8 +238,10 @@ def load_profile(spec: str | Path | dict | Profile, field: str = "beamline") -> 
 
 
 def apply_profile(
-    plan_config: dict, profile: Profile | str | dict, attenuator: str | None = None
-) -> dict:
+    plan_config: dict[str, Any],
+    profile: Profile | str | dict[str, Any],
+    attenuator: str | None = None,
+) -> dict[str, Any]:
     """A copy of ``plan_config`` made consistent with the beamline.
 
     - ``beam.flux_ph_s`` := the profile's flux at ``beam.energy_keV`` (error outside its table);

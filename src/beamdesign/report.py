@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from beamdesign.errors import InputError
 from beamdesign.plan import Plan, builtin_plan_names, builtin_plan_text, load_plan, plan_text
@@ -86,7 +87,7 @@ def template_path() -> resources.abc.Traversable:
 
 
 # --------------------------------------------------------------------------- review summary
-def review_summary(result) -> dict:
+def review_summary(result) -> dict[str, Any]:
     """The review panel's first-page facts of an ``ExperimentResult``: one row per threshold
     (pass / at risk, its dose metric and the highest dose in that metric), the warnings on the
     plan and its result (``ExperimentResult.warnings``), and the hottest point. The one place
@@ -97,7 +98,7 @@ def review_summary(result) -> dict:
     {"thresholds": [dict per threshold, plan order], "warnings": [sentence],
      "hottest": {location, x_um, y_um, dose_Gy}, "at_risk": number of thresholds crossed}
     """
-    rows: dict[int, dict] = {}
+    rows: dict[int, dict[str, Any]] = {}
     for threshold in result.plan.thresholds:
         rows[id(threshold)] = {
             "name": threshold.name,
@@ -369,7 +370,7 @@ _PAGE = """<!DOCTYPE html>
 """
 
 
-def _assemble(ipynb: Path, title: str, meta: dict) -> str:
+def _assemble(ipynb: Path, title: str, meta: dict[str, Any]) -> str:
     """One self-contained page from the executed notebook's HTML outputs: BokehJS (core only)
     inlined once, the plot script last, a CSP allowing exactly these two scripts."""
     from bokeh.resources import Resources
@@ -444,7 +445,7 @@ def _render(
     keep_ipynb: bool,
     pdf: bool,
     progress: Progress | None,
-) -> dict:
+) -> dict[str, Any]:
     progress = progress or _quiet
     out_html = check_output(out_html, pdf)
     with _terminate_cleanly(), _scratch(out_html.parent) as scratch:
@@ -465,7 +466,7 @@ def _render(
     return meta
 
 
-def _report_meta(ipynb: Path, source: str) -> dict:
+def _report_meta(ipynb: Path, source: str) -> dict[str, Any]:
     """The index line of a report (from the notebook's ``bd-meta`` output): plan, title, verdict."""
     notebook = json.loads(ipynb.read_text("utf-8"))
     for cell in notebook["cells"]:
@@ -597,7 +598,7 @@ def _scaled(progress: Progress | None, n: int, total: int, spec: str) -> Progres
 class _MetaReader(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
-        self.meta: dict | None = None
+        self.meta: dict[str, Any] | None = None
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
@@ -606,7 +607,7 @@ class _MetaReader(HTMLParser):
                 self.meta = json.loads(attrs.get("content") or "")
 
 
-def _read_meta(path: Path) -> dict | None:
+def _read_meta(path: Path) -> dict[str, Any] | None:
     """The metadata a report carries in its head (within its first 64 KB), or None."""
     with path.open("rb") as handle:  # the head ends before the first script (BokehJS)
         head = handle.read(65536).decode("utf-8", "replace")
@@ -637,7 +638,7 @@ def write_index(folder: str | Path) -> Path:
     return folder / "index.html"
 
 
-def _index_page(reports: list[tuple[str, dict]], failures: list[dict]) -> str:
+def _index_page(reports: list[tuple[str, dict[str, Any]]], failures: list[dict[str, Any]]) -> str:
     esc = html.escape
     rows = [
         f'<tr class="bd-ok bd-{"risk" if m.get("at_risk") else "pass"}">'

@@ -51,6 +51,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from functools import cache
 from importlib import resources
+from typing import Any
 
 import numpy as np
 import xraylib
@@ -123,7 +124,7 @@ class Detector:
             raise InputError("detector.points", self.points, "a whole number of points >= 1")
 
     @classmethod
-    def from_config(cls, config: dict | None, field: str = "detector") -> Detector:
+    def from_config(cls, config: dict[str, Any] | None, field: str = "detector") -> Detector:
         """A detector from a mapping with any of ``efficiency, ring_fraction, window_deg,
         i0_fraction, solid_angle_sr, points``."""
         if config is None:
@@ -166,7 +167,7 @@ class XRDSignal:
     probe_mu_t: float  # μt of the probed layer at the beam energy
     snr_per_scan: float
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -187,7 +188,7 @@ class XASTransmissionSignal:
     sigma_mu_t: float  # noise of μt per point
     snr_per_scan: float  # Δμt / σ(μt) per point
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -206,7 +207,7 @@ class XASFluorescenceSignal:
     exit_transmission: float  # through the layers upstream of the probe, at the line energy
     snr_per_scan: float
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -642,7 +643,7 @@ def signal(
     beam: Beam,
     probe: str,
     exposure_s: float,
-    options: dict | None = None,
+    options: dict[str, Any] | None = None,
     detector: Detector = Detector(),
 ):
     """Dispatch to the model of ``technique`` (one of ``TECHNIQUES``).
@@ -683,7 +684,9 @@ def signal(
     return xas_fluorescence(stack, beam, probe, exposure_s, options["element"], detector)
 
 
-def plan_signal(plan, technique: str, options: dict | None = None, detector: Detector = Detector()):
+def plan_signal(
+    plan, technique: str, options: dict[str, Any] | None = None, detector: Detector = Detector()
+):
     """The signal of a plan's probe per scan at its *shortest* exposure (the weakest data).
 
     ``plan``: a ``beamdesign.plan.Plan``; its ``probe`` names the measured layer (a plan

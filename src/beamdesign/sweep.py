@@ -31,10 +31,10 @@ import yaml
 
 from beamdesign.errors import InputError
 from beamdesign.experiment import run_plan
+from beamdesign.files import read_mapping
 from beamdesign.plan import builtin_plan_names, builtin_plan_text, plan_from_config, threshold_key
 from beamdesign.profile import apply_profile
 from beamdesign.signal import Detector, plan_signal
-from beamdesign.stack import read_mapping
 from beamdesign.thresholds import Threshold
 
 SOC_GRID_POINTS = 2001  # samples of SOC(t) for the largest SOC change per second
@@ -65,15 +65,17 @@ class SweepResult:
     """Rows of a sweep in grid order; each row holds its varied keys then the results."""
 
     title: str
-    vary: dict[str, list]
-    rows: tuple[dict, ...]
+    vary: dict[str, list[Any]]
+    rows: tuple[dict[str, Any], ...]
     elapsed_s: float
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"plan": self.title, "vary": self.vary, "results": list(self.rows)}
 
 
-def load_plan_config(spec: str | Path | dict) -> tuple[dict, dict | None]:
+def load_plan_config(
+    spec: str | Path | dict[str, Any],
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """A plan mapping ready for ``plan_from_config``, and its ``design`` section (or None).
 
     ``spec``: a built-in plan name, a YAML/JSON plan file or a mapping. The ``design`` key is
@@ -111,7 +113,7 @@ def load_plan_config(spec: str | Path | dict) -> tuple[dict, dict | None]:
     return config, design
 
 
-def parse_vary(text: str) -> tuple[str, list]:
+def parse_vary(text: str) -> tuple[str, list[Any]]:
     """``"KEY=V1,V2,..."`` -> (key, values); each value a number, or else read as YAML."""
     key, sep, values = str(text).partition("=")
     items = [v.strip() for v in values.split(",")] if sep else []
@@ -132,7 +134,7 @@ def _value(token: str) -> object:
     return yaml.safe_load(token)
 
 
-def set_dotted(config: dict, key: str, value: object) -> dict:
+def set_dotted(config: dict[str, Any], key: str, value: object) -> dict[str, Any]:
     """A copy of ``config`` with the dotted ``key`` set to ``value`` (see the module docstring)."""
     out = json.loads(json.dumps(config))
     parts = key.split(".")
@@ -167,7 +169,7 @@ def set_dotted(config: dict, key: str, value: object) -> dict:
     return out
 
 
-def get_dotted(config: dict, key: str) -> object:
+def get_dotted(config: dict[str, Any], key: str) -> object:
     """The value at a dotted key (None when absent)."""
     node: Any = config
     for part in key.split("."):
@@ -180,7 +182,9 @@ def get_dotted(config: dict, key: str) -> object:
     return node
 
 
-def grid(plan_config: dict, vary: dict[str, list]) -> list[tuple[dict, dict]]:
+def grid(
+    plan_config: dict[str, Any], vary: dict[str, list[Any]]
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     """Every combination of the varied values: (values by key, plan config), first key slowest."""
     for key, values in vary.items():
         if not isinstance(values, list) or not values:
@@ -195,14 +199,14 @@ def grid(plan_config: dict, vary: dict[str, list]) -> list[tuple[dict, dict]]:
     return out
 
 
-def runnable(config: dict) -> dict:
+def runnable(config: dict[str, Any]) -> dict[str, Any]:
     """The plan mapping ``plan_from_config`` accepts: a ``beamline`` key applied and removed."""
     if "beamline" not in config:
         return config
     return apply_profile(config, config["beamline"])
 
 
-def check_vary_with_beamline(config: dict, keys: Iterable[str], field: str) -> None:
+def check_vary_with_beamline(config: dict[str, Any], keys: Iterable[str], field: str) -> None:
     """The flux of a plan on a beamline comes from its profile: vary attenuators instead."""
     if "beamline" in config and "beam.flux_ph_s" in keys:
         raise InputError(
@@ -220,7 +224,7 @@ def soc_resolution_pct(plan) -> float:
     return float(100.0 * plan.schedule.loop_s * rate)
 
 
-def evaluate(config: dict, quality: Quality | None = None) -> dict:
+def evaluate(config: dict[str, Any], quality: Quality | None = None) -> dict[str, Any]:
     """One grid point: the plan's worst probed dose (+ signal and limit metric with ``quality``).
 
     A ``beamline`` key is applied first (``runnable``).
@@ -266,7 +270,7 @@ def evaluate(config: dict, quality: Quality | None = None) -> dict:
     return row
 
 
-def _evaluate_chunk(configs: list[dict], quality: Quality | None) -> list[dict]:
+def _evaluate_chunk(configs: list[dict[str, Any]], quality: Quality | None) -> list[dict[str, Any]]:
     """Rows of a chunk, or ``{"error": (field, value, allowed, hint)}`` for bad input (an
     InputError does not survive pickling with its fields)."""
     out = []
@@ -296,19 +300,19 @@ class _Progress:
             self.stream.flush()
 
 
-def _chunks(items: list, n: int) -> list[list]:
+def _chunks(items: list[Any], n: int) -> list[list[Any]]:
     size = max(1, -(-len(items) // n))
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def run_configs(
-    configs: list[dict],
+    configs: list[dict[str, Any]],
     quality: Quality | None = None,
     *,
     scheduler: str | None = None,
     workers: int | None = None,
     progress: bool | None = None,
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """Evaluate plan configs in parallel, rows in input order (module docstring).
 
     Parameters
@@ -329,7 +333,7 @@ def run_configs(
                 rows += _evaluate_chunk(chunk, quality)
                 bar.advance(len(chunk))
         else:
-            results: dict[int, list[dict]] = {}
+            results: dict[int, list[dict[str, Any]]] = {}
             # spawn, not fork: forking after numpy's BLAS threads started can deadlock the workers
             with ProcessPoolExecutor(
                 max_workers=n_workers, mp_context=get_context("spawn")
@@ -349,8 +353,8 @@ def run_configs(
 
 
 def _run_dask(
-    configs: list[dict], quality: Quality | None, address: str, bar: _Progress
-) -> list[dict]:
+    configs: list[dict[str, Any]], quality: Quality | None, address: str, bar: _Progress
+) -> list[dict[str, Any]]:
     try:
         from dask.distributed import Client
         from dask.distributed import as_completed as dask_completed
@@ -383,8 +387,8 @@ def _run_dask(
 
 
 def sweep(
-    plan_config: dict,
-    vary: dict[str, list] | Iterable[str],
+    plan_config: dict[str, Any],
+    vary: dict[str, list[Any]] | Iterable[str],
     quality: Quality | None = None,
     *,
     scheduler: str | None = None,
