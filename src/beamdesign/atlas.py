@@ -22,7 +22,7 @@ SOURCE = "Chen, Leung & Huang, Adv. Funct. Mater. 2024, 34, 2308165, Table 1"
 DOI = "10.1002/adfm.202308165"
 
 # One measurement beamdesign can put a number on, with where its settings come from.
-TYPICAL_STEM = {
+TYPICAL_STEM: dict[str, Any] = {
     "description": "one atomic-resolution STEM frame: 19 pA, 10 µs dwell, 0.088 × 0.088 Å² "
     "pixels, 300 kV (settings of the Zr–ZrO2 electron-tomography study, Zhang, "
     "Li, Tong et al., Nat. Commun.)",
@@ -68,10 +68,12 @@ def techniques() -> tuple[Technique, ...]:
     """Every row of the atlas, in the review's order."""
     text = resources.files("beamdesign").joinpath("data/techniques.csv").read_text("utf-8")
     rows = csv.DictReader(line for line in text.splitlines() if not line.startswith("#"))
-    return tuple(
-        Technique(**{k: (float(v) if v else None) if k in _NUMERIC else v for k, v in row.items()})
-        for row in rows
-    )
+    return tuple(Technique(**_parsed(row)) for row in rows)
+
+
+def _parsed(row: dict[str, str]) -> dict[str, Any]:
+    """One CSV row's fields: numeric columns as floats (None when empty), the rest as text."""
+    return {k: (float(v) if v else None) if k in _NUMERIC else v for k, v in row.items()}
 
 
 def technique(name: str) -> Technique:

@@ -51,7 +51,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xraylib
@@ -61,7 +61,10 @@ from beamdesign.beam import Beam
 from beamdesign.coefficients import check_energies
 from beamdesign.errors import InputError, did_you_mean
 from beamdesign.materials import Material
-from beamdesign.stack import Layer, Stack
+from beamdesign.stack import Constituent, Layer, Stack
+
+if TYPE_CHECKING:
+    from beamdesign.plan import Plan
 
 TECHNIQUES = ("xrd-transmission", "xas-transmission", "xas-fluorescence")
 R0_CM = 2.8179403262e-13  # classical electron radius (CODATA 2018)
@@ -211,6 +214,10 @@ class XASFluorescenceSignal:
         return asdict(self)
 
 
+Signal = XRDSignal | XASTransmissionSignal | XASFluorescenceSignal
+"""What ``signal`` returns: the result of the technique's model."""
+
+
 @dataclass(frozen=True)
 class Reflection:
     """A Bragg reflection of a named crystal (``data/reflections.yaml``)."""
@@ -238,6 +245,12 @@ class Reflection:
         return float(abs(total) ** 2)
 
 
+def _xyz(values: list[float]) -> tuple[float, float, float]:
+    """Fractional coordinates of an atom in the cell."""
+    x, y, z = values
+    return float(x), float(y), float(z)
+
+
 @cache
 def reflections() -> dict[str, Reflection]:
     """The named reflections, by lower-case name."""
@@ -253,7 +266,7 @@ def reflections() -> dict[str, Reflection]:
             (
                 xraylib.SymbolToAtomicNumber(at["element"]),
                 float(at["occupancy"]),
-                tuple(float(v) for v in at["xyz"]),
+                _xyz(at["xyz"]),
             )
             for at in entry["atoms"]
         )
@@ -287,7 +300,7 @@ def _layer_mu_per_cm(layer: Layer, energy_keV: float) -> float:
         sum(
             c.volume_fraction
             * c.material.density_g_cm3
-            * c.material.coefficients(energy_keV)["total"][0]
+            * c.material.coefficients(np.array([energy_keV]))["total"][0]
             for c in layer.constituents
         )
     )
@@ -312,7 +325,7 @@ def path_factor_cm(mu_per_cm: float, thickness_cm: float, two_theta_rad: float =
     c = np.cos(two_theta_rad)
     a = mu_per_cm * (1.0 - 1.0 / c)  # <= 0
     if abs(a * thickness_cm) < 1e-12:
-        return thickness_cm * np.exp(-mu_per_cm * thickness_cm)
+        return float(thickness_cm * np.exp(-mu_per_cm * thickness_cm))
     return float(np.exp(-mu_per_cm * thickness_cm / c) * np.expm1(-a * thickness_cm) / (-a))
 
 
@@ -323,7 +336,7 @@ def _probe(stack: Stack, probe: str) -> tuple[int, Layer, str]:
     return index, layer, constituent or layer.main_constituent.name
 
 
-def _constituent(layer: Layer, name: str):
+def _constituent(layer: Layer, name: str) -> Constituent:
     for c in layer.constituents:
         if c.name.lower() == name.lower():
             return c
@@ -336,16 +349,21 @@ def _constituent(layer: Layer, name: str):
 
 def _mass_dcs(material: Material, energy_keV: float, theta_rad: float) -> float:
     """Compton + Rayleigh differential cross section (cm²/g/sr) at scattering angle ``theta``."""
-    return sum(
-        w
-        * (xraylib.DCS_Compt(z, energy_keV, theta_rad) + xraylib.DCS_Rayl(z, energy_keV, theta_rad))
-        for z, w in material.mass_fractions
+    return float(
+        sum(
+            w
+            * (
+                xraylib.DCS_Compt(z, energy_keV, theta_rad)
+                + xraylib.DCS_Rayl(z, energy_keV, theta_rad)
+            )
+            for z, w in material.mass_fractions
+        )
     )
 
 
 def _mass_cs(material: Material, energy_keV: float, kind: str) -> float:
     function = {"rayleigh": xraylib.CS_Rayl, "compton": xraylib.CS_Compt}[kind]
-    return sum(w * function(z, energy_keV) for z, w in material.mass_fractions)
+    return float(sum(w * function(z, energy_keV) for z, w in material.mass_fractions))
 
 
 def xrd_transmission(
@@ -496,7 +514,7 @@ def _element(symbol: object, layer: Layer, field: str = "element") -> int:
         raise InputError(
             field, symbol, f"an element of the probed layer '{layer.name}': " + ", ".join(names)
         )
-    return z
+    return int(z)
 
 
 def _partial_density(layer: Layer, z: int) -> float:
@@ -517,7 +535,7 @@ def _edge_keV(z: int, edge: str) -> float:
             xraylib.AtomicNumberToSymbol(z),
             f"an element whose {edge} edge lies in 1–200 keV (this one: {energy:.3g} keV)",
         )
-    return energy
+    return float(energy)
 
 
 def xas_transmission(
@@ -645,7 +663,7 @@ def signal(
     exposure_s: float,
     options: dict[str, Any] | None = None,
     detector: Detector = Detector(),
-):
+) -> Signal:
     """Dispatch to the model of ``technique`` (one of ``TECHNIQUES``).
 
     ``options``: ``{reflection}`` for xrd-transmission; ``{element, edge}`` for
@@ -685,8 +703,11 @@ def signal(
 
 
 def plan_signal(
-    plan, technique: str, options: dict[str, Any] | None = None, detector: Detector = Detector()
-):
+    plan: Plan,
+    technique: str,
+    options: dict[str, Any] | None = None,
+    detector: Detector = Detector(),
+) -> Signal:
     """The signal of a plan's probe per scan at its *shortest* exposure (the weakest data).
 
     ``plan``: a ``beamdesign.plan.Plan``; its ``probe`` names the measured layer (a plan

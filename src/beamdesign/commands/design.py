@@ -54,7 +54,7 @@ def _handler(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(commands) -> None:
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``design`` sub-command."""
     parser = commands.add_parser(
         "design", help="plans that keep a dose limit and an SNR floor (Pareto front)"

@@ -7,6 +7,7 @@ import json
 
 from beamdesign.ebeam import (
     ElectronDose,
+    ElectronExposure,
     check_energy_keV,
     electron_dose,
     flood_beam,
@@ -40,9 +41,12 @@ _UNITS = {
 
 def _value(args: argparse.Namespace, name: str) -> float | None:
     """The number given for flag ``name`` (> 0, finite), None when absent."""
+    return None if getattr(args, name) is None else _given(args, name)
+
+
+def _given(args: argparse.Namespace, name: str) -> float:
+    """The number given for flag ``name`` (> 0, finite); the caller checked it was given."""
     text = getattr(args, name)
-    if text is None:
-        return None
     if name == "fluence_e_per_A2":
         return positive(text, "--fluence-e-per-A2", "e/Å²")
     return positive(text, _flag(name), _UNITS[name])
@@ -60,7 +64,7 @@ def _frames(text: str | None) -> int:
     return frames
 
 
-def _exposure(args: argparse.Namespace):
+def _exposure(args: argparse.Namespace) -> ElectronExposure:
     """The exposure the flags describe, or an InputError naming the flag at fault."""
     given = {
         name: getattr(args, name)
@@ -76,7 +80,7 @@ def _exposure(args: argparse.Namespace):
                     f"give either a fluence or a beam current, not both (drop {_flag(name)})",
                 )
         return given_fluence(
-            _value(args, "fluence_e_per_A2"), _value(args, "time_s"), _value(args, "area_um2")
+            _given(args, "fluence_e_per_A2"), _value(args, "time_s"), _value(args, "area_um2")
         )
     if args.current_pA is not None and args.current_nA is not None:
         raise InputError(
@@ -100,9 +104,9 @@ def _exposure(args: argparse.Namespace):
                     "a scanned probe (--current-pA) needs --dwell-us (µs) and --pixel-A (Å)",
                 )
         return scanned_probe(
-            _value(args, "current_pA"),
-            _value(args, "dwell_us"),
-            _value(args, "pixel_A"),
+            _given(args, "current_pA"),
+            _given(args, "dwell_us"),
+            _given(args, "pixel_A"),
             _frames(args.frames),
         )
     if args.current_nA is not None:
@@ -121,7 +125,7 @@ def _exposure(args: argparse.Namespace):
                     "a flood beam (--current-nA) needs --area-um2 (µm²) and --time-s (s)",
                 )
         return flood_beam(
-            _value(args, "current_nA"), _value(args, "area_um2"), _value(args, "time_s")
+            _given(args, "current_nA"), _given(args, "area_um2"), _given(args, "time_s")
         )
     raise InputError(
         "beam",
@@ -162,7 +166,7 @@ def table(result: ElectronDose) -> str:
         lines += [
             f"thickness               {result.thickness_nm:g} nm"
             f" = {result.thickness_to_range:.3g} of the CSDA range",
-            f"mean dose over it       {si(result.mean_dose_Gy, 'Gy')}",
+            f"mean dose over it       {_optional(result.mean_dose_Gy, 'Gy')}",
             f"energy deposited        {_optional(result.energy_deposited_J, 'J')}"
             + ("   (one pixel, all frames)" if e.mode == "scanned-probe" else ""),
         ]
@@ -201,7 +205,7 @@ def _handle(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(commands) -> None:
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``ebeam`` sub-command to the CLI's sub-parsers."""
     parser = commands.add_parser(
         "ebeam",

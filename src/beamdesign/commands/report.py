@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from beamdesign.errors import InputError
 
 
-def register(commands) -> None:
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``report`` sub-command to the CLI's sub-parsers."""
     report = commands.add_parser(
         "report", help="HTML report of one or several plans (needs the jupyter extra)"
@@ -39,7 +40,7 @@ def register(commands) -> None:
     report.set_defaults(handler=run)
 
 
-def _stderr_progress():
+def _stderr_progress() -> Callable[[str, float], None] | None:
     """Stage lines on stderr when it is a terminal (one line, rewritten); nothing otherwise."""
     from beamdesign.cli import clean
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 from beamdesign.materials import resolve_material
 from beamdesign.stopping import (
@@ -15,8 +16,11 @@ from beamdesign.stopping import (
 )
 
 
-def _number(text: str | None) -> float | str | None:
-    """A number typed on the command line, or the text itself for the validator to reject."""
+def _number(text: str | None) -> Any:
+    """A number typed on the command line, or the text itself for the validator to reject.
+
+    Typed ``Any``: the value is unchecked here; the physics functions validate it.
+    """
     if text is None:
         return None
     try:
@@ -67,7 +71,7 @@ def _handle(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(commands) -> None:
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``stopping`` sub-command to the CLI's sub-parsers."""
     parser = commands.add_parser(
         "stopping", help="electron stopping powers and CSDA range (0.1–1000 keV)"

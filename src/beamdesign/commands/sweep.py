@@ -42,7 +42,7 @@ def _handler(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(commands) -> None:
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``sweep`` sub-command."""
     parser = commands.add_parser("sweep", help="run the grid of plans made by varying plan keys")
     parser.add_argument("plan", help="plan file (YAML/JSON) or built-in plan name")
