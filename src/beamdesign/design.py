@@ -273,12 +273,12 @@ def parse_design(section: object, plan_config: dict[str, Any]) -> Design:
 
 
 def _dominates(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    better_or_equal = (
+    better_or_equal: bool = (
         a["dose_Gy"] <= b["dose_Gy"]
         and a["snr_per_scan"] >= b["snr_per_scan"]
         and a["time_resolution_soc_pct"] <= b["time_resolution_soc_pct"]
     )
-    strictly = (
+    strictly: bool = (
         a["dose_Gy"] < b["dose_Gy"]
         or a["snr_per_scan"] > b["snr_per_scan"]
         or a["time_resolution_soc_pct"] < b["time_resolution_soc_pct"]

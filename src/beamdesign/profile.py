@@ -252,7 +252,7 @@ def apply_profile(
     - a top-level ``beamline`` key is removed (the proposed plan key ``beamline: NAME|path``).
     """
     profile = load_profile(profile)
-    config = json.loads(json.dumps(plan_config))
+    config: dict[str, Any] = json.loads(json.dumps(plan_config))
     config.pop("beamline", None)
     beam = config.get("beam")
     if not isinstance(beam, dict) or "energy_keV" not in beam:

@@ -32,7 +32,13 @@ import yaml
 from beamdesign.errors import InputError
 from beamdesign.experiment import run_plan
 from beamdesign.files import read_mapping
-from beamdesign.plan import builtin_plan_names, builtin_plan_text, plan_from_config, threshold_key
+from beamdesign.plan import (
+    Plan,
+    builtin_plan_names,
+    builtin_plan_text,
+    plan_from_config,
+    threshold_key,
+)
 from beamdesign.profile import apply_profile
 from beamdesign.signal import Detector, plan_signal
 from beamdesign.thresholds import Threshold
@@ -136,7 +142,7 @@ def _value(token: str) -> object:
 
 def set_dotted(config: dict[str, Any], key: str, value: object) -> dict[str, Any]:
     """A copy of ``config`` with the dotted ``key`` set to ``value`` (see the module docstring)."""
-    out = json.loads(json.dumps(config))
+    out: dict[str, Any] = json.loads(json.dumps(config))
     parts = key.split(".")
     node: Any = out
     for depth, part in enumerate(parts[:-1]):
@@ -186,10 +192,10 @@ def grid(
     plan_config: dict[str, Any], vary: dict[str, list[Any]]
 ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     """Every combination of the varied values: (values by key, plan config), first key slowest."""
-    for key, values in vary.items():
-        if not isinstance(values, list) or not values:
-            raise InputError(f"--vary {key}", values, "a non-empty list of values")
-    out = []
+    for key, choices in vary.items():
+        if not isinstance(choices, list) or not choices:
+            raise InputError(f"--vary {key}", choices, "a non-empty list of values")
+    out: list[tuple[dict[str, Any], dict[str, Any]]] = []
     for combo in itertools.product(*vary.values()):
         values = dict(zip(vary, combo, strict=True))
         config = plan_config
@@ -217,7 +223,7 @@ def check_vary_with_beamline(config: dict[str, Any], keys: Iterable[str], field:
         )
 
 
-def soc_resolution_pct(plan) -> float:
+def soc_resolution_pct(plan: Plan) -> float:
     """SOC change (%) between two visits of a location: loop period × the fastest SOC rate."""
     t = np.linspace(0.0, plan.protocol.duration_s, SOC_GRID_POINTS)
     rate = np.max(np.abs(np.diff(plan.protocol.soc_at(t)) / np.diff(t)), initial=0.0)
@@ -366,7 +372,8 @@ def _run_dask(
             "install the sweep extra: pip install 'beamdesign[sweep]'",
         ) from None
     try:
-        client = Client(address, timeout=DASK_CONNECT_TIMEOUT_S)
+        # dask.distributed has no type hints: the client is typed Any
+        client: Any = Client(address, timeout=DASK_CONNECT_TIMEOUT_S)  # type: ignore[no-untyped-call]
     except (OSError, TimeoutError, ValueError) as error:
         raise InputError(
             "--scheduler",
@@ -378,7 +385,7 @@ def _run_dask(
         n = max(1, sum(client.nthreads().values()) * CHUNKS_PER_WORKER)
         chunks = _chunks(configs, n)
         futures = client.map(_evaluate_chunk, chunks, quality=quality, pure=False)
-        for future in dask_completed(futures):
+        for future in dask_completed(futures):  # type: ignore[no-untyped-call]
             bar.advance(len(future.result()))
         results = client.gather(futures)
     finally:
