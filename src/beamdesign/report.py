@@ -42,10 +42,16 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from types import FrameType
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from beamdesign.errors import InputError
 from beamdesign.plan import Plan, builtin_plan_names, builtin_plan_text, load_plan, plan_text
+
+if TYPE_CHECKING:
+    from importlib.abc import Traversable  # importlib.resources.abc from Python 3.11
+
+    from beamdesign.experiment import ExperimentResult
 
 TEMPLATE = "data/report_template.ipynb"
 #: the kernel the report runs in: the ipykernel spec of the current environment
@@ -81,13 +87,13 @@ class BatchResult:
     failures: list[tuple[str, str]] = field(default_factory=list)
 
 
-def template_path() -> resources.abc.Traversable:
+def template_path() -> Traversable:
     """The packaged report template."""
     return resources.files("beamdesign").joinpath(TEMPLATE)
 
 
 # --------------------------------------------------------------------------- review summary
-def review_summary(result) -> dict[str, Any]:
+def review_summary(result: ExperimentResult) -> dict[str, Any]:
     """The review panel's first-page facts of an ``ExperimentResult``: one row per threshold
     (pass / at risk, its dose metric and the highest dose in that metric), the warnings on the
     plan and its result (``ExperimentResult.warnings``), and the hottest point. The one place
@@ -266,7 +272,7 @@ def _terminate_cleanly() -> Iterator[None]:
         yield
         return
 
-    def stop(signum, frame):
+    def stop(signum: int, frame: FrameType | None) -> NoReturn:
         raise SystemExit(128 + signum)
 
     signals = [
@@ -303,7 +309,9 @@ def _execute(
         def _default_transport(self) -> str:
             return "ipc"
 
-        async def start_kernel(self, **kw):
+        # jupyter_client types start_kernel as KernelManager's blocking wrapper; the async
+        # manager's is a coroutine function
+        async def start_kernel(self, **kw: Any) -> Any:  # type: ignore[override]
             # the kernel's own log (e.g. "KeyboardInterrupt caught in kernel" when it is shut
             # down) is not for the user's terminal; cell errors come back as messages
             kw.setdefault("stdout", log)
@@ -323,7 +331,7 @@ def _execute(
     with resources.as_file(template_path()) as template, open(workdir / "kernel.log", "wb") as log:
         n_cells = len(json.loads(Path(template).read_text("utf-8"))["cells"]) + 1  # + injected
 
-        def cell_done(cell, cell_index, **_):
+        def cell_done(cell: Any, cell_index: int, **_: Any) -> None:
             progress(
                 f"ran report cell {cell_index + 1} of {n_cells}",
                 0.1 + 0.75 * (cell_index + 1) / n_cells,
@@ -575,8 +583,10 @@ def render_batch(
         step = _scaled(progress, n, len(plans), str(spec))
         failed = out / f"{FAILED_PREFIX}{stem}.json"
         try:
-            plan, *provenance = _read_plan(spec)
-            meta = _render(plan, *provenance, out / f"{stem}.html", keep_ipynb, pdf, step)
+            plan, source, sha256, file_text = _read_plan(spec)
+            meta = _render(
+                plan, source, sha256, file_text, out / f"{stem}.html", keep_ipynb, pdf, step
+            )
             result.reports.append((str(spec), out / f"{stem}.html", meta["summary"]))
             with contextlib.suppress(FileNotFoundError):
                 failed.unlink()
@@ -600,11 +610,11 @@ class _MetaReader(HTMLParser):
         super().__init__()
         self.meta: dict[str, Any] | None = None
 
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "meta" and attrs.get("name") == META_NAME and self.meta is None:
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "meta" and values.get("name") == META_NAME and self.meta is None:
             with contextlib.suppress(ValueError, TypeError):
-                self.meta = json.loads(attrs.get("content") or "")
+                self.meta = json.loads(values.get("content") or "")
 
 
 def _read_meta(path: Path) -> dict[str, Any] | None:
