@@ -45,18 +45,27 @@ class Attenuator:
     def to_config(self) -> dict:
         if self.fixed_transmission is not None:
             return {"transmission": self.fixed_transmission}
-        return {"material": self.material.name, "density_g_cm3": self.material.density_g_cm3,
-                "thickness_um": self.thickness_um}
+        return {
+            "material": self.material.name,
+            "density_g_cm3": self.material.density_g_cm3,
+            "thickness_um": self.thickness_um,
+        }
 
     @classmethod
     def from_config(cls, config: dict, field: str) -> Attenuator:
         validate.mapping(config, field, ATTENUATOR_KEYS)
         if "transmission" in config:
             if set(config) != {"transmission"}:
-                raise InputError(field, config, "give either {transmission} or "
-                                 "{material, thickness_um}, not both")
-            return cls(fixed_transmission=validate.TRANSMISSION.check(
-                config["transmission"], f"{field}.transmission"))
+                raise InputError(
+                    field,
+                    config,
+                    "give either {transmission} or {material, thickness_um}, not both",
+                )
+            return cls(
+                fixed_transmission=validate.TRANSMISSION.check(
+                    config["transmission"], f"{field}.transmission"
+                )
+            )
         validate.mapping(config, field, ATTENUATOR_KEYS, required=("material", "thickness_um"))
         density = config.get("density_g_cm3")
         if density is not None:
@@ -145,9 +154,13 @@ class Beam:
         return Beam(**values)  # type: ignore[arg-type]
 
     def to_config(self) -> dict:
-        config = {"energy_keV": float(self.energy_keV), "flux_ph_s": float(self.flux_ph_s),
-                  "spot_um": [float(v) for v in self.spot_um], "profile": self.profile,
-                  "convention": self.convention}
+        config = {
+            "energy_keV": float(self.energy_keV),
+            "flux_ph_s": float(self.flux_ph_s),
+            "spot_um": [float(v) for v in self.spot_um],
+            "profile": self.profile,
+            "convention": self.convention,
+        }
         if self.attenuators:
             config["attenuators"] = [a.to_config() for a in self.attenuators]
         return config
@@ -167,11 +180,15 @@ class Beam:
         return cls(
             energy_keV=validate.ENERGY_KEV.check(config["energy_keV"], f"{field}.energy_keV"),
             flux_ph_s=validate.FLUX_PH_S.check(config["flux_ph_s"], f"{field}.flux_ph_s"),
-            spot_um=tuple(validate.SPOT_UM.check(v, f"{field}.spot_um[{i}]")
-                          for i, v in enumerate(spot)),
+            spot_um=tuple(
+                validate.SPOT_UM.check(v, f"{field}.spot_um[{i}]") for i, v in enumerate(spot)
+            ),
             profile=validate.choice(config.get("profile", "tophat"), f"{field}.profile", PROFILES),
-            convention=validate.choice(config.get("convention", "energy-absorption"),
-                                       f"{field}.convention", CONVENTIONS),
-            attenuators=tuple(Attenuator.from_config(a, f"{field}.attenuators[{i}]")
-                              for i, a in enumerate(attenuators)),
+            convention=validate.choice(
+                config.get("convention", "energy-absorption"), f"{field}.convention", CONVENTIONS
+            ),
+            attenuators=tuple(
+                Attenuator.from_config(a, f"{field}.attenuators[{i}]")
+                for i, a in enumerate(attenuators)
+            ),
         )

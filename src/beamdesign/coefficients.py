@@ -82,7 +82,9 @@ def check_energies(energy_keV: float | np.ndarray, field: str = "beam.energy_keV
     if energies.size == 0 or bad.any():
         value = energies[bad][0] if bad.any() else "[]"
         raise InputError(
-            field, value, f"the energy must be between {ENERGY_MIN_keV:g} and {ENERGY_MAX_keV:g} keV"
+            field,
+            value,
+            f"the energy must be between {ENERGY_MIN_keV:g} and {ENERGY_MAX_keV:g} keV",
         )
     return energies
 
@@ -190,10 +192,12 @@ def _fluorescence_table(z: int) -> tuple[np.ndarray, np.ndarray]:
     close to each edge follow the rise of Kissel's partials over the first ~20 eV.
     """
     edges = _edges_keV(z)
-    offsets = np.hstack([
-        np.broadcast_to(_NEAR_EDGE_keV, (edges.size, _NEAR_EDGE_keV.size)),
-        edges[:, None] * _NEAR_EDGE_RELATIVE,
-    ])
+    offsets = np.hstack(
+        [
+            np.broadcast_to(_NEAR_EDGE_keV, (edges.size, _NEAR_EDGE_keV.size)),
+            edges[:, None] * _NEAR_EDGE_RELATIVE,
+        ]
+    )
     near = (edges[:, None] + np.hstack([-offsets, offsets])).ravel()
     free = np.concatenate([_FLUORESCENCE_GRID_keV, near])
     free = free[np.all(np.abs(free[:, None] - edges[None, :]) > _EDGE_STEP_keV, axis=1)]

@@ -18,16 +18,26 @@ from pathlib import Path
 from beamdesign import validate
 from beamdesign.beam import Beam
 from beamdesign.errors import InputError, did_you_mean
-from beamdesign.files import (check_output, dump_yaml, parse_mapping, read_mapping,
-                              write_text_atomic)
+from beamdesign.files import check_output, dump_yaml, parse_mapping, read_mapping, write_text_atomic
 from beamdesign.protocol import Protocol, parse_protocol
 from beamdesign.schedule import Schedule
 from beamdesign.stack import Constituent, Layer, Stack, load_stack
 from beamdesign.thresholds import DEFAULT_SCALE, Threshold, thresholds_from_config
 
 PLAN_VERSION = 1
-PLAN_KEYS = ("version", "title", "stack", "beam", "protocol", "soc0", "schedule", "thresholds",
-             "probe", "notes", "metadata")
+PLAN_KEYS = (
+    "version",
+    "title",
+    "stack",
+    "beam",
+    "protocol",
+    "soc0",
+    "schedule",
+    "thresholds",
+    "probe",
+    "notes",
+    "metadata",
+)
 #: What a plan's ``metadata`` section may say about the beamtime (free text each).
 METADATA_KEYS = ("proposal", "beamline", "facility", "principal_investigator", "sample", "date")
 #: Longest ``notes`` and metadata text, characters.
@@ -68,10 +78,17 @@ class Plan:
 
 def _migrate(config: dict, field: str) -> dict:
     version = config.get("version", PLAN_VERSION)
-    if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= PLAN_VERSION:
-        raise InputError(f"{field}.version", version,
-                         f"a plan version from 1 to {PLAN_VERSION} (this beamdesign writes "
-                         f"version {PLAN_VERSION}; a newer file needs a newer beamdesign)")
+    if (
+        isinstance(version, bool)
+        or not isinstance(version, int)
+        or not 1 <= version <= PLAN_VERSION
+    ):
+        raise InputError(
+            f"{field}.version",
+            version,
+            f"a plan version from 1 to {PLAN_VERSION} (this beamdesign writes "
+            f"version {PLAN_VERSION}; a newer file needs a newer beamdesign)",
+        )
     while version < PLAN_VERSION:
         config = MIGRATIONS[version](config)
         version += 1
@@ -89,7 +106,9 @@ def plan_from_config(config: dict, base_dir: Path | None = None, field: str = "p
     field : prefix of error fields (the top-level keys are named without it)
     """
     if not isinstance(config, dict) or not config:
-        raise InputError(field, config, "a plan is a mapping with stack, beam, protocol and schedule")
+        raise InputError(
+            field, config, "a plan is a mapping with stack, beam, protocol and schedule"
+        )
     validate.unknown_keys(config, PLAN_KEYS, "")
     config = _migrate(config, field)
     for key in ("stack", "beam", "protocol", "schedule"):
@@ -103,8 +122,11 @@ def plan_from_config(config: dict, base_dir: Path | None = None, field: str = "p
             stack_spec = str(resolved)
             config = {**config, "stack": stack_spec}
     elif not isinstance(stack_spec, dict):
-        raise InputError("stack", stack_spec, "a built-in stack name, a stack file path or an "
-                         "inline mapping with layers")
+        raise InputError(
+            "stack",
+            stack_spec,
+            "a built-in stack name, a stack file path or an inline mapping with layers",
+        )
     stack = load_stack(stack_spec, "stack")
     protocol = parse_protocol(config["protocol"], config.get("soc0", 0.0))
     validate.mapping(config.get("metadata", {}), "metadata", METADATA_KEYS)
@@ -154,6 +176,7 @@ def _default_probe(stack: Stack) -> str:
     Failing that, the main constituent of the first porous layer, then of the first layer
     that is not a current collector, window or casing, then of the first layer.
     """
+
     def active(layer: Layer) -> list[Constituent]:
         return [c for c in layer.solid_constituents if c.material.category in ACTIVE_CATEGORIES]
 
@@ -162,8 +185,11 @@ def _default_probe(stack: Stack) -> str:
             best = max(active(layer), key=lambda c: c.mass_fraction_of_solid or 0.0)
             return f"{layer.name}/{best.name}"
     porous = [layer for layer in stack.layers if layer.porosity > 0]
-    passive = [layer for layer in stack.layers
-               if layer.main_constituent.material.category not in PASSIVE_CATEGORIES]
+    passive = [
+        layer
+        for layer in stack.layers
+        if layer.main_constituent.material.category not in PASSIVE_CATEGORIES
+    ]
     layer = (porous or passive or list(stack.layers))[0]
     return f"{layer.name}/{layer.main_constituent.name}"
 
@@ -180,12 +206,17 @@ def probe_key(plan: Plan) -> str:
     for name in names:
         if name.lower() == constituent_name.strip().lower():
             return f"{layer.name}/{name}"
-    raise InputError("probe", plan.probe, f"layer '{layer.name}' holds " + ", ".join(names),
-                     did_you_mean(constituent_name.strip(), names))
+    raise InputError(
+        "probe",
+        plan.probe,
+        f"layer '{layer.name}' holds " + ", ".join(names),
+        did_you_mean(constituent_name.strip(), names),
+    )
 
 
-def threshold_key(plan: Plan, threshold: Threshold, probe: str | None = None,
-                  field: str = "thresholds") -> str | None:
+def threshold_key(
+    plan: Plan, threshold: Threshold, probe: str | None = None, field: str = "thresholds"
+) -> str | None:
     """The constituent ("<layer>/<constituent>") a threshold is checked on.
 
     None for ``electrolyte`` when the probed layer has no pore filler (the threshold does not
@@ -203,17 +234,22 @@ def threshold_key(plan: Plan, threshold: Threshold, probe: str | None = None,
     for key in keys:  # "layer/constituent", or a constituent of the probed layer
         if key.lower() == wanted.lower() or key.lower() == f"{layer.name}/{wanted}".lower():
             return key
-    raise InputError(f"{field}[{threshold.name}].constituent", wanted,
-                     "a constituent of the probed layer, 'electrolyte', or 'layer/constituent' "
-                     "from the stack", did_you_mean(wanted, keys + [
-                         c.name for c in layer.constituents]))
+    raise InputError(
+        f"{field}[{threshold.name}].constituent",
+        wanted,
+        "a constituent of the probed layer, 'electrolyte', or 'layer/constituent' from the stack",
+        did_you_mean(wanted, keys + [c.name for c in layer.constituents]),
+    )
 
 
 @cache
 def _builtin_files() -> dict[str, str]:
     folder = resources.files("beamdesign").joinpath("data/plans")
-    return {e.name.removesuffix(".yaml"): e.read_text("utf-8")
-            for e in sorted(folder.iterdir(), key=lambda e: e.name) if e.name.endswith(".yaml")}
+    return {
+        e.name.removesuffix(".yaml"): e.read_text("utf-8")
+        for e in sorted(folder.iterdir(), key=lambda e: e.name)
+        if e.name.endswith(".yaml")
+    }
 
 
 def builtin_plan_names() -> list[str]:
@@ -225,8 +261,12 @@ def builtin_plan_text(name: str) -> str:
     """The YAML text of a built-in plan."""
     files = _builtin_files()
     if name not in files:
-        raise InputError("plan", name, "not a plan file or a built-in plan; built-in: "
-                         + ", ".join(files), did_you_mean(name, files))
+        raise InputError(
+            "plan",
+            name,
+            "not a plan file or a built-in plan; built-in: " + ", ".join(files),
+            did_you_mean(name, files),
+        )
     return files[name]
 
 
@@ -234,13 +274,17 @@ def load_plan(spec: str | Path) -> Plan:
     """A plan from a YAML/JSON file path or a built-in plan name."""
     text = str(spec)
     if text in _builtin_files():
-        return plan_from_config(parse_mapping(builtin_plan_text(text), "plan", keys_under="",
-                                              source=f"built-in plan {text}"))
+        return plan_from_config(
+            parse_mapping(
+                builtin_plan_text(text), "plan", keys_under="", source=f"built-in plan {text}"
+            )
+        )
     path = Path(text).expanduser()
     if not path.exists() and not path.suffix:
         builtin_plan_text(text)  # raises with the list of built-in plans
-    return plan_from_config(read_mapping(path, "plan", keys_under=""),
-                            base_dir=path.absolute().parent)
+    return plan_from_config(
+        read_mapping(path, "plan", keys_under=""), base_dir=path.absolute().parent
+    )
 
 
 def plan_text(plan: Plan, fmt: str = "yaml", folder: str | Path | None = None) -> str:
@@ -253,7 +297,9 @@ def plan_text(plan: Plan, fmt: str = "yaml", folder: str | Path | None = None) -
     stack = config.get("stack")
     if folder is not None and isinstance(stack, str) and Path(stack).is_absolute():
         try:
-            config["stack"] = Path(stack).relative_to(Path(folder).expanduser().absolute()).as_posix()
+            config["stack"] = (
+                Path(stack).relative_to(Path(folder).expanduser().absolute()).as_posix()
+            )
         except ValueError:  # not below the folder: keep the absolute path
             pass
     if fmt == "json":
