@@ -18,10 +18,10 @@ except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0+unknown"
 
 __all__ = [
-    "Attenuator",
-    "Beam",
     "CONVENTIONS",
     "CONVENTION_MEANING",
+    "Attenuator",
+    "Beam",
     "Constituent",
     "DoseSpectrum",
     "InputError",

@@ -9,8 +9,8 @@ Fluence-rate conventions (PHYSICS.md §2), for a spot ``w × h`` (µm; FWHM for 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 

@@ -21,8 +21,8 @@ import xraylib
 
 from beamdesign.beam import Beam
 from beamdesign.materials import resolve_material
-from beamdesign.stopping import csda_range_g_per_cm2
 from beamdesign.stack import Stack
+from beamdesign.stopping import csda_range_g_per_cm2
 from beamdesign.units import duration
 
 #: Distance to a K or L absorption edge below which the tabulated (free-atom) coefficients are

@@ -14,12 +14,17 @@ import os
 import re
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from beamdesign import __version__
 from beamdesign.beam import PROFILES, Beam
 from beamdesign.checks import beam_warnings
 from beamdesign.coefficients import CONVENTION_MEANING, CONVENTIONS
+from beamdesign.commands import compare as compare_command
+from beamdesign.commands import design as design_command
+from beamdesign.commands import ebeam as ebeam_command
+from beamdesign.commands import report as report_command
+from beamdesign.commands import stopping as stopping_command
+from beamdesign.commands import sweep as sweep_command
 from beamdesign.dose import stack_dose
 from beamdesign.errors import InputError
 from beamdesign.experiment import run_plan
@@ -28,12 +33,6 @@ from beamdesign.materials import library
 from beamdesign.plan import builtin_plan_names, load_plan
 from beamdesign.stack import load_stack, preset_config, preset_names
 from beamdesign.units import duration, si
-from beamdesign.commands import compare as compare_command
-from beamdesign.commands import design as design_command
-from beamdesign.commands import ebeam as ebeam_command
-from beamdesign.commands import report as report_command
-from beamdesign.commands import stopping as stopping_command
-from beamdesign.commands import sweep as sweep_command
 
 EXIT_OK, EXIT_LIMIT, EXIT_INPUT, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 3, 4
 EXIT_CODES = f"""exit status:
@@ -362,7 +361,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("beamdesign: interrupted", file=sys.stderr)
         return 130
-    except Exception as error:  # noqa: BLE001 - the last resort: a bug, never a traceback
+    except Exception as error:  # the last resort: a bug, never a traceback
         if os.environ.get("BEAMDESIGN_DEBUG"):
             raise
         print(

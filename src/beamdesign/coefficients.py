@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import xraylib
@@ -89,7 +89,7 @@ def check_energies(energy_keV: float | np.ndarray, field: str = "beam.energy_keV
     return energies
 
 
-@lru_cache(maxsize=None)
+@cache
 def _edges_keV(z: int) -> np.ndarray:
     """Sorted absorption edges (keV, ``EdgeEnergy``, all shells) of ``z`` within the tables."""
     edges = xraylib_np.EdgeEnergy(np.array([z]), _SHELL_MACROS)[0]  # 0 where xraylib has no edge
@@ -114,7 +114,7 @@ def _cross_section(name: str, z: int, energy_keV: np.ndarray) -> np.ndarray:
     return getattr(xraylib_np, name)(np.array([z]), energy_keV)[0]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _edge_windows(z: int) -> tuple[np.ndarray, ...]:
     """Windows around each edge where ``CS_Photo`` is replaced by its log-log extrapolation.
 
@@ -183,7 +183,7 @@ def _coordinate(segment: np.ndarray, energy_keV: np.ndarray) -> np.ndarray:
     return segment * _SEGMENT_SPACING + np.log(energy_keV)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _fluorescence_table(z: int) -> tuple[np.ndarray, np.ndarray]:
     """(coordinate, fluorescence fraction) of element ``z`` on a log grid with every edge in it.
 
@@ -208,7 +208,7 @@ def _fluorescence_table(z: int) -> tuple[np.ndarray, np.ndarray]:
     return coordinate, _fluorescence_fraction(z, evaluated_at[unique])
 
 
-@lru_cache(maxsize=None)
+@cache
 def _compton_absorption_table(z: int) -> np.ndarray:
     """Compton energy-transfer coefficient (cm²/g) on ``_COMPTON_GRID_keV`` for element ``z``."""
     e = _COMPTON_GRID_keV

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import difflib
-from decimal import Decimal
 from collections.abc import Iterable
+from decimal import Decimal
 
 
 class InputError(ValueError):

@@ -26,16 +26,15 @@ from beamdesign.schedule import (
     RASTER_PATTERNS,
     SCHEDULE_KEYS,
 )
-from beamdesign.thresholds import THRESHOLD_KEYS, WHERE
 from beamdesign.stack import (
     LAYER_KEYS,
     MASS_FRACTION,
-    PARTICLE_SIZE_UM,
     MAX_NOTE_CHARS,
+    PARTICLE_SIZE_UM,
     SOLID_KEYS,
     STACK_KEYS,
 )
-
+from beamdesign.thresholds import THRESHOLD_KEYS, WHERE
 
 Schema = dict[str, Any]
 
