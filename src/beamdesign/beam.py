@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -21,7 +22,7 @@ from beamdesign.errors import InputError
 from beamdesign.materials import Material, resolve_material
 
 PROFILES = ("tophat", "gaussian")
-FWHM_TO_SIGMA = 1.0 / (2.0 * np.sqrt(2.0 * np.log(2.0)))
+FWHM_TO_SIGMA: float = 1.0 / (2.0 * np.sqrt(2.0 * np.log(2.0)))
 UM2_TO_CM2 = 1e-8
 BEAM_KEYS = ("energy_keV", "flux_ph_s", "spot_um", "profile", "convention", "attenuators")
 ATTENUATOR_KEYS = ("material", "thickness_um", "density_g_cm3", "transmission")
@@ -39,12 +40,14 @@ class Attenuator:
         """Fraction of photons passing the attenuator at each energy."""
         if self.fixed_transmission is not None:
             return np.full(np.shape(energy_keV), self.fixed_transmission)
+        assert self.material is not None and self.thickness_um is not None  # a slab has both
         mu_per_cm = self.material.density_g_cm3 * self.material.coefficients(energy_keV)["total"]
         return np.exp(-mu_per_cm * self.thickness_um * 1e-4)
 
-    def to_config(self) -> dict:
+    def to_config(self) -> dict[str, Any]:
         if self.fixed_transmission is not None:
             return {"transmission": self.fixed_transmission}
+        assert self.material is not None  # a slab attenuator has a material
         return {
             "material": self.material.name,
             "density_g_cm3": self.material.density_g_cm3,
@@ -52,7 +55,7 @@ class Attenuator:
         }
 
     @classmethod
-    def from_config(cls, config: dict, field: str) -> Attenuator:
+    def from_config(cls, config: dict[str, Any], field: str) -> Attenuator:
         validate.mapping(config, field, ATTENUATOR_KEYS)
         if "transmission" in config:
             if set(config) != {"transmission"}:
@@ -151,10 +154,10 @@ class Beam:
         """A copy with some fields changed (validated again)."""
         values = {name: getattr(self, name) for name in self.__dataclass_fields__}
         values.update(changes)
-        return Beam(**values)  # type: ignore[arg-type]
+        return Beam(**values)
 
-    def to_config(self) -> dict:
-        config = {
+    def to_config(self) -> dict[str, Any]:
+        config: dict[str, Any] = {
             "energy_keV": float(self.energy_keV),
             "flux_ph_s": float(self.flux_ph_s),
             "spot_um": [float(v) for v in self.spot_um],
@@ -166,7 +169,7 @@ class Beam:
         return config
 
     @classmethod
-    def from_config(cls, config: dict, field: str = "beam") -> Beam:
+    def from_config(cls, config: dict[str, Any], field: str = "beam") -> Beam:
         """Build a beam from a plan's ``beam`` mapping."""
         validate.mapping(config, field, BEAM_KEYS, required=("energy_keV", "flux_ph_s", "spot_um"))
         spot = config["spot_um"]
@@ -180,8 +183,9 @@ class Beam:
         return cls(
             energy_keV=validate.ENERGY_KEV.check(config["energy_keV"], f"{field}.energy_keV"),
             flux_ph_s=validate.FLUX_PH_S.check(config["flux_ph_s"], f"{field}.flux_ph_s"),
-            spot_um=tuple(
-                validate.SPOT_UM.check(v, f"{field}.spot_um[{i}]") for i, v in enumerate(spot)
+            spot_um=(
+                validate.SPOT_UM.check(spot[0], f"{field}.spot_um[0]"),
+                validate.SPOT_UM.check(spot[1], f"{field}.spot_um[1]"),
             ),
             profile=validate.choice(config.get("profile", "tophat"), f"{field}.profile", PROFILES),
             convention=validate.choice(

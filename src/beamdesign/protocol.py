@@ -10,6 +10,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -183,7 +184,7 @@ def parse_step(text: str, field: str = "protocol[0]") -> Step:
     return Step(text, groups["kind"].lower(), c_rate, duration_s, until_soc, voltage_V)
 
 
-def _expand(item: object, field: str) -> tuple[str | tuple, list[tuple[str, Step]]]:
+def _expand(item: object, field: str) -> tuple[str | tuple[Any, ...], list[tuple[str, Step]]]:
     """Check one protocol entry; return its frozen form and its (field, step) pairs in order.
 
     An entry is a step string, a ``"Repeat N times: [a, b]"`` string, or a one-key mapping
@@ -257,6 +258,7 @@ def _simulate(pairs: list[tuple[str, Step]], soc0: float) -> list[tuple[float, f
         sign = {"charge": 1.0, "discharge": -1.0}.get(step.kind, 0.0)
         step_s = step.duration_s if step.duration_s is not None else np.inf
         if sign:
+            assert step.c_rate_per_h is not None  # charge and discharge steps have a C-rate
             end_soc = soc + sign * step.c_rate_per_h * step_s / 3600.0
             if step.until_soc is not None:
                 gap = (step.until_soc - soc) * sign
@@ -318,7 +320,7 @@ class Protocol:
         SOC at the start and end of each step, fraction 0-1 (read-only).
     """
 
-    config: tuple
+    config: Any  # as given (a list, or one step string); frozen to a tuple on init
     soc0: float = 0.0
     steps: tuple[Step, ...] = field(init=False)
     start_s: NDArray[np.float64] = field(init=False, repr=False, compare=False)
@@ -361,11 +363,12 @@ class Protocol:
 
         Before 0 it is ``soc0``; after the end, the final SOC.
         """
-        return np.interp(
+        soc: NDArray[np.float64] = np.interp(
             np.asarray(time_s, dtype=float),
             np.append(0.0, self.end_s),
             np.append(self.soc0, self.soc_end),
         )
+        return soc
 
     def step_at(self, time_s: ArrayLike) -> NDArray[np.intp]:
         """Index into ``steps`` of the step running at ``time_s``, s; same shape.
@@ -376,19 +379,19 @@ class Protocol:
         index = np.searchsorted(self.end_s, np.asarray(time_s, dtype=float), side="right")
         return np.minimum(index, len(self.steps) - 1)
 
-    def to_config(self) -> list[str | dict]:
+    def to_config(self) -> list[str | dict[str, Any]]:
         """The entries as given, as a YAML-ready list.
 
         ``parse_protocol(p.to_config(), p.soc0) == p``.
         """
 
-        def thaw(entry: str | tuple) -> str | dict:
+        def thaw(entry: str | tuple[Any, ...]) -> str | dict[str, Any]:
             return entry if isinstance(entry, str) else {entry[0]: [thaw(e) for e in entry[1]]}
 
         return [thaw(entry) for entry in self.config]
 
 
-def parse_protocol(config: list[str | dict] | str, soc0: float = 0.0) -> Protocol:
+def parse_protocol(config: list[str | dict[str, Any]] | str, soc0: float = 0.0) -> Protocol:
     """Parse a protocol: a list of steps and repeats (see EXAMPLES), or one step string.
 
     Parameters

@@ -118,7 +118,8 @@ class Exposures:
     @property
     def duration_s(self) -> np.ndarray:
         """Beam-on time of each interval, s."""
-        return self.end_s - self.start_s
+        duration: np.ndarray = self.end_s - self.start_s
+        return duration
 
     def __len__(self) -> int:
         return int(self.start_s.size)
@@ -149,7 +150,7 @@ class Schedule:
     loop: str | int = "until-end"
     pause_s: float = 0.0
     start_s: float = 0.0
-    raster: dict | None = field(default=None, hash=False)
+    raster: dict[str, Any] | None = field(default=None, hash=False)
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any], field: str = "schedule") -> Schedule:
@@ -199,7 +200,7 @@ class Schedule:
             raster=raster,
         )
 
-    def to_config(self) -> dict:
+    def to_config(self) -> dict[str, Any]:
         """The plan-file mapping; ``Schedule.from_config(s.to_config()) == s``."""
         cfg: dict[str, Any] = {}
         if self.raster is not None:
@@ -350,8 +351,8 @@ def _pair(value: object, field: str, rule: validate.Range) -> list[float]:
     ]
 
 
-def _parse_raster(cfg: object, field: str) -> dict:
-    validate.mapping(cfg, field, RASTER_KEYS)
+def _parse_raster(config: object, field: str) -> dict[str, Any]:
+    cfg = validate.mapping(config, field, RASTER_KEYS)
     pattern = cfg.get("pattern", _MISSING)
     if pattern not in RASTER_PATTERNS:
         raise InputError(
@@ -393,7 +394,7 @@ def _parse_raster(cfg: object, field: str) -> dict:
     }
 
 
-def _raster_locations(raster: dict, exposure_s: float) -> tuple[Location, ...]:
+def _raster_locations(raster: dict[str, Any], exposure_s: float) -> tuple[Location, ...]:
     """Points row by row (rows along y); 'snake' reverses every other row."""
     nx, ny = raster["nx"], raster["ny"]
     row = np.repeat(np.arange(ny), nx)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from beamdesign import validate
 from beamdesign.errors import InputError, did_you_mean
@@ -61,7 +62,7 @@ class Layer:
     constituents: tuple[Constituent, ...]
     porosity: float
     note: str
-    config: dict
+    config: dict[str, Any]
 
     @property
     def solid_constituents(self) -> tuple[Constituent, ...]:
@@ -96,9 +97,9 @@ class Stack:
     def thickness_um(self) -> float:
         return sum(layer.thickness_um for layer in self.layers)
 
-    def to_config(self) -> dict:
+    def to_config(self) -> dict[str, Any]:
         """The stack as the mapping a stack file holds (round-trips through ``stack_from_config``)."""
-        config: dict = {"name": self.name}
+        config: dict[str, Any] = {"name": self.name}
         if self.title:
             config["title"] = self.title
         if self.source:
@@ -107,7 +108,7 @@ class Stack:
         return config
 
 
-def layer_from_config(config: dict, field: str) -> Layer:
+def layer_from_config(config: dict[str, Any], field: str) -> Layer:
     """Build a layer from its stack-file mapping (see the module docstring)."""
     validate.mapping(config, field, LAYER_KEYS, required=("name", "thickness_um"))
     name = validate.text(config["name"], f"{field}.name")
@@ -210,7 +211,7 @@ def layer_from_config(config: dict, field: str) -> Layer:
     return Layer(name, thickness_um, tuple(constituents), porosity, note, dict(config))
 
 
-def stack_from_config(config: dict, field: str = "stack") -> Stack:
+def stack_from_config(config: dict[str, Any], field: str = "stack") -> Stack:
     """Build a stack from the mapping a stack file holds."""
     validate.mapping(config, field, STACK_KEYS, required=("layers",))
     layers_config = config.get("layers")
@@ -237,7 +238,7 @@ def stack_from_config(config: dict, field: str = "stack") -> Stack:
 
 
 @cache
-def _preset_configs() -> dict[str, dict]:
+def _preset_configs() -> dict[str, dict[str, Any]]:
     folder = resources.files("beamdesign").joinpath("data/stacks")
     configs = {}
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
@@ -253,7 +254,7 @@ def preset_names() -> list[str]:
     return list(_preset_configs())
 
 
-def preset_config(name: str) -> dict:
+def preset_config(name: str) -> dict[str, Any]:
     """A fresh copy of a built-in stack's mapping."""
     configs = _preset_configs()
     if name.lower() not in configs:
@@ -263,10 +264,11 @@ def preset_config(name: str) -> dict:
             "not a built-in stack or an existing file; built-in: " + ", ".join(configs),
             did_you_mean(name, configs),
         )
-    return json.loads(json.dumps(configs[name.lower()]))
+    copy: dict[str, Any] = json.loads(json.dumps(configs[name.lower()]))
+    return copy
 
 
-def load_stack(spec: str | Path | dict, field: str = "stack") -> Stack:
+def load_stack(spec: str | Path | dict[str, Any], field: str = "stack") -> Stack:
     """A stack from a preset name, a YAML/JSON file path, or an inline mapping."""
     if isinstance(spec, dict):
         return stack_from_config(spec, field)
