@@ -17,7 +17,9 @@ Options, for one threshold and the constituent it applies to:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -44,7 +46,7 @@ class Option:
     feasible: bool
     sentence: str
     rechecked_dose_Gy: float | None = None
-    plan_changes: dict | None = None
+    plan_changes: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,7 @@ def _pick_threshold(plan: Plan, threshold: Threshold | str | float | None) -> Th
     )
 
 
-def _bisect(feasible, low: float, high: float, log: bool = True) -> float:
+def _bisect(feasible: Callable[[float], bool], low: float, high: float, log: bool = True) -> float:
     """Largest x in [low, high] with feasible(x), assuming feasible(low) and monotonicity."""
     for _ in range(BISECTION_STEPS):
         middle = math.sqrt(low * high) if log else (low + high) / 2
@@ -118,12 +120,12 @@ def _bisect(feasible, low: float, high: float, log: bool = True) -> float:
 def _round_down(value: float, digits: int = 2) -> float:
     if value <= 0:
         return value
-    scale = 10 ** (math.floor(math.log10(value)) - digits + 1)
+    scale: float = 10 ** (math.floor(math.log10(value)) - digits + 1)
     return math.floor(value / scale) * scale
 
 
 def _round_up(value: float, digits: int = 2) -> float:
-    scale = 10 ** (math.floor(math.log10(value)) - digits + 1)
+    scale: float = 10 ** (math.floor(math.log10(value)) - digits + 1)
     return math.ceil(value / scale) * scale
 
 

@@ -24,6 +24,7 @@ deposited in it (for ``transport``: what leaves the cell).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import xraylib
@@ -216,7 +217,7 @@ class StackDose:
                 return c
         raise KeyError(key)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The JSON form printed by ``beamdesign dose --json``."""
         return {
             "stack": self.stack.name,

@@ -25,6 +25,7 @@ import csv
 import io
 from dataclasses import dataclass, replace
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
@@ -140,7 +141,8 @@ class ExperimentResult:
     @cached_property
     def final_dose_Gy(self) -> np.ndarray:
         """(n_const, n_loc) final dose of every constituent at every location."""
-        return self.spectrum.peak_dose_rate_Gy_per_s[:, :1] * self.fluence_s[None, :]
+        dose_Gy: np.ndarray = self.spectrum.peak_dose_rate_Gy_per_s[:, :1] * self.fluence_s[None, :]
+        return dose_Gy
 
     @property
     def hottest(self) -> Hottest:
@@ -190,7 +192,7 @@ class ExperimentResult:
             method=raw.method,
         )
 
-    def to_dict(self, timeline: bool = True) -> dict:
+    def to_dict(self, timeline: bool = True) -> dict[str, Any]:
         """The JSON form printed by ``beamdesign run --json``."""
         hottest = self.hottest
         out = {
@@ -367,7 +369,8 @@ def metric_rates(plan: Plan, spectrum: DoseSpectrum, convention: str, where: str
         return rates
     depth = -np.log(spectrum.layer_transmission[:, 0])
     slab = np.where(depth > 0, -np.expm1(-depth) / np.where(depth > 0, depth, 1.0), 1.0)
-    return rates / slab[spectrum.layer_index]
+    local_rates: np.ndarray = rates / slab[spectrum.layer_index]
+    return local_rates
 
 
 def _timeline_rows(fluence_s: np.ndarray, n_times: int) -> np.ndarray:

@@ -26,6 +26,7 @@ import re
 import stat
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -53,15 +54,16 @@ class DataLoader(yaml.SafeLoader):
     nesting bounded by ``MAX_DEPTH`` and size by ``MAX_VALUES`` while composing (before
     anything is built)."""
 
-    yaml_implicit_resolvers: dict = {}
+    #: first character (None: any) -> [(tag, pattern)], as PyYAML's Resolver keeps them
+    yaml_implicit_resolvers: dict[str | None, list[tuple[str, re.Pattern[str]]]] = {}
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self._depth = 0
         self._nodes = 0
 
-    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:
-        event = self.peek_event()
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]  # untyped in types-PyYAML
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
             raise _Refused(
                 event.start_mark, "no YAML anchors (&) or aliases (*); write each value out"
@@ -221,8 +223,8 @@ class _Duplicate(Exception):
     pass
 
 
-def _json_object(pairs: list[tuple[str, object]]) -> dict:
-    out: dict = {}
+def _json_object(pairs: list[tuple[str, object]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
             raise _Duplicate(key)
@@ -306,7 +308,7 @@ def _short(text: str) -> str:
 
 def parse_mapping(
     text: str, field: str, fmt: str = "yaml", keys_under: str | None = None, source: str = "<text>"
-) -> dict:
+) -> dict[str, Any]:
     """``parse_data`` for text that must hold one non-empty mapping (a plan, a stack ...)."""
     data = parse_data(text, field, fmt, keys_under, source)
     if not isinstance(data, dict) or not data:
@@ -372,7 +374,7 @@ def reason(error: OSError) -> str:
     return (error.strerror or str(error) or type(error).__name__).lower()
 
 
-def read_mapping(path: str | Path, field: str, keys_under: str | None = None) -> dict:
+def read_mapping(path: str | Path, field: str, keys_under: str | None = None) -> dict[str, Any]:
     """The mapping a YAML or JSON file holds (JSON for a ``.json`` suffix), read safely.
 
     See ``read_text`` and ``parse_data`` for the rules and the meaning of the arguments.

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
+from typing import Any
 
 import numpy as np
 import xraylib
@@ -79,7 +80,7 @@ def check_positive(value: object, field: str, unit: str) -> float:
 def _atomic_number(symbol: str) -> int:
     """Z of an element symbol, 0 when it is not one."""
     try:
-        return xraylib.SymbolToAtomicNumber(symbol)
+        return int(xraylib.SymbolToAtomicNumber(symbol))
     except ValueError:
         return 0
 
@@ -134,9 +135,9 @@ def _mix(
 
 
 @cache
-def _library_entries() -> dict[str, dict]:
+def _library_entries() -> dict[str, dict[str, Any]]:
     text = resources.files("beamdesign").joinpath("data/materials.yaml").read_text("utf-8")
-    entries: dict[str, dict] = {}
+    entries: dict[str, dict[str, Any]] = {}
     for entry in yaml.safe_load(text):
         for key in [entry["name"], *entry.get("aliases", [])]:
             entries[key.lower()] = entry
@@ -186,7 +187,9 @@ def library() -> list[Material]:
     return [_library_material(name.lower()) for name in library_names()]
 
 
-def resolve_material(spec: str | dict, field: str, density_g_cm3: float | None = None) -> Material:
+def resolve_material(
+    spec: str | dict[str, Any], field: str, density_g_cm3: float | None = None
+) -> Material:
     """Resolve a material given by name, formula, or ``{material, density_g_cm3}``.
 
     Parameters

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from beamdesign import validate
 from beamdesign.beam import Beam
@@ -44,7 +45,7 @@ METADATA_KEYS = ("proposal", "beamline", "facility", "principal_investigator", "
 MAX_NOTES_CHARS = 10_000
 _FILE_SUFFIXES = (".yaml", ".yml", ".json")
 #: version N -> function turning a version-N mapping into a version-(N+1) mapping
-MIGRATIONS: dict[int, Callable[[dict], dict]] = {}
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 
 
 @dataclass(frozen=True)
@@ -58,16 +59,17 @@ class Plan:
     schedule: Schedule
     thresholds: tuple[Threshold, ...]
     probe: str | None
-    config: dict
+    config: dict[str, Any]
 
     @property
     def metadata(self) -> dict[str, str]:
         """Proposal, beamline, facility, PI, sample, date: whatever the plan says (METADATA_KEYS)."""
         return dict(self.config.get("metadata", {}))
 
-    def to_config(self) -> dict:
+    def to_config(self) -> dict[str, Any]:
         """The plan-file mapping (round-trips through ``plan_from_config``)."""
-        return json.loads(json.dumps(self.config))
+        copy: dict[str, Any] = json.loads(json.dumps(self.config))
+        return copy
 
     def replace(self, **sections: object) -> Plan:
         """A new plan with some top-level sections of the config replaced (validated again)."""
@@ -76,7 +78,7 @@ class Plan:
         return plan_from_config(config)
 
 
-def _migrate(config: dict, field: str) -> dict:
+def _migrate(config: dict[str, Any], field: str) -> dict[str, Any]:
     version = config.get("version", PLAN_VERSION)
     if (
         isinstance(version, bool)
@@ -95,7 +97,9 @@ def _migrate(config: dict, field: str) -> dict:
     return {**config, "version": PLAN_VERSION}
 
 
-def plan_from_config(config: dict, base_dir: Path | None = None, field: str = "plan") -> Plan:
+def plan_from_config(
+    config: dict[str, Any], base_dir: Path | None = None, field: str = "plan"
+) -> Plan:
     """Validate a plan mapping and build the plan.
 
     Parameters

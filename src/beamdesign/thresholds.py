@@ -25,6 +25,7 @@ import math
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Any
 
 from beamdesign import validate
 from beamdesign.coefficients import CONVENTIONS
@@ -91,8 +92,8 @@ class Threshold:
             return f"borrowed: scale measured on {self.measured_for}"
         return ""
 
-    def to_config(self) -> dict:
-        config: dict = {"name": self.name, "dose_Gy": self.dose_Gy}
+    def to_config(self) -> dict[str, Any]:
+        config: dict[str, Any] = {"name": self.name, "dose_Gy": self.dose_Gy}
         for key in ("constituent", "verdict", "source"):
             if getattr(self, key):
                 config[key] = getattr(self, key)
@@ -104,13 +105,13 @@ class Threshold:
 
 
 @cache
-def literature() -> tuple[dict, ...]:
+def literature() -> tuple[dict[str, Any], ...]:
     """Rows of the literature table (thresholds.csv), as read."""
     text = resources.files("beamdesign").joinpath("data/thresholds.csv").read_text("utf-8")
     return tuple(csv.DictReader(text.splitlines()))
 
 
-def _row(row_id: str) -> dict:
+def _row(row_id: str) -> dict[str, Any]:
     return next(r for r in literature() if r["id"] == row_id)
 
 
@@ -120,7 +121,7 @@ def _from_row(
     column: str,
     constituent: str | None,
     verdict_text: str,
-    **restrictions: object,
+    **restrictions: Any,
 ) -> Threshold:
     row = _row(row_id)
     return Threshold(
@@ -132,7 +133,7 @@ def _from_row(
         row["convention"],
         row["where"],
         **restrictions,
-    )  # type: ignore[arg-type]
+    )
 
 
 def _jousseaume2023() -> tuple[Threshold, ...]:
@@ -198,7 +199,7 @@ def _literature_scale() -> tuple[Threshold, ...]:
         if row["level"] == "context" or not row[column] or row["unit"] != "Gy":
             continue
         constituent = "electrolyte" if row["constituent"] == "electrolyte" else None
-        scope: dict = {"measured_for": f"{row['system']}, {row['technique']}"}
+        scope: dict[str, Any] = {"measured_for": f"{row['system']}, {row['technique']}"}
         if row["id"].startswith("jousseaume2023"):
             scope = {
                 "measured_for": _JOUSSEAUME_MEASURED_FOR,

@@ -15,6 +15,7 @@ import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from numbers import Real
+from typing import Any, cast
 
 from beamdesign.coefficients import ENERGY_MAX_keV, ENERGY_MIN_keV
 from beamdesign.errors import InputError, did_you_mean
@@ -170,11 +171,14 @@ def number(
         raise InputError(field, value, allowed, hint)
     if not isinstance(value, Real):
         raise InputError(field, MISSING if value is None else value, allowed)
-    if isinstance(value, float) and not math.isfinite(value):
-        raise InputError(field, value, allowed, "finite numbers only")
-    if not rule.contains(value):  # exact comparison, also for integers too large for a float
-        raise InputError(field, value, allowed)
-    return int(value) if integer else float(value)
+    # mypy's numeric tower has no float <: Real; the value itself stays as given (an int too
+    # large for a float is compared exactly)
+    number = cast(float, value)
+    if isinstance(number, float) and not math.isfinite(number):
+        raise InputError(field, number, allowed, "finite numbers only")
+    if not rule.contains(number):  # exact comparison, also for integers too large for a float
+        raise InputError(field, number, allowed)
+    return int(number) if integer else float(number)
 
 
 def text(value: object, field: str, *, max_chars: int = MAX_NAME_CHARS, empty: bool = False) -> str:
@@ -208,7 +212,7 @@ def choice(value: object, field: str, choices: Collection[str]) -> str:
     )
 
 
-def unknown_keys(mapping: Mapping[object, object], allowed: Collection[str], field: str) -> None:
+def unknown_keys(mapping: Mapping[Any, object], allowed: Collection[str], field: str) -> None:
     """Refuse any key of ``mapping`` not in ``allowed`` (and any key that is not text)."""
     for key in mapping:
         if not isinstance(key, str) or key not in allowed:
