@@ -25,9 +25,9 @@ from beamdesign.commands import ebeam as ebeam_command
 from beamdesign.commands import report as report_command
 from beamdesign.commands import stopping as stopping_command
 from beamdesign.commands import sweep as sweep_command
-from beamdesign.dose import stack_dose
+from beamdesign.dose import StackDose, stack_dose
 from beamdesign.errors import InputError
-from beamdesign.experiment import run_plan
+from beamdesign.experiment import ExperimentResult, run_plan
 from beamdesign.files import check_output, reason, write_text_atomic
 from beamdesign.materials import library
 from beamdesign.plan import builtin_plan_names, load_plan
@@ -75,7 +75,7 @@ def _spot(text: str) -> tuple[float | str, float | str]:
     return _number(parts[0]), _number(parts[1])
 
 
-def _dose_table(result) -> str:
+def _dose_table(result: StackDose) -> str:
     beam = result.beam
     lines = [
         f"stack: {clean(result.stack.name)}   energy: {beam.energy_keV:g} keV   flux: {beam.flux_ph_s:.3g} ph/s"
@@ -161,7 +161,7 @@ def _cmd_stacks(args: argparse.Namespace) -> int:
 TABLE_LOCATIONS = 30
 
 
-def _run_table(result) -> str:
+def _run_table(result: ExperimentResult) -> str:
     plan = result.plan
     shown = sorted(result.locations, key=lambda loc: -loc.dose_Gy[result.probe])[:TABLE_LOCATIONS]
     shown.sort(key=result.locations.index)
@@ -347,7 +347,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as done:  # --help, --version (0) and usage errors (3)
         return done.code if isinstance(done.code, int) else EXIT_USAGE
     try:
-        return args.handler(args)
+        status: int = args.handler(args)
+        return status
     except InputError as error:
         print(f"beamdesign: error: {clean(error)}", file=sys.stderr)
         return EXIT_INPUT

@@ -33,6 +33,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from functools import cache
+from typing import Any
 
 import numpy as np
 import xraylib
@@ -111,7 +112,8 @@ def _cross_section(name: str, z: int, energy_keV: np.ndarray) -> np.ndarray:
     if energy_keV.size <= _SCALAR_CALLS_MAX:
         function = getattr(xraylib, name)
         return np.array([function(z, e) for e in energy_keV.tolist()])
-    return getattr(xraylib_np, name)(np.array([z]), energy_keV)[0]
+    values: np.ndarray = getattr(xraylib_np, name)(np.array([z]), energy_keV)[0]
+    return values
 
 
 @cache
@@ -175,12 +177,14 @@ def _fluorescence_fraction(z: int, energy_keV: np.ndarray) -> np.ndarray:
     ratio = np.divide(
         emitted_keV, absorbed_keV, out=np.zeros_like(energy_keV), where=absorbed_keV > 0
     )
-    return np.clip(ratio, 0.0, 1.0)
+    fraction: np.ndarray = np.clip(ratio, 0.0, 1.0)
+    return fraction
 
 
 def _coordinate(segment: np.ndarray, energy_keV: np.ndarray) -> np.ndarray:
     """Interpolation coordinate, increasing with energy, that puts each edge segment apart."""
-    return segment * _SEGMENT_SPACING + np.log(energy_keV)
+    coordinate: np.ndarray = segment * _SEGMENT_SPACING + np.log(energy_keV)
+    return coordinate
 
 
 @cache
@@ -217,7 +221,8 @@ def _compton_absorption_table(z: int) -> np.ndarray:
     e_scattered = xraylib_np.ComptonEnergy(e, theta)  # (n_E, n_theta), keV
     kept = 1.0 - e_scattered / e[:, None]
     integrand = dcs * kept * 2.0 * np.pi * np.sin(theta)[None, :]
-    return np.trapezoid(integrand, theta, axis=1)
+    absorption: np.ndarray = np.trapezoid(integrand, theta, axis=1)
+    return absorption
 
 
 def element_coefficients(z: int, energy_keV: np.ndarray) -> dict[str, np.ndarray]:
@@ -243,7 +248,7 @@ def mixture_coefficients(
     mass_fractions: Mapping[int, float], energy_keV: np.ndarray
 ) -> dict[str, np.ndarray]:
     """Mass coefficients (cm²/g) of a mixture given by element mass fractions {Z: w}."""
-    result = {"total": 0.0, "photo": 0.0, "energy": 0.0}
+    result: dict[str, Any] = {"total": 0.0, "photo": 0.0, "energy": 0.0}  # arrays once summed
     for z, w in mass_fractions.items():
         for key, value in element_coefficients(z, energy_keV).items():
             result[key] = result[key] + w * value

@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from numbers import Real
+from typing import cast
 
 import numpy as np
 
@@ -37,10 +38,11 @@ EDGE_TOLERANCE = 1e-9
 
 
 def _positive(value: object, field: str) -> float:
+    number = cast(float, value)  # mypy's numeric tower has no float <: Real
     if (
         isinstance(value, bool)
         or not isinstance(value, Real)
-        or not (math.isfinite(value) and value > 0)
+        or not (math.isfinite(number) and number > 0)
     ):
         raise InputError(field, value, "must be a finite number > 0 (µm)")
     return float(value)
@@ -57,7 +59,7 @@ def tophat_profile(w_um: float, h_um: float) -> Profile:
     half_h = _positive(h_um, "h_um") / 2 * (1 + EDGE_TOLERANCE)
 
     def relative_fluence(dx_um: np.ndarray, dy_um: np.ndarray) -> np.ndarray:
-        inside = (np.abs(dx_um) <= half_w) & (np.abs(dy_um) <= half_h)
+        inside: np.ndarray = (np.abs(dx_um) <= half_w) & (np.abs(dy_um) <= half_h)
         return inside.astype(float)
 
     return relative_fluence
@@ -252,7 +254,7 @@ def dose_map(
         margin_um = max(_reach_um(profile, MARGIN_LEVEL, res, limit_um=2048 * res))
     elif (
         isinstance(margin_um, bool)
-        or not isinstance(margin_um, Real)
+        or not isinstance(margin_um, (int, float, Real))  # int, float: mypy has no float <: Real
         or not (math.isfinite(margin_um) and margin_um >= 0)
     ):
         raise InputError("margin_um", margin_um, "must be a finite number >= 0 (µm)")
@@ -319,7 +321,7 @@ def _fft_map(
     f = np.where(np.abs(f - np.rint(f)) < 1e-9, np.rint(f), f)  # on-grid points stay on their pixel
     i0 = np.minimum(np.floor(f).astype(int), [nx - 2, ny - 2])
     w = f - i0
-    grid = np.zeros(ny * nx)
+    grid: np.ndarray = np.zeros(ny * nx)
     for dx, dy in ((0, 0), (1, 0), (0, 1), (1, 1)):
         weight = (w[:, 0] if dx else 1 - w[:, 0]) * (w[:, 1] if dy else 1 - w[:, 1])
         grid += np.bincount(

@@ -250,7 +250,8 @@ def _collision(
         + f_tau
         - _density_effect(tau, i_eV, z_over_a, density_g_cm3)
     )
-    return HALF_K_MeV_cm2_per_mol * z_over_a / beta2 * bracket
+    stopping: np.ndarray = HALF_K_MeV_cm2_per_mol * z_over_a / beta2 * bracket
+    return stopping
 
 
 def _radiative(mass_fractions: tuple[tuple[int, float], ...], energy_keV: np.ndarray) -> np.ndarray:
@@ -305,7 +306,8 @@ def csda_range_g_per_cm2(material: Material, energy_keV: float | np.ndarray) -> 
     energies = _check_energies(energy_keV)
     _composition(material.mass_fractions)
     ln_e, ln_r = _range_table(material.mass_fractions, material.density_g_cm3)
-    return np.exp(np.interp(np.log(energies), ln_e, ln_r))
+    range_g_per_cm2: np.ndarray = np.exp(np.interp(np.log(energies), ln_e, ln_r))
+    return range_g_per_cm2
 
 
 def csda_range_um(material: Material, energy_keV: float | np.ndarray) -> np.ndarray:

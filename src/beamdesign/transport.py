@@ -93,6 +93,8 @@ ELECTRON_MIN_keV = 0.1  # lowest energy of the stopping tables
 _GAUSS_S, _GAUSS_W = np.polynomial.legendre.leggauss(8)
 _GAUSS_S = 0.5 * (_GAUSS_S + 1.0)
 _GAUSS_W = 0.5 * _GAUSS_W
+#: (thickness µm, porosity, ((material, volume fraction, particle diameter µm or None), ...))
+_LayerSignature = tuple[float, float, tuple[tuple[Material, float, float | None], ...]]
 
 
 @dataclass(frozen=True)
@@ -169,7 +171,9 @@ def _clamp01(value: float) -> float:
 
 
 @lru_cache(maxsize=4096)
-def _element_partition(z: int, energy_keV: float) -> tuple:
+def _element_partition(
+    z: int, energy_keV: float
+) -> tuple[float, float, tuple[tuple[float, float], ...], float]:
     """Per element at one energy: (tau, binding keV, [(line keV, line power cm²/g)], sigma_C)."""
     tau = xraylib.CS_Photo(z, energy_keV)
     try:
@@ -233,10 +237,11 @@ def partition(material: Material, energy_keV: float) -> Partition:
     compton_power = kerma - pe_power - auger_power
     binding_mean = binding_power * energy_keV / tau_sum if tau_sum > 0 else 0.0
     compton_keV = compton_power / compton * energy_keV if compton > 0 else 0.0
-    electron_keV = tuple(
+    photo_e_keV, auger_e_keV, compton_e_keV = (
         min(max(t, ELECTRON_MIN_keV), energy_keV)
         for t in (energy_keV - binding_mean, binding_mean, compton_keV)
     )
+    electron_keV = (photo_e_keV, auger_e_keV, compton_e_keV)
     return Partition(
         total,
         kerma,
@@ -382,7 +387,10 @@ class _Maps:
 
 @lru_cache(maxsize=512)
 def _linear_maps(
-    signature: tuple, energy_keV: float, column_area_cm2: float, steps: tuple[str, ...]
+    signature: tuple[_LayerSignature, ...],
+    energy_keV: float,
+    column_area_cm2: float,
+    steps: tuple[str, ...],
 ) -> _Maps:
     materials = tuple(m for _, _, items in signature for m, _, _ in items)
     tables = _tables(materials, energy_keV)
@@ -393,7 +401,7 @@ def _linear_maps(
         sized = [(v, size) for _, v, size in items if size]
         matrix = pore_size_um(porosity, sized) if sized else None
         radius_um += [
-            (size or matrix) / 2.0 if (size or matrix) else np.inf for _, _, size in items
+            diameter / 2.0 if (diameter := size or matrix) else np.inf for _, _, size in items
         ]
     geometry = _Geometry(
         layer_of=layer_of,
