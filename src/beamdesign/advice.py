@@ -73,7 +73,7 @@ class Advice:
             f"To keep {target} ({self.threshold.name}) until the protocol ends "
             f"(now {si(self.worst_dose_Gy, 'Gy')} at {self.worst_location}):"
         )
-        return (head,) + tuple(o.sentence[0].upper() + o.sentence[1:] + "." for o in self.options)
+        return (head, *(o.sentence[0].upper() + o.sentence[1:] + "." for o in self.options))
 
 
 def _worst_dose(plan: Plan, schedule: Schedule, rate_Gy_per_s: float) -> tuple[float, int]:

@@ -135,7 +135,10 @@ class Beam:
 
     @property
     def footprint_photon_fraction(self) -> float:
-        """Share of the photons falling inside the footprint (1 for a top-hat, 1/2 for a Gaussian)."""
+        """Share of the photons falling inside the footprint.
+
+        1 for a top-hat, 1/2 for a Gaussian.
+        """
         return 1.0 if self.profile == "tophat" else 0.5
 
     def relative_fluence(self) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:

@@ -116,7 +116,11 @@ def plan_warnings(plan: Any, result: Any) -> tuple[str, ...]:
             )
             > 0
         )
-        never = [loc.name for loc, seen in zip(plan.schedule.locations, measured) if not seen]
+        never = [
+            loc.name
+            for loc, seen in zip(plan.schedule.locations, measured, strict=True)
+            if not seen
+        ]
         if never:
             out.append(
                 f"{len(never)} of {len(measured)} locations are never measured before "

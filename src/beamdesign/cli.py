@@ -78,7 +78,8 @@ def _spot(text: str) -> tuple[float | str, float | str]:
 def _dose_table(result: StackDose) -> str:
     beam = result.beam
     lines = [
-        f"stack: {clean(result.stack.name)}   energy: {beam.energy_keV:g} keV   flux: {beam.flux_ph_s:.3g} ph/s"
+        f"stack: {clean(result.stack.name)}   energy: {beam.energy_keV:g} keV"
+        f"   flux: {beam.flux_ph_s:.3g} ph/s"
         f"   spot: {beam.spot_um[0]:g} x {beam.spot_um[1]:g} µm ({beam.profile})",
         f"convention: {result.convention} — {CONVENTION_MEANING[result.convention]}",
         f"attenuators: transmission {result.attenuator_transmission:.4g}"
@@ -168,7 +169,8 @@ def _run_table(result: ExperimentResult) -> str:
     hottest = result.hottest
     lines = [
         f"plan: {clean(plan.title)}",
-        f"stack: {clean(plan.stack.name)}   beam: {plan.beam.energy_keV:g} keV, {plan.beam.flux_ph_s:.3g} ph/s, "
+        f"stack: {clean(plan.stack.name)}   beam: {plan.beam.energy_keV:g} keV, "
+        f"{plan.beam.flux_ph_s:.3g} ph/s, "
         f"{plan.beam.spot_um[0]:g} x {plan.beam.spot_um[1]:g} µm {plan.beam.profile}",
         f"convention: {plan.beam.convention} — {CONVENTION_MEANING[plan.beam.convention]}",
         f"protocol: {clean(' / '.join(map(str, plan.protocol.to_config())))} "
@@ -194,7 +196,7 @@ def _run_table(result: ExperimentResult) -> str:
             f"(the {len(shown)} hottest of {len(result.locations)} locations; --json lists all)"
         )
     lines += ["", "thresholds, each compared with the dose in the metric it was measured in:"]
-    for i, threshold in enumerate(
+    for threshold in (
         t for t in plan.thresholds if any(c.threshold is t for c in result.locations[0].crossings)
     ):
         first = next(c for c in result.locations[0].crossings if c.threshold is threshold)

@@ -256,7 +256,10 @@ def mixture_coefficients(
 
 
 def convention_coefficient(coefficients: Mapping[str, np.ndarray], convention: str) -> np.ndarray:
-    """The coefficient ``c_k`` (cm²/g) that a dose convention keeps (Hubbell & Seltzer, NIST SRD 126)."""
+    """The coefficient ``c_k`` (cm²/g) that a dose convention keeps.
+
+    Hubbell & Seltzer, NIST SRD 126.
+    """
     key = {"energy-absorption": "energy", "photoabsorption": "photo", "total-attenuation": "total"}
     if convention not in key:
         raise InputError("convention", convention, "allowed: " + ", ".join(CONVENTIONS))

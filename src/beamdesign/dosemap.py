@@ -186,11 +186,12 @@ class DoseMap:
 def _reach_um(
     profile: Profile, level: float, step_um: float, limit_um: float
 ) -> tuple[float, float]:
-    """Distance along x and along y, on a ``step_um`` grid, where the profile falls below ``level``."""
+    """Distance along x and along y, on a ``step_um`` grid, where the profile falls below
+    ``level``."""
     reach = []
     for axis in (0, 1):
 
-        def along(r: np.ndarray) -> np.ndarray:
+        def along(r: np.ndarray, axis: int = axis) -> np.ndarray:  # this iteration's axis
             zero = np.zeros_like(r)
             return np.asarray(profile(r, zero) if axis == 0 else profile(zero, r), dtype=float)
 

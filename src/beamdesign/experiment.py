@@ -247,7 +247,7 @@ class ExperimentResult:
                 "soc": self.soc.tolist(),
                 "dose_Gy": {
                     self.locations[q].name: row.tolist()
-                    for q, row in zip(self.timeline_index, self.probe_dose_Gy)
+                    for q, row in zip(self.timeline_index, self.probe_dose_Gy, strict=True)
                 },
             }
         return out
@@ -317,7 +317,8 @@ def _fluence_at(
 def _crossing_times(
     pairs: dict[str, np.ndarray], exposures: Exposures, q: np.ndarray, level: np.ndarray
 ) -> np.ndarray:
-    """Exact time at which location ``q[i]`` reaches ``level[i]`` peak-fluence-seconds (nan: never)."""
+    """Exact time at which location ``q[i]`` reaches ``level[i]`` peak-fluence-seconds (nan:
+    never)."""
     if not pairs["q"].size:
         return np.full(q.shape, np.nan)
     ends = np.append(pairs["first"][1:], pairs["q"].size)
@@ -452,6 +453,7 @@ def run_plan(plan: Plan, timeline_points: int = TIMELINE_POINTS) -> ExperimentRe
         beam_seconds.tolist(),
         (probe_rate * local_rate).tolist(),
         (probe_rate * averaged).tolist(),
+        strict=True,  # one entry per location in every column
     )
     locations = []
     for point, hot, hit, when, soc, in_metric, dose, at_entrance, scans, on, local, avg in columns:
@@ -474,8 +476,8 @@ def run_plan(plan: Plan, timeline_points: int = TIMELINE_POINTS) -> ExperimentRe
                 hot_xy_um=(hot[0], hot[1]),
                 scans=scans,
                 beam_on_s=on,
-                dose_Gy=dict(zip(spectrum.keys, dose)),
-                entrance_dose_Gy=dict(zip(spectrum.keys, at_entrance)),
+                dose_Gy=dict(zip(spectrum.keys, dose, strict=True)),
+                entrance_dose_Gy=dict(zip(spectrum.keys, at_entrance, strict=True)),
                 local_dose_rate_Gy_per_s=local,
                 averaged_dose_rate_Gy_per_s=avg,
                 crossings=crossings,

@@ -9,7 +9,8 @@ hold these rules, each broken rule raising one ``InputError`` sentence:
   are text. No YAML anchors or aliases (they can expand a 1 KB file to gigabytes), no tags other
   than the plain-data ones (no dates, binary, sets, ordered maps or ``!!python/...`` objects),
   no key given twice (YAML and JSON), no nesting deeper than ``MAX_DEPTH``, at most
-  ``MAX_VALUES`` values in a YAML file, no text longer than ``MAX_TEXT_CHARS`` and no lone surrogate (``"\\ud800"``), no infinite or NaN number;
+  ``MAX_VALUES`` values in a YAML file, no text longer than ``MAX_TEXT_CHARS`` and no lone
+  surrogate (``"\\ud800"``), no infinite or NaN number;
 - YAML scalars are read with the YAML 1.2 core schema, not PyYAML's YAML 1.1 default: ``8e10``,
   ``1e-3``, ``.5`` and ``1.`` are numbers (YAML 1.1 reads ``8e10`` as text); ``true``/``false``
   are the only booleans (``yes``, ``no``, ``on``, ``off`` stay text); ``0x1F`` and ``0o17`` are
@@ -54,8 +55,9 @@ class DataLoader(yaml.SafeLoader):
     nesting bounded by ``MAX_DEPTH`` and size by ``MAX_VALUES`` while composing (before
     anything is built)."""
 
-    #: first character (None: any) -> [(tag, pattern)], as PyYAML's Resolver keeps them
-    yaml_implicit_resolvers: dict[str | None, list[tuple[str, re.Pattern[str]]]] = {}
+    #: first character (None: any) -> [(tag, pattern)], as PyYAML's Resolver keeps them; a
+    #: class-level registry, but not a ClassVar: types-PyYAML declares it an instance variable
+    yaml_implicit_resolvers: dict[str | None, list[tuple[str, re.Pattern[str]]]] = {}  # noqa: RUF012
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)

@@ -113,7 +113,7 @@ def parse_formula(formula: str, field: str) -> tuple[tuple[int, float], ...]:
         raise InputError(
             field, formula, "not a known material or chemical formula", str(error)
         ) from None
-    return tuple(sorted(zip(parsed["Elements"], parsed["massFractions"])))
+    return tuple(sorted(zip(parsed["Elements"], parsed["massFractions"], strict=True)))
 
 
 def _composition(name: str, field: str) -> tuple[str, tuple[tuple[int, float], ...]]:

@@ -8,6 +8,7 @@ Saving is atomic: the file is written to a temporary neighbour and renamed over 
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -63,7 +64,8 @@ class Plan:
 
     @property
     def metadata(self) -> dict[str, str]:
-        """Proposal, beamline, facility, PI, sample, date: whatever the plan says (METADATA_KEYS)."""
+        """Proposal, beamline, facility, PI, sample, date: whatever the plan says
+        (METADATA_KEYS)."""
         return dict(self.config.get("metadata", {}))
 
     def to_config(self) -> dict[str, Any]:
@@ -300,12 +302,10 @@ def plan_text(plan: Plan, fmt: str = "yaml", folder: str | Path | None = None) -
     config = plan.to_config()
     stack = config.get("stack")
     if folder is not None and isinstance(stack, str) and Path(stack).is_absolute():
-        try:
+        with contextlib.suppress(ValueError):  # not below the folder: keep the absolute path
             config["stack"] = (
                 Path(stack).relative_to(Path(folder).expanduser().absolute()).as_posix()
             )
-        except ValueError:  # not below the folder: keep the absolute path
-            pass
     if fmt == "json":
         return json.dumps(config, indent=2, ensure_ascii=False) + "\n"
     return dump_yaml(config)

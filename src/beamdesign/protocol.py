@@ -254,7 +254,7 @@ def _split_top_level(body: str) -> list[str]:
 def _simulate(pairs: list[tuple[str, Step]], soc0: float) -> list[tuple[float, float]]:
     """(end time s, end SOC) of each step, checking SOC limits and the one-year bound."""
     time_s, soc, ends = 0.0, soc0, []
-    for field, step in pairs:
+    for step_field, step in pairs:
         sign = {"charge": 1.0, "discharge": -1.0}.get(step.kind, 0.0)
         step_s = step.duration_s if step.duration_s is not None else np.inf
         if sign:
@@ -264,7 +264,7 @@ def _simulate(pairs: list[tuple[str, Step]], soc0: float) -> list[tuple[float, f
                 gap = (step.until_soc - soc) * sign
                 if gap < -_SOC_TOL:
                     raise InputError(
-                        field,
+                        step_field,
                         step.text,
                         f"a {step.kind} target "
                         f"{'at or above' if sign > 0 else 'at or below'} the "
@@ -280,7 +280,7 @@ def _simulate(pairs: list[tuple[str, Step]], soc0: float) -> list[tuple[float, f
                 limit = 1.0 if sign > 0 else 0.0
                 limit_s = abs(limit - soc) * 3600.0 / step.c_rate_per_h
                 raise InputError(
-                    field,
+                    step_field,
                     step.text,
                     f"a 'for' step that keeps SOC within 0 % to 100 %, {_examples(step.kind)}",
                     f"at {duration(limit_s)} into this step "
@@ -291,7 +291,7 @@ def _simulate(pairs: list[tuple[str, Step]], soc0: float) -> list[tuple[float, f
         time_s += step_s
         if time_s > _YEAR_S:
             raise InputError(
-                field,
+                step_field,
                 step.text,
                 f"a protocol that ends within 1 year "
                 f"({_YEAR_S / 3600:g} h), {_examples(step.kind)}",

@@ -266,7 +266,8 @@ class Schedule:
             raise InputError(
                 "schedule.loop",
                 self.loop,
-                f"the schedule would make {n_loops_f * n_loc:.3g} exposures before end_s = {end_s:g} s, "
+                f"the schedule would make {n_loops_f * n_loc:.3g} exposures "
+                f"before end_s = {end_s:g} s, "
                 f"at most {MAX_EXPOSURES} are allowed",
                 "use fewer locations, a finite loop, or longer exposure_s, move_s or pause_s",
             )
@@ -405,5 +406,5 @@ def _raster_locations(raster: dict[str, Any], exposure_s: float) -> tuple[Locati
     y_um = raster["origin_um"][1] + row * raster["step_um"][1]
     return tuple(
         Location(f"r{r + 1}c{c + 1}", float(x), float(y), exposure_s)
-        for r, c, x, y in zip(row.tolist(), col.tolist(), x_um.tolist(), y_um.tolist())
+        for r, c, x, y in zip(row.tolist(), col.tolist(), x_um.tolist(), y_um.tolist(), strict=True)
     )

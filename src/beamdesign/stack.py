@@ -98,7 +98,8 @@ class Stack:
         return sum(layer.thickness_um for layer in self.layers)
 
     def to_config(self) -> dict[str, Any]:
-        """The stack as the mapping a stack file holds (round-trips through ``stack_from_config``)."""
+        """The stack as the mapping a stack file holds (round-trips through
+        ``stack_from_config``)."""
         config: dict[str, Any] = {"name": self.name}
         if self.title:
             config["title"] = self.title

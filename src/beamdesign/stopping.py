@@ -32,7 +32,8 @@ bremsstrahlung included by replacing Z² by Z(Z + 1)::
     S_rad/rho = N_A alpha r_e² (T + mc²) sum_i w_i Z_i (Z_i + 1) / A_i * 16/3
 
 It agrees with ESTAR (Seltzer–Berger cross sections) within 20 % between 10 and 1000 keV
-(water: up to 17 % near 100–200 keV; aluminium: 13 %); it is < 1 % of the total stopping power below 300 keV for Z <= 13 and < 3 % for Cu
+(water: up to 17 % near 100–200 keV; aluminium: 13 %); it is < 1 % of the total stopping
+power below 300 keV for Z <= 13 and < 3 % for Cu
 at 1 MeV, so its error is < 0.5 % of the total.
 
 CSDA range: ``R(T) = R(T_low) + integral_{T_low}^{T} dT' / S_tot(T')`` on a log grid
@@ -168,7 +169,8 @@ _GRID_PER_DECADE = 64
 
 
 def _check_energies(energy_keV: float | np.ndarray, field: str = "energy_keV") -> np.ndarray:
-    """Energies as a float array (at least 1-D, shape kept), or an InputError outside 0.1–1000 keV."""
+    """Energies as a float array (at least 1-D, shape kept), or an InputError outside
+    0.1–1000 keV."""
     if isinstance(energy_keV, bool):
         raise InputError(
             field, energy_keV, f"an electron energy in keV, {ENERGY_MIN_keV:g}–{ENERGY_MAX_keV:g}"

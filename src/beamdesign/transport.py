@@ -290,7 +290,10 @@ def _tables(materials: tuple[Material, ...], energy_keV: float) -> _Tables:
     photon_keV = np.unique(np.round([scattered_keV, *(e for p in parts for e in p.line_keV)], 6))
     source_power = np.zeros((len(parts), photon_keV.size))
     for k, p in enumerate(parts):
-        for line_keV, line_power in (*zip(p.line_keV, p.line_power), (scattered_keV, p.scattered)):
+        for line_keV, line_power in (
+            *zip(p.line_keV, p.line_power, strict=True),
+            (scattered_keV, p.scattered),
+        ):
             source_power[k, np.searchsorted(photon_keV, round(line_keV, 6))] += line_power
     coefficients = [m.coefficients(photon_keV) for m in materials]
     return _Tables(

@@ -22,9 +22,7 @@ def si(value: float, unit: str, digits: int = 3) -> str:
     if value == 0 or not math.isfinite(value):
         return f"{value:g} {unit}"
     magnitude = abs(value)
-    for factor, prefix in _PREFIXES:
-        if magnitude >= factor * 0.9995:
-            break
+    factor, prefix = next(((f, p) for f, p in _PREFIXES if magnitude >= f * 0.9995), _PREFIXES[-1])
     return f"{value / factor:.{digits}g} {prefix}{unit}"
 
 
