@@ -18,7 +18,22 @@ except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0+unknown"
 
 __all__ = [
-    "Attenuator", "Beam", "CONVENTIONS", "CONVENTION_MEANING", "Constituent", "DoseSpectrum",
-    "InputError", "Layer", "Material", "Stack", "StackDose", "__version__", "dose_spectrum",
-    "library", "load_stack", "preset_names", "resolve_material", "stack_dose",
+    "CONVENTIONS",
+    "CONVENTION_MEANING",
+    "Attenuator",
+    "Beam",
+    "Constituent",
+    "DoseSpectrum",
+    "InputError",
+    "Layer",
+    "Material",
+    "Stack",
+    "StackDose",
+    "__version__",
+    "dose_spectrum",
+    "library",
+    "load_stack",
+    "preset_names",
+    "resolve_material",
+    "stack_dose",
 ]

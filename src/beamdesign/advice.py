@@ -17,7 +17,9 @@ Options, for one threshold and the constituent it applies to:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -44,7 +46,7 @@ class Option:
     feasible: bool
     sentence: str
     rechecked_dose_Gy: float | None = None
-    plan_changes: dict | None = None
+    plan_changes: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -63,18 +65,23 @@ class Advice:
     def sentences(self) -> tuple[str, ...]:
         target = f"{self.constituent} below {si(self.threshold.dose_Gy, 'Gy')}"
         if not self.needed:
-            return (f"Every location keeps {target} ({self.threshold.name}) until the protocol "
-                    f"ends; the highest is {si(self.worst_dose_Gy, 'Gy')} at {self.worst_location}.",)
-        head = (f"To keep {target} ({self.threshold.name}) until the protocol ends "
-                f"(now {si(self.worst_dose_Gy, 'Gy')} at {self.worst_location}):")
-        return (head,) + tuple(o.sentence[0].upper() + o.sentence[1:] + "." for o in self.options)
+            return (
+                f"Every location keeps {target} ({self.threshold.name}) until the protocol "
+                f"ends; the highest is {si(self.worst_dose_Gy, 'Gy')} at {self.worst_location}.",
+            )
+        head = (
+            f"To keep {target} ({self.threshold.name}) until the protocol ends "
+            f"(now {si(self.worst_dose_Gy, 'Gy')} at {self.worst_location}):"
+        )
+        return (head, *(o.sentence[0].upper() + o.sentence[1:] + "." for o in self.options))
 
 
 def _worst_dose(plan: Plan, schedule: Schedule, rate_Gy_per_s: float) -> tuple[float, int]:
     """Highest final dose over the locations' hottest points, and where (location index)."""
     exposures = schedule.exposures(plan.protocol.duration_s)
-    seconds = np.bincount(exposures.location_index, weights=exposures.duration_s,
-                          minlength=len(schedule.locations))
+    seconds = np.bincount(
+        exposures.location_index, weights=exposures.duration_s, minlength=len(schedule.locations)
+    )
     fluence = hotspots(schedule.xy_um, seconds, plan.beam).fluence_s
     worst = int(np.argmax(fluence))
     return rate_Gy_per_s * float(fluence[worst]), worst
@@ -86,19 +93,23 @@ def _pick_threshold(plan: Plan, threshold: Threshold | str | float | None) -> Th
     if isinstance(threshold, (int, float)):
         if not threshold > 0:
             raise InputError("advice threshold", threshold, "a dose > 0 Gy")
-        return Threshold(f"{si(threshold, 'Gy')} limit", float(threshold), None,
-                         f"above {si(threshold, 'Gy')}")
+        return Threshold(
+            f"{si(threshold, 'Gy')} limit", float(threshold), None, f"above {si(threshold, 'Gy')}"
+        )
     if threshold is None:  # the lowest on the probe, else the lowest on any constituent
         on_probe = [t for t in plan.thresholds if t.constituent is None]
         return min(on_probe or plan.thresholds, key=lambda t: t.dose_Gy)
     for t in plan.thresholds:
         if t.name.lower() == str(threshold).lower():
             return t
-    raise InputError("advice threshold", threshold,
-                     "one of the plan's thresholds: " + ", ".join(t.name for t in plan.thresholds))
+    raise InputError(
+        "advice threshold",
+        threshold,
+        "one of the plan's thresholds: " + ", ".join(t.name for t in plan.thresholds),
+    )
 
 
-def _bisect(feasible, low: float, high: float, log: bool = True) -> float:
+def _bisect(feasible: Callable[[float], bool], low: float, high: float, log: bool = True) -> float:
     """Largest x in [low, high] with feasible(x), assuming feasible(low) and monotonicity."""
     for _ in range(BISECTION_STEPS):
         middle = math.sqrt(low * high) if log else (low + high) / 2
@@ -109,12 +120,12 @@ def _bisect(feasible, low: float, high: float, log: bool = True) -> float:
 def _round_down(value: float, digits: int = 2) -> float:
     if value <= 0:
         return value
-    scale = 10 ** (math.floor(math.log10(value)) - digits + 1)
+    scale: float = 10 ** (math.floor(math.log10(value)) - digits + 1)
     return math.floor(value / scale) * scale
 
 
 def _round_up(value: float, digits: int = 2) -> float:
-    scale = 10 ** (math.floor(math.log10(value)) - digits + 1)
+    scale: float = 10 ** (math.floor(math.log10(value)) - digits + 1)
     return math.ceil(value / scale) * scale
 
 
@@ -124,9 +135,14 @@ def _flux_option(plan: Plan, limit: float, rate: float, worst_dose: float) -> Op
     flux = plan.beam.flux_ph_s * factor
     changed = plan.replace(beam={**plan.config["beam"], "flux_ph_s": flux})
     recheck = _worst_dose(changed, changed.schedule, rate * factor)[0]
-    return Option("flux", recheck <= limit,
-                  f"lower the flux to {flux:.3g} ph/s (an attenuator transmitting {factor:.3g}): "
-                  f"worst dose {si(recheck, 'Gy')}", recheck, {"beam": changed.config["beam"]})
+    return Option(
+        "flux",
+        recheck <= limit,
+        f"lower the flux to {flux:.3g} ph/s (an attenuator transmitting {factor:.3g}): "
+        f"worst dose {si(recheck, 'Gy')}",
+        recheck,
+        {"beam": changed.config["beam"]},
+    )
 
 
 def _exposure_option(plan: Plan, limit: float, rate: float) -> Option:
@@ -137,8 +153,9 @@ def _exposure_option(plan: Plan, limit: float, rate: float) -> Option:
     def scaled(s: float) -> Schedule:
         config = dict(schedule_config)
         if "locations" in config:
-            config["locations"] = [{**p, "exposure_s": p["exposure_s"] * s}
-                                   for p in config["locations"]]
+            config["locations"] = [
+                {**p, "exposure_s": p["exposure_s"] * s} for p in config["locations"]
+            ]
         else:
             config["exposure_s"] = config["exposure_s"] * s
         return Schedule.from_config(config)
@@ -147,22 +164,32 @@ def _exposure_option(plan: Plan, limit: float, rate: float) -> Option:
         return _worst_dose(plan, scaled(s), rate)[0] <= limit * MARGIN
 
     if not exposure_ok(SMALLEST_EXPOSURE_FACTOR):
-        return Option("exposure per scan", False,
-                      "shorter exposures alone do not help: with the loop running until the end, "
-                      "the locations are then measured more often; add a pause between loops or "
-                      "lower the flux")
+        return Option(
+            "exposure per scan",
+            False,
+            "shorter exposures alone do not help: with the loop running until the end, "
+            "the locations are then measured more often; add a pause between loops or "
+            "lower the flux",
+        )
     s = _bisect(exposure_ok, SMALLEST_EXPOSURE_FACTOR, 1.0)
     longest = float(schedule.exposure_s.max())
     s = _round_down(longest * s) / longest
     new = scaled(s)
     recheck = _worst_dose(plan, new, rate)[0]
-    listing = ", ".join(f"{p.name} {p.exposure_s:.2g} s" for p in new.locations[:4]) \
-        if schedule.raster is None else f"{new.locations[0].exposure_s:.2g} s per scan"
+    listing = (
+        ", ".join(f"{p.name} {p.exposure_s:.2g} s" for p in new.locations[:4])
+        if schedule.raster is None
+        else f"{new.locations[0].exposure_s:.2g} s per scan"
+    )
     if schedule.raster is None and len(new.locations) > 4:
         listing += ", ..."
-    return Option("exposure per scan", recheck <= limit,
-                  f"shorten every exposure by ×{s:.3g} ({listing}): worst dose "
-                  f"{si(recheck, 'Gy')}", recheck, {"schedule": new.to_config()})
+    return Option(
+        "exposure per scan",
+        recheck <= limit,
+        f"shorten every exposure by ×{s:.3g} ({listing}): worst dose {si(recheck, 'Gy')}",
+        recheck,
+        {"schedule": new.to_config()},
+    )
 
 
 def _step_option(plan: Plan, limit: float, rate: float) -> Option:
@@ -172,16 +199,22 @@ def _step_option(plan: Plan, limit: float, rate: float) -> Option:
 
     def stepped(f: float) -> Schedule:
         config = dict(schedule_config)
-        config["raster"] = {**config["raster"],
-                            "step_um": [float(v) for v in np.resize(step * f, 2)]}
+        config["raster"] = {
+            **config["raster"],
+            "step_um": [float(v) for v in np.resize(step * f, 2)],
+        }
         return Schedule.from_config(config)
 
     def step_ok(f: float) -> bool:
         return _worst_dose(plan, stepped(f), rate)[0] <= limit * MARGIN
 
     if not step_ok(WIDEST_STEP_FACTOR):
-        return Option("raster step", False, "a wider raster step alone is not enough: each "
-                      "point's own scans already exceed the threshold")
+        return Option(
+            "raster step",
+            False,
+            "a wider raster step alone is not enough: each "
+            "point's own scans already exceed the threshold",
+        )
     low, high = 1.0, WIDEST_STEP_FACTOR
     for _ in range(BISECTION_STEPS):  # smallest f that is feasible
         middle = math.sqrt(low * high)
@@ -191,9 +224,14 @@ def _step_option(plan: Plan, limit: float, rate: float) -> Option:
     config["raster"] = {**config["raster"], "step_um": new_step}
     new = Schedule.from_config(config)
     recheck = _worst_dose(plan, new, rate)[0]
-    return Option("raster step", recheck <= limit,
-                  f"widen the raster step to {new_step[0]:g} × {new_step[1]:g} µm: worst dose "
-                  f"{si(recheck, 'Gy')}", recheck, {"schedule": new.to_config()})
+    return Option(
+        "raster step",
+        recheck <= limit,
+        f"widen the raster step to {new_step[0]:g} × {new_step[1]:g} µm: worst dose "
+        f"{si(recheck, 'Gy')}",
+        recheck,
+        {"schedule": new.to_config()},
+    )
 
 
 def _fresh_locations_option(plan: Plan, limit: float, rate: float, worst: int) -> Option | None:
@@ -205,20 +243,31 @@ def _fresh_locations_option(plan: Plan, limit: float, rate: float, worst: int) -
     if not per_scan.size:
         return None
     if per_scan.max() > limit:
-        return Option("fresh locations", False, f"fresh locations do not help: one scan at "
-                      f"{name} already gives {si(float(per_scan.max()), 'Gy')}")
+        return Option(
+            "fresh locations",
+            False,
+            f"fresh locations do not help: one scan at "
+            f"{name} already gives {si(float(per_scan.max()), 'Gy')}",
+        )
     fits = np.cumsum(per_scan) <= limit * MARGIN
     k = max(int(np.count_nonzero(fits)), 1)
     n = math.ceil(per_scan.size / k)
     spot_dose = float(np.add.reduceat(per_scan, np.arange(0, per_scan.size, k)).max())
-    return Option("fresh locations", spot_dose <= limit,
-                  f"spread {name}'s {per_scan.size} scans over {n} fresh locations ({k} "
-                  f"scan{'s' if k > 1 else ''} each, at least one beam size apart): dose per "
-                  f"location {si(spot_dose, 'Gy')}", spot_dose)
+    return Option(
+        "fresh locations",
+        spot_dose <= limit,
+        f"spread {name}'s {per_scan.size} scans over {n} fresh locations ({k} "
+        f"scan{'s' if k > 1 else ''} each, at least one beam size apart): dose per "
+        f"location {si(spot_dose, 'Gy')}",
+        spot_dose,
+    )
 
 
-def advise(plan: Plan, threshold: Threshold | str | float | None = None,
-           result: ExperimentResult | None = None) -> Advice:
+def advise(
+    plan: Plan,
+    threshold: Threshold | str | float | None = None,
+    result: ExperimentResult | None = None,
+) -> Advice:
     """Computed options that keep every location's hottest point below ``threshold`` (default:
     the lowest threshold on the probed constituent, or on any constituent when none is on the
     probe) until the protocol ends, in the threshold's own dose metric.
@@ -229,8 +278,7 @@ def advise(plan: Plan, threshold: Threshold | str | float | None = None,
     spectrum = result.spectrum if result is not None else dose_spectrum(plan.stack, plan.beam)
     probe = probe_key(plan)
     key = threshold_key(plan, chosen, probe) or probe
-    rate = float(metric_rates(plan, spectrum, chosen.convention, chosen.where)[
-        spectrum.index(key)])
+    rate = float(metric_rates(plan, spectrum, chosen.convention, chosen.where)[spectrum.index(key)])
     limit = chosen.dose_Gy
     worst_dose, worst = _worst_dose(plan, plan.schedule, rate)
     worst_name = plan.schedule.locations[worst].name

@@ -9,8 +9,9 @@ Fluence-rate conventions (PHYSICS.md §2), for a spot ``w × h`` (µm; FWHM for 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any
 
 import numpy as np
 
@@ -21,7 +22,7 @@ from beamdesign.errors import InputError
 from beamdesign.materials import Material, resolve_material
 
 PROFILES = ("tophat", "gaussian")
-FWHM_TO_SIGMA = 1.0 / (2.0 * np.sqrt(2.0 * np.log(2.0)))
+FWHM_TO_SIGMA: float = 1.0 / (2.0 * np.sqrt(2.0 * np.log(2.0)))
 UM2_TO_CM2 = 1e-8
 BEAM_KEYS = ("energy_keV", "flux_ph_s", "spot_um", "profile", "convention", "attenuators")
 ATTENUATOR_KEYS = ("material", "thickness_um", "density_g_cm3", "transmission")
@@ -39,24 +40,35 @@ class Attenuator:
         """Fraction of photons passing the attenuator at each energy."""
         if self.fixed_transmission is not None:
             return np.full(np.shape(energy_keV), self.fixed_transmission)
+        assert self.material is not None and self.thickness_um is not None  # a slab has both
         mu_per_cm = self.material.density_g_cm3 * self.material.coefficients(energy_keV)["total"]
         return np.exp(-mu_per_cm * self.thickness_um * 1e-4)
 
-    def to_config(self) -> dict:
+    def to_config(self) -> dict[str, Any]:
         if self.fixed_transmission is not None:
             return {"transmission": self.fixed_transmission}
-        return {"material": self.material.name, "density_g_cm3": self.material.density_g_cm3,
-                "thickness_um": self.thickness_um}
+        assert self.material is not None  # a slab attenuator has a material
+        return {
+            "material": self.material.name,
+            "density_g_cm3": self.material.density_g_cm3,
+            "thickness_um": self.thickness_um,
+        }
 
     @classmethod
-    def from_config(cls, config: dict, field: str) -> Attenuator:
+    def from_config(cls, config: dict[str, Any], field: str) -> Attenuator:
         validate.mapping(config, field, ATTENUATOR_KEYS)
         if "transmission" in config:
             if set(config) != {"transmission"}:
-                raise InputError(field, config, "give either {transmission} or "
-                                 "{material, thickness_um}, not both")
-            return cls(fixed_transmission=validate.TRANSMISSION.check(
-                config["transmission"], f"{field}.transmission"))
+                raise InputError(
+                    field,
+                    config,
+                    "give either {transmission} or {material, thickness_um}, not both",
+                )
+            return cls(
+                fixed_transmission=validate.TRANSMISSION.check(
+                    config["transmission"], f"{field}.transmission"
+                )
+            )
         validate.mapping(config, field, ATTENUATOR_KEYS, required=("material", "thickness_um"))
         density = config.get("density_g_cm3")
         if density is not None:
@@ -123,7 +135,10 @@ class Beam:
 
     @property
     def footprint_photon_fraction(self) -> float:
-        """Share of the photons falling inside the footprint (1 for a top-hat, 1/2 for a Gaussian)."""
+        """Share of the photons falling inside the footprint.
+
+        1 for a top-hat, 1/2 for a Gaussian.
+        """
         return 1.0 if self.profile == "tophat" else 0.5
 
     def relative_fluence(self) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
@@ -142,18 +157,22 @@ class Beam:
         """A copy with some fields changed (validated again)."""
         values = {name: getattr(self, name) for name in self.__dataclass_fields__}
         values.update(changes)
-        return Beam(**values)  # type: ignore[arg-type]
+        return Beam(**values)
 
-    def to_config(self) -> dict:
-        config = {"energy_keV": float(self.energy_keV), "flux_ph_s": float(self.flux_ph_s),
-                  "spot_um": [float(v) for v in self.spot_um], "profile": self.profile,
-                  "convention": self.convention}
+    def to_config(self) -> dict[str, Any]:
+        config: dict[str, Any] = {
+            "energy_keV": float(self.energy_keV),
+            "flux_ph_s": float(self.flux_ph_s),
+            "spot_um": [float(v) for v in self.spot_um],
+            "profile": self.profile,
+            "convention": self.convention,
+        }
         if self.attenuators:
             config["attenuators"] = [a.to_config() for a in self.attenuators]
         return config
 
     @classmethod
-    def from_config(cls, config: dict, field: str = "beam") -> Beam:
+    def from_config(cls, config: dict[str, Any], field: str = "beam") -> Beam:
         """Build a beam from a plan's ``beam`` mapping."""
         validate.mapping(config, field, BEAM_KEYS, required=("energy_keV", "flux_ph_s", "spot_um"))
         spot = config["spot_um"]
@@ -167,11 +186,16 @@ class Beam:
         return cls(
             energy_keV=validate.ENERGY_KEV.check(config["energy_keV"], f"{field}.energy_keV"),
             flux_ph_s=validate.FLUX_PH_S.check(config["flux_ph_s"], f"{field}.flux_ph_s"),
-            spot_um=tuple(validate.SPOT_UM.check(v, f"{field}.spot_um[{i}]")
-                          for i, v in enumerate(spot)),
+            spot_um=(
+                validate.SPOT_UM.check(spot[0], f"{field}.spot_um[0]"),
+                validate.SPOT_UM.check(spot[1], f"{field}.spot_um[1]"),
+            ),
             profile=validate.choice(config.get("profile", "tophat"), f"{field}.profile", PROFILES),
-            convention=validate.choice(config.get("convention", "energy-absorption"),
-                                       f"{field}.convention", CONVENTIONS),
-            attenuators=tuple(Attenuator.from_config(a, f"{field}.attenuators[{i}]")
-                              for i, a in enumerate(attenuators)),
+            convention=validate.choice(
+                config.get("convention", "energy-absorption"), f"{field}.convention", CONVENTIONS
+            ),
+            attenuators=tuple(
+                Attenuator.from_config(a, f"{field}.attenuators[{i}]")
+                for i, a in enumerate(attenuators)
+            ),
         )

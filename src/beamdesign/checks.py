@@ -21,16 +21,20 @@ import xraylib
 
 from beamdesign.beam import Beam
 from beamdesign.materials import resolve_material
-from beamdesign.stopping import csda_range_g_per_cm2
 from beamdesign.stack import Stack
+from beamdesign.stopping import csda_range_g_per_cm2
 from beamdesign.units import duration
 
 #: Distance to a K or L absorption edge below which the tabulated (free-atom) coefficients are
 #: not trusted, keV: near-edge structure (XANES) spans ~50 eV above an edge and is absent from
 #: xraylib's cross sections; a Si(111) monochromator's bandwidth is ~1.4e-4 E (4 eV at 27 keV).
 EDGE_MARGIN_keV = 0.05
-_EDGES = {"K": xraylib.K_SHELL, "L1": xraylib.L1_SHELL, "L2": xraylib.L2_SHELL,
-          "L3": xraylib.L3_SHELL}
+_EDGES = {
+    "K": xraylib.K_SHELL,
+    "L1": xraylib.L1_SHELL,
+    "L2": xraylib.L2_SHELL,
+    "L3": xraylib.L3_SHELL,
+}
 
 
 def photoelectron_range_um(energy_keV: float, density_g_cm3: float = 1.0) -> float:
@@ -45,8 +49,14 @@ def photoelectron_range_um(energy_keV: float, density_g_cm3: float = 1.0) -> flo
 def beam_warnings(beam: Beam, stack: Stack) -> tuple[str, ...]:
     """Warnings on a beam and a stack alone (also used by ``beamdesign dose``)."""
     out = []
-    elements = sorted({z for layer in stack.layers for c in layer.constituents
-                       for z, _ in c.material.mass_fractions})
+    elements = sorted(
+        {
+            z
+            for layer in stack.layers
+            for c in layer.constituents
+            for z, _ in c.material.mass_fractions
+        }
+    )
     for z in elements:
         for shell, macro in _EDGES.items():
             try:
@@ -54,17 +64,21 @@ def beam_warnings(beam: Beam, stack: Stack) -> tuple[str, ...]:
             except ValueError:  # no such shell for this element
                 continue
             if abs(beam.energy_keV - edge_keV) < EDGE_MARGIN_keV:
-                out.append(f"the beam energy {beam.energy_keV:g} keV is within "
-                           f"{EDGE_MARGIN_keV * 1000:g} eV of the {xraylib.AtomicNumberToSymbol(z)} "
-                           f"{shell} edge ({edge_keV:.4g} keV), where tabulated coefficients "
-                           "ignore near-edge structure: the dose may be off by a large factor; "
-                           "move the energy away from the edge or check it")
+                out.append(
+                    f"the beam energy {beam.energy_keV:g} keV is within "
+                    f"{EDGE_MARGIN_keV * 1000:g} eV of the {xraylib.AtomicNumberToSymbol(z)} "
+                    f"{shell} edge ({edge_keV:.4g} keV), where tabulated coefficients "
+                    "ignore near-edge structure: the dose may be off by a large factor; "
+                    "move the energy away from the edge or check it"
+                )
     range_um = photoelectron_range_um(beam.energy_keV)
     if min(beam.spot_um) < range_um:
-        out.append(f"the spot ({beam.spot_um[0]:g} x {beam.spot_um[1]:g} µm) is smaller than the "
-                   f"range of the photoelectrons ({range_um:.3g} µm in water at "
-                   f"{beam.energy_keV:g} keV, CSDA): photoelectrons leave the footprint, "
-                   "so the local dose is overestimated and the surroundings receive dose")
+        out.append(
+            f"the spot ({beam.spot_um[0]:g} x {beam.spot_um[1]:g} µm) is smaller than the "
+            f"range of the photoelectrons ({range_um:.3g} µm in water at "
+            f"{beam.energy_keV:g} keV, CSDA): photoelectrons leave the footprint, "
+            "so the local dose is overestimated and the surroundings receive dose"
+        )
     return tuple(out)
 
 
@@ -83,26 +97,42 @@ def plan_warnings(plan: Any, result: Any) -> tuple[str, ...]:
     if end_s <= 0:
         out.append("the protocol lasts 0 s: the plan measures nothing and every dose is 0")
     elif n_exposures == 0:
-        out.append(f"no exposure starts before the protocol ends ({duration(end_s)}; schedule "
-                   f"start_s = {plan.schedule.start_s:g} s): the plan measures nothing and "
-                   "every dose is 0")
+        out.append(
+            f"no exposure starts before the protocol ends ({duration(end_s)}; schedule "
+            f"start_s = {plan.schedule.start_s:g} s): the plan measures nothing and "
+            "every dose is 0"
+        )
     dropped = int(getattr(exposures, "dropped", 0))
     if dropped:
-        out.append(f"{dropped} planned exposure(s) would start after the protocol ends "
-                   f"({duration(end_s)}) and were dropped: fewer loops are measured than the "
-                   "schedule asks")
+        out.append(
+            f"{dropped} planned exposure(s) would start after the protocol ends "
+            f"({duration(end_s)}) and were dropped: fewer loops are measured than the "
+            "schedule asks"
+        )
     if n_exposures:
-        measured = np.bincount(np.asarray(exposures.location_index),
-                               minlength=len(plan.schedule.locations)) > 0
-        never = [loc.name for loc, seen in zip(plan.schedule.locations, measured) if not seen]
+        measured = (
+            np.bincount(
+                np.asarray(exposures.location_index), minlength=len(plan.schedule.locations)
+            )
+            > 0
+        )
+        never = [
+            loc.name
+            for loc, seen in zip(plan.schedule.locations, measured, strict=True)
+            if not seen
+        ]
         if never:
-            out.append(f"{len(never)} of {len(measured)} locations are never measured before "
-                       f"the protocol ends (first: {never[0]!r}); their dose is only what "
-                       "neighbouring exposures give them")
+            out.append(
+                f"{len(never)} of {len(measured)} locations are never measured before "
+                f"the protocol ends (first: {never[0]!r}); their dose is only what "
+                "neighbouring exposures give them"
+            )
     checked = [c.threshold for c in result.locations[0].crossings] if result.locations else []
     for threshold in plan.thresholds:
         if threshold not in checked:
-            out.append(f"threshold {threshold.name!r} was not checked: the probed layer holds "
-                       f"no {threshold.constituent!r}")
+            out.append(
+                f"threshold {threshold.name!r} was not checked: the probed layer holds "
+                f"no {threshold.constituent!r}"
+            )
     out.extend(beam_warnings(plan.beam, plan.stack))
     return tuple(out)

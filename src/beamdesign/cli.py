@@ -14,26 +14,25 @@ import os
 import re
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from beamdesign import __version__
 from beamdesign.beam import PROFILES, Beam
 from beamdesign.checks import beam_warnings
 from beamdesign.coefficients import CONVENTION_MEANING, CONVENTIONS
-from beamdesign.dose import stack_dose
-from beamdesign.errors import InputError
-from beamdesign.experiment import run_plan
-from beamdesign.files import check_output, reason, write_text_atomic
-from beamdesign.materials import library
-from beamdesign.plan import builtin_plan_names, load_plan
-from beamdesign.stack import load_stack, preset_config, preset_names
-from beamdesign.units import duration, si
 from beamdesign.commands import compare as compare_command
 from beamdesign.commands import design as design_command
 from beamdesign.commands import ebeam as ebeam_command
 from beamdesign.commands import report as report_command
 from beamdesign.commands import stopping as stopping_command
 from beamdesign.commands import sweep as sweep_command
+from beamdesign.dose import StackDose, stack_dose
+from beamdesign.errors import InputError
+from beamdesign.experiment import ExperimentResult, run_plan
+from beamdesign.files import check_output, reason, write_text_atomic
+from beamdesign.materials import library
+from beamdesign.plan import builtin_plan_names, load_plan
+from beamdesign.stack import load_stack, preset_config, preset_names
+from beamdesign.units import duration, si
 
 EXIT_OK, EXIT_LIMIT, EXIT_INPUT, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 3, 4
 EXIT_CODES = f"""exit status:
@@ -45,16 +44,18 @@ EXIT_CODES = f"""exit status:
 ISSUES_URL = "the beamdesign issue tracker"
 #: C0/C1 controls (ESC, newline, carriage return, backspace ...), DEL, and the invisible
 #: direction and joiner marks that can reorder or hide text (Unicode BiDi overrides/isolates).
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069"
-                      "\ufeff\ud800-\udfff]")
+_CONTROL = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ud800-\udfff]"
+)
 
 
 def clean(text: object) -> str:
     """``text`` with every control character shown as an escape (ESC -> ``\\x1b``, a newline
     -> ``\\n``, RIGHT-TO-LEFT OVERRIDE -> ``\\u202e``): a name cannot move the cursor,
     colour the terminal, start a new line or reverse the text that follows it."""
-    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape", "backslashreplace")
-                        .decode("ascii"), str(text))
+    return _CONTROL.sub(
+        lambda m: m.group().encode("unicode_escape", "backslashreplace").decode("ascii"), str(text)
+    )
 
 
 def _number(text: str) -> float | str:
@@ -74,10 +75,11 @@ def _spot(text: str) -> tuple[float | str, float | str]:
     return _number(parts[0]), _number(parts[1])
 
 
-def _dose_table(result) -> str:
+def _dose_table(result: StackDose) -> str:
     beam = result.beam
     lines = [
-        f"stack: {clean(result.stack.name)}   energy: {beam.energy_keV:g} keV   flux: {beam.flux_ph_s:.3g} ph/s"
+        f"stack: {clean(result.stack.name)}   energy: {beam.energy_keV:g} keV"
+        f"   flux: {beam.flux_ph_s:.3g} ph/s"
         f"   spot: {beam.spot_um[0]:g} x {beam.spot_um[1]:g} µm ({beam.profile})",
         f"convention: {result.convention} — {CONVENTION_MEANING[result.convention]}",
         f"attenuators: transmission {result.attenuator_transmission:.4g}"
@@ -87,26 +89,40 @@ def _dose_table(result) -> str:
         f"{'peak rate':>14}{'power':>11}{'mass':>11}",
     ]
     for layer in result.layers:
-        lines.append(f"{clean(layer.name):<34}{layer.thickness_um:>9.4g}{layer.transmission:>9.4f}"
-                     f"{si(layer.dose_rate_Gy_per_s, 'Gy/s'):>14}")
+        lines.append(
+            f"{clean(layer.name):<34}{layer.thickness_um:>9.4g}{layer.transmission:>9.4f}"
+            f"{si(layer.dose_rate_Gy_per_s, 'Gy/s'):>14}"
+        )
         for c in layer.constituents:
-            label = f"  {clean(c.name)}" + (" (pores)" if c.role == "pore filler" and
-                                     not c.name.endswith("(pores)") else "")
-            lines.append(f"{label:<34}{'':>18}{si(c.dose_rate_Gy_per_s, 'Gy/s'):>14}"
-                         f"{si(c.peak_dose_rate_Gy_per_s, 'Gy/s'):>14}"
-                         f"{si(c.absorbed_power_W, 'W'):>11}{si(c.mass_g, 'g'):>11}")
+            label = f"  {clean(c.name)}" + (
+                " (pores)" if c.role == "pore filler" and not c.name.endswith("(pores)") else ""
+            )
+            lines.append(
+                f"{label:<34}{'':>18}{si(c.dose_rate_Gy_per_s, 'Gy/s'):>14}"
+                f"{si(c.peak_dose_rate_Gy_per_s, 'Gy/s'):>14}"
+                f"{si(c.absorbed_power_W, 'W'):>11}{si(c.mass_g, 'g'):>11}"
+            )
     lines.append("")
-    lines.append("mean = averaged over the footprint (top-hat) or FWHM ellipse (Gaussian); "
-                 "peak = beam centre; power = whole beam; mass = inside the footprint.")
+    lines.append(
+        "mean = averaged over the footprint (top-hat) or FWHM ellipse (Gaussian); "
+        "peak = beam centre; power = whole beam; mass = inside the footprint."
+    )
     return "\n".join(lines)
 
 
 def _cmd_dose(args: argparse.Namespace) -> int:
     stack = load_stack(args.stack, "--stack")
     width, height = _spot(args.spot_um)
-    beam = Beam.from_config({"energy_keV": _number(args.energy_kev),
-                             "flux_ph_s": _number(args.flux_ph_s), "spot_um": [width, height],
-                             "profile": args.profile, "convention": args.convention}, "beam")
+    beam = Beam.from_config(
+        {
+            "energy_keV": _number(args.energy_kev),
+            "flux_ph_s": _number(args.flux_ph_s),
+            "spot_um": [width, height],
+            "profile": args.profile,
+            "convention": args.convention,
+        },
+        "beam",
+    )
     result = stack_dose(stack, beam)
     warnings = beam_warnings(beam, stack)
     _warn(warnings)
@@ -124,8 +140,10 @@ def _warn(warnings: Sequence[str]) -> None:
 
 def _cmd_materials(args: argparse.Namespace) -> int:
     for m in library():
-        print(f"{clean(m.name):<18} {m.density_g_cm3:>7.4g} g/cm³  {clean(m.category):<20} "
-              f"{clean(m.formula)}")
+        print(
+            f"{clean(m.name):<18} {m.density_g_cm3:>7.4g} g/cm³  {clean(m.category):<20} "
+            f"{clean(m.formula)}"
+        )
         if args.sources:
             print(f"{'':<18} source: {clean(m.source)}")
     return 0
@@ -144,14 +162,15 @@ def _cmd_stacks(args: argparse.Namespace) -> int:
 TABLE_LOCATIONS = 30
 
 
-def _run_table(result) -> str:
+def _run_table(result: ExperimentResult) -> str:
     plan = result.plan
     shown = sorted(result.locations, key=lambda loc: -loc.dose_Gy[result.probe])[:TABLE_LOCATIONS]
     shown.sort(key=result.locations.index)
     hottest = result.hottest
     lines = [
         f"plan: {clean(plan.title)}",
-        f"stack: {clean(plan.stack.name)}   beam: {plan.beam.energy_keV:g} keV, {plan.beam.flux_ph_s:.3g} ph/s, "
+        f"stack: {clean(plan.stack.name)}   beam: {plan.beam.energy_keV:g} keV, "
+        f"{plan.beam.flux_ph_s:.3g} ph/s, "
         f"{plan.beam.spot_um[0]:g} x {plan.beam.spot_um[1]:g} µm {plan.beam.profile}",
         f"convention: {plan.beam.convention} — {CONVENTION_MEANING[plan.beam.convention]}",
         f"protocol: {clean(' / '.join(map(str, plan.protocol.to_config())))} "
@@ -166,32 +185,45 @@ def _run_table(result) -> str:
         f"{'avg rate':>13}  verdict",
     ]
     for loc in shown:
-        lines.append(f"{clean(loc.name):<10}{loc.scans:>6}{duration(loc.beam_on_s):>10}"
-                     f"{si(loc.dose_Gy[result.probe], 'Gy'):>13}"
-                     f"{si(loc.local_dose_rate_Gy_per_s, 'Gy/s'):>13}"
-                     f"{si(loc.averaged_dose_rate_Gy_per_s, 'Gy/s'):>13}  {clean(loc.verdict)}")
+        lines.append(
+            f"{clean(loc.name):<10}{loc.scans:>6}{duration(loc.beam_on_s):>10}"
+            f"{si(loc.dose_Gy[result.probe], 'Gy'):>13}"
+            f"{si(loc.local_dose_rate_Gy_per_s, 'Gy/s'):>13}"
+            f"{si(loc.averaged_dose_rate_Gy_per_s, 'Gy/s'):>13}  {clean(loc.verdict)}"
+        )
     if len(shown) < len(result.locations):
-        lines.append(f"(the {len(shown)} hottest of {len(result.locations)} locations; "
-                     "--json lists all)")
+        lines.append(
+            f"(the {len(shown)} hottest of {len(result.locations)} locations; --json lists all)"
+        )
     lines += ["", "thresholds, each compared with the dose in the metric it was measured in:"]
-    for i, threshold in enumerate(t for t in plan.thresholds
-                                  if any(c.threshold is t for c in result.locations[0].crossings)):
+    for threshold in (
+        t for t in plan.thresholds if any(c.threshold is t for c in result.locations[0].crossings)
+    ):
         first = next(c for c in result.locations[0].crossings if c.threshold is threshold)
         caveat = f" — {clean(first.caveat)}" if first.caveat else ""
-        lines.append(f"  {clean(threshold.name)} ({si(threshold.dose_Gy, 'Gy')} on "
-                     f"{clean(first.constituent)}; {threshold.metric}){caveat}")
+        lines.append(
+            f"  {clean(threshold.name)} ({si(threshold.dose_Gy, 'Gy')} on "
+            f"{clean(first.constituent)}; {threshold.metric}){caveat}"
+        )
         for loc in shown:
             c = next(c for c in loc.crossings if c.threshold is threshold)
-            when = (f"crossed at {duration(c.time_s)}, SOC {c.soc:.1%}" if c.time_s is not None
-                    else "not crossed")
+            when = (
+                f"crossed at {duration(c.time_s)}, SOC {c.soc:.1%}"
+                if c.time_s is not None
+                else "not crossed"
+            )
             here = ""
             if (threshold.convention, threshold.where) != (plan.beam.convention, "column-mean"):
-                here = (f" (shown in {plan.beam.convention}: "
-                        f"{si(loc.dose_Gy[c.constituent], 'Gy')})")
-            lines.append(f"    {clean(loc.name)}: {when}; final {si(c.final_dose_Gy, 'Gy')} in "
-                         f"this metric{here}")
-    lines += ["", "final dose per constituent (Gy, plan's convention; entrance face in brackets "
-              "where it is 10 % above the mean):"]
+                here = f" (shown in {plan.beam.convention}: {si(loc.dose_Gy[c.constituent], 'Gy')})"
+            lines.append(
+                f"    {clean(loc.name)}: {when}; final {si(c.final_dose_Gy, 'Gy')} in "
+                f"this metric{here}"
+            )
+    lines += [
+        "",
+        "final dose per constituent (Gy, plan's convention; entrance face in brackets "
+        "where it is 10 % above the mean):",
+    ]
     for loc in shown:
         cells = []
         for key, dose in loc.dose_Gy.items():
@@ -219,11 +251,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(json.dumps(result.to_dict(), indent=1))
     else:
         print(_run_table(result))
-    crossed = [loc.name for loc in result.locations if any(c.time_s is not None
-                                                            for c in loc.crossings)]
+    crossed = [
+        loc.name for loc in result.locations if any(c.time_s is not None for c in loc.crossings)
+    ]
     if args.check and crossed:
-        print(f"beamdesign: {len(crossed)} of {len(result.locations)} locations cross a threshold "
-              f"(first: {clean(crossed[0])})", file=sys.stderr)
+        print(
+            f"beamdesign: {len(crossed)} of {len(result.locations)} locations cross a threshold "
+            f"(first: {clean(crossed[0])})",
+            file=sys.stderr,
+        )
         return EXIT_LIMIT
     return EXIT_OK
 
@@ -257,14 +293,25 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     dose = commands.add_parser("dose", help="dose rate per layer and constituent of a stack")
-    dose.add_argument("--stack", default="jousseaume2023-pcc", help="built-in name or YAML/JSON file")
+    dose.add_argument(
+        "--stack", default="jousseaume2023-pcc", help="built-in name or YAML/JSON file"
+    )
     dose.add_argument("--energy-kev", default="27", help="photon energy (keV), 1–200")
-    dose.add_argument("--flux-ph-s", "--flux", dest="flux_ph_s", default="8e10",
-                      help="photon flux (ph/s); --flux is the old spelling")
+    dose.add_argument(
+        "--flux-ph-s",
+        "--flux",
+        dest="flux_ph_s",
+        default="8e10",
+        help="photon flux (ph/s); --flux is the old spelling",
+    )
     dose.add_argument("--spot-um", default="300x400", help="spot WxH (µm); FWHM for a Gaussian")
     dose.add_argument("--profile", default="tophat", choices=PROFILES, help="beam profile")
-    dose.add_argument("--convention", default="energy-absorption", choices=CONVENTIONS,
-                      help="which coefficient counts as deposited")
+    dose.add_argument(
+        "--convention",
+        default="energy-absorption",
+        choices=CONVENTIONS,
+        help="which coefficient counts as deposited",
+    )
     dose.add_argument("--json", action="store_true", help="print JSON instead of a table")
     dose.set_defaults(handler=_cmd_dose)
 
@@ -280,8 +327,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print JSON instead of a table")
     run.add_argument("--csv", metavar="OUT", help="also write the timeline as CSV")
     run.add_argument("--list", action="store_true", help="list the built-in plans")
-    run.add_argument("--check", action="store_true",
-                     help=f"exit with status {EXIT_LIMIT} when a location crosses a threshold")
+    run.add_argument(
+        "--check",
+        action="store_true",
+        help=f"exit with status {EXIT_LIMIT} when a location crosses a threshold",
+    )
     run.set_defaults(handler=_cmd_run)
     report_command.register(commands)
     ebeam_command.register(commands)
@@ -299,7 +349,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as done:  # --help, --version (0) and usage errors (3)
         return done.code if isinstance(done.code, int) else EXIT_USAGE
     try:
-        return args.handler(args)
+        status: int = args.handler(args)
+        return status
     except InputError as error:
         print(f"beamdesign: error: {clean(error)}", file=sys.stderr)
         return EXIT_INPUT
@@ -313,12 +364,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("beamdesign: interrupted", file=sys.stderr)
         return 130
-    except Exception as error:  # noqa: BLE001 - the last resort: a bug, never a traceback
+    except Exception as error:  # the last resort: a bug, never a traceback
         if os.environ.get("BEAMDESIGN_DEBUG"):
             raise
-        print(f"beamdesign: internal error ({type(error).__name__}: {clean(error)[:200]}); "
-              f"this is a bug, please report it to {ISSUES_URL} with the command and its input "
-              "files (BEAMDESIGN_DEBUG=1 shows the traceback)", file=sys.stderr)
+        print(
+            f"beamdesign: internal error ({type(error).__name__}: {clean(error)[:200]}); "
+            f"this is a bug, please report it to {ISSUES_URL} with the command and its input "
+            "files (BEAMDESIGN_DEBUG=1 shows the traceback)",
+            file=sys.stderr,
+        )
         return EXIT_BUG
 
 

@@ -32,7 +32,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from functools import lru_cache
+from functools import cache
+from typing import Any
 
 import numpy as np
 import xraylib
@@ -82,12 +83,14 @@ def check_energies(energy_keV: float | np.ndarray, field: str = "beam.energy_keV
     if energies.size == 0 or bad.any():
         value = energies[bad][0] if bad.any() else "[]"
         raise InputError(
-            field, value, f"the energy must be between {ENERGY_MIN_keV:g} and {ENERGY_MAX_keV:g} keV"
+            field,
+            value,
+            f"the energy must be between {ENERGY_MIN_keV:g} and {ENERGY_MAX_keV:g} keV",
         )
     return energies
 
 
-@lru_cache(maxsize=None)
+@cache
 def _edges_keV(z: int) -> np.ndarray:
     """Sorted absorption edges (keV, ``EdgeEnergy``, all shells) of ``z`` within the tables."""
     edges = xraylib_np.EdgeEnergy(np.array([z]), _SHELL_MACROS)[0]  # 0 where xraylib has no edge
@@ -109,10 +112,11 @@ def _cross_section(name: str, z: int, energy_keV: np.ndarray) -> np.ndarray:
     if energy_keV.size <= _SCALAR_CALLS_MAX:
         function = getattr(xraylib, name)
         return np.array([function(z, e) for e in energy_keV.tolist()])
-    return getattr(xraylib_np, name)(np.array([z]), energy_keV)[0]
+    values: np.ndarray = getattr(xraylib_np, name)(np.array([z]), energy_keV)[0]
+    return values
 
 
-@lru_cache(maxsize=None)
+@cache
 def _edge_windows(z: int) -> tuple[np.ndarray, ...]:
     """Windows around each edge where ``CS_Photo`` is replaced by its log-log extrapolation.
 
@@ -173,15 +177,17 @@ def _fluorescence_fraction(z: int, energy_keV: np.ndarray) -> np.ndarray:
     ratio = np.divide(
         emitted_keV, absorbed_keV, out=np.zeros_like(energy_keV), where=absorbed_keV > 0
     )
-    return np.clip(ratio, 0.0, 1.0)
+    fraction: np.ndarray = np.clip(ratio, 0.0, 1.0)
+    return fraction
 
 
 def _coordinate(segment: np.ndarray, energy_keV: np.ndarray) -> np.ndarray:
     """Interpolation coordinate, increasing with energy, that puts each edge segment apart."""
-    return segment * _SEGMENT_SPACING + np.log(energy_keV)
+    coordinate: np.ndarray = segment * _SEGMENT_SPACING + np.log(energy_keV)
+    return coordinate
 
 
-@lru_cache(maxsize=None)
+@cache
 def _fluorescence_table(z: int) -> tuple[np.ndarray, np.ndarray]:
     """(coordinate, fluorescence fraction) of element ``z`` on a log grid with every edge in it.
 
@@ -190,10 +196,12 @@ def _fluorescence_table(z: int) -> tuple[np.ndarray, np.ndarray]:
     close to each edge follow the rise of Kissel's partials over the first ~20 eV.
     """
     edges = _edges_keV(z)
-    offsets = np.hstack([
-        np.broadcast_to(_NEAR_EDGE_keV, (edges.size, _NEAR_EDGE_keV.size)),
-        edges[:, None] * _NEAR_EDGE_RELATIVE,
-    ])
+    offsets = np.hstack(
+        [
+            np.broadcast_to(_NEAR_EDGE_keV, (edges.size, _NEAR_EDGE_keV.size)),
+            edges[:, None] * _NEAR_EDGE_RELATIVE,
+        ]
+    )
     near = (edges[:, None] + np.hstack([-offsets, offsets])).ravel()
     free = np.concatenate([_FLUORESCENCE_GRID_keV, near])
     free = free[np.all(np.abs(free[:, None] - edges[None, :]) > _EDGE_STEP_keV, axis=1)]
@@ -204,7 +212,7 @@ def _fluorescence_table(z: int) -> tuple[np.ndarray, np.ndarray]:
     return coordinate, _fluorescence_fraction(z, evaluated_at[unique])
 
 
-@lru_cache(maxsize=None)
+@cache
 def _compton_absorption_table(z: int) -> np.ndarray:
     """Compton energy-transfer coefficient (cm²/g) on ``_COMPTON_GRID_keV`` for element ``z``."""
     e = _COMPTON_GRID_keV
@@ -213,7 +221,8 @@ def _compton_absorption_table(z: int) -> np.ndarray:
     e_scattered = xraylib_np.ComptonEnergy(e, theta)  # (n_E, n_theta), keV
     kept = 1.0 - e_scattered / e[:, None]
     integrand = dcs * kept * 2.0 * np.pi * np.sin(theta)[None, :]
-    return np.trapezoid(integrand, theta, axis=1)
+    absorption: np.ndarray = np.trapezoid(integrand, theta, axis=1)
+    return absorption
 
 
 def element_coefficients(z: int, energy_keV: np.ndarray) -> dict[str, np.ndarray]:
@@ -239,7 +248,7 @@ def mixture_coefficients(
     mass_fractions: Mapping[int, float], energy_keV: np.ndarray
 ) -> dict[str, np.ndarray]:
     """Mass coefficients (cm²/g) of a mixture given by element mass fractions {Z: w}."""
-    result = {"total": 0.0, "photo": 0.0, "energy": 0.0}
+    result: dict[str, Any] = {"total": 0.0, "photo": 0.0, "energy": 0.0}  # arrays once summed
     for z, w in mass_fractions.items():
         for key, value in element_coefficients(z, energy_keV).items():
             result[key] = result[key] + w * value
@@ -247,7 +256,10 @@ def mixture_coefficients(
 
 
 def convention_coefficient(coefficients: Mapping[str, np.ndarray], convention: str) -> np.ndarray:
-    """The coefficient ``c_k`` (cm²/g) that a dose convention keeps (Hubbell & Seltzer, NIST SRD 126)."""
+    """The coefficient ``c_k`` (cm²/g) that a dose convention keeps.
+
+    Hubbell & Seltzer, NIST SRD 126.
+    """
     key = {"energy-absorption": "energy", "photoabsorption": "photo", "total-attenuation": "total"}
     if convention not in key:
         raise InputError("convention", convention, "allowed: " + ", ".join(CONVENTIONS))

@@ -24,6 +24,7 @@ deposited in it (for ``transport``: what leaves the cell).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import xraylib
@@ -75,7 +76,9 @@ class DoseSpectrum:
         return lowered.index(key.lower())
 
 
-def dose_spectrum(stack: Stack, beam: Beam, energies_keV: np.ndarray | float | None = None) -> DoseSpectrum:
+def dose_spectrum(
+    stack: Stack, beam: Beam, energies_keV: np.ndarray | float | None = None
+) -> DoseSpectrum:
     """Dose rates per constituent of ``stack`` in ``beam`` at each energy (default: the beam's).
 
     Parameters
@@ -85,8 +88,9 @@ def dose_spectrum(stack: Stack, beam: Beam, energies_keV: np.ndarray | float | N
         ``energies_keV`` is None
     energies_keV : energies to evaluate (keV, 1–200), any shape flattened to 1-D
     """
-    energies = check_energies(beam.energy_keV if energies_keV is None else energies_keV,
-                              "energies_keV")
+    energies = check_energies(
+        beam.energy_keV if energies_keV is None else energies_keV, "energies_keV"
+    )
     keys, layer_index, volume_fraction, density, total, kept = [], [], [], [], [], []
     for j, layer in enumerate(stack.layers):
         for constituent in layer.constituents:
@@ -118,8 +122,9 @@ def dose_spectrum(stack: Stack, beam: Beam, energies_keV: np.ndarray | float | N
     fluence_factor = photons * energy_J * c * slab_factor[layer_of] / G_TO_KG  # Gy/s × area
     power_W = photons * energy_J * c * v_rho * thickness_cm[layer_of, None] * slab_factor[layer_of]
     mass_g = v_rho[:, 0] * beam.footprint_area_cm2 * thickness_cm[layer_of]
-    attenuated_W = beam.flux_ph_s * (incident * -np.expm1(-optical_depth)).sum(axis=0) \
-        * energies * KEV_TO_J
+    attenuated_W = (
+        beam.flux_ph_s * (incident * -np.expm1(-optical_depth)).sum(axis=0) * energies * KEV_TO_J
+    )
     secondary_W = np.zeros_like(power_W)
     if beam.convention == "transport":
         moved = secondary_transport(stack, energies, beam.flux_ph_s * incident, beam.mean_area_cm2)
@@ -212,7 +217,7 @@ class StackDose:
                 return c
         raise KeyError(key)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The JSON form printed by ``beamdesign dose --json``."""
         return {
             "stack": self.stack.name,
@@ -261,21 +266,34 @@ def stack_dose(stack: Stack, beam: Beam) -> StackDose:
         constituents = []
         for constituent in layer.constituents:
             i = next(rows)
-            constituents.append(ConstituentDose(
-                key=spectrum.keys[i],
-                name=constituent.name,
-                material=constituent.material.formula or constituent.material.name,
-                role=constituent.role,
-                volume_fraction=constituent.volume_fraction,
-                coefficient_cm2_g=float(spectrum.coefficient_cm2_g[i, 0]),
-                dose_rate_Gy_per_s=float(spectrum.dose_rate_Gy_per_s[i, 0]),
-                peak_dose_rate_Gy_per_s=float(spectrum.peak_dose_rate_Gy_per_s[i, 0]),
-                absorbed_power_W=float(spectrum.absorbed_power_W[i, 0]),
-                mass_g=float(spectrum.mass_g[i]),
-            ))
-        layers.append(LayerDose(layer.name, layer.thickness_um,
-                                float(spectrum.layer_transmission[j, 0]),
-                                float(spectrum.incident_fraction[j, 0]), tuple(constituents)))
-    return StackDose(stack, beam, tuple(layers), float(spectrum.transmission[0]),
-                     float(spectrum.attenuator_transmission[0]),
-                     escaped_power_W=float(spectrum.escaped_power_W[0]))
+            constituents.append(
+                ConstituentDose(
+                    key=spectrum.keys[i],
+                    name=constituent.name,
+                    material=constituent.material.formula or constituent.material.name,
+                    role=constituent.role,
+                    volume_fraction=constituent.volume_fraction,
+                    coefficient_cm2_g=float(spectrum.coefficient_cm2_g[i, 0]),
+                    dose_rate_Gy_per_s=float(spectrum.dose_rate_Gy_per_s[i, 0]),
+                    peak_dose_rate_Gy_per_s=float(spectrum.peak_dose_rate_Gy_per_s[i, 0]),
+                    absorbed_power_W=float(spectrum.absorbed_power_W[i, 0]),
+                    mass_g=float(spectrum.mass_g[i]),
+                )
+            )
+        layers.append(
+            LayerDose(
+                layer.name,
+                layer.thickness_um,
+                float(spectrum.layer_transmission[j, 0]),
+                float(spectrum.incident_fraction[j, 0]),
+                tuple(constituents),
+            )
+        )
+    return StackDose(
+        stack,
+        beam,
+        tuple(layers),
+        float(spectrum.transmission[0]),
+        float(spectrum.attenuator_transmission[0]),
+        escaped_power_W=float(spectrum.escaped_power_W[0]),
+    )

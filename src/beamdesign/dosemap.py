@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from numbers import Real
+from typing import cast
 
 import numpy as np
 
@@ -37,8 +38,11 @@ EDGE_TOLERANCE = 1e-9
 
 
 def _positive(value: object, field: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real) or not (
-        math.isfinite(value) and value > 0
+    number = cast(float, value)  # mypy's numeric tower has no float <: Real
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, Real)
+        or not (math.isfinite(number) and number > 0)
     ):
         raise InputError(field, value, "must be a finite number > 0 (µm)")
     return float(value)
@@ -55,7 +59,7 @@ def tophat_profile(w_um: float, h_um: float) -> Profile:
     half_h = _positive(h_um, "h_um") / 2 * (1 + EDGE_TOLERANCE)
 
     def relative_fluence(dx_um: np.ndarray, dy_um: np.ndarray) -> np.ndarray:
-        inside = (np.abs(dx_um) <= half_w) & (np.abs(dy_um) <= half_h)
+        inside: np.ndarray = (np.abs(dx_um) <= half_w) & (np.abs(dy_um) <= half_h)
         return inside.astype(float)
 
     return relative_fluence
@@ -79,16 +83,20 @@ def gaussian_profile(fwhm_x_um: float, fwhm_y_um: float) -> Profile:
 def _xy(xy_um: object) -> np.ndarray:
     xy = np.asarray(xy_um, dtype=float)
     if xy.ndim != 2 or xy.shape[1] != 2 or not np.all(np.isfinite(xy)):
-        raise InputError("xy_um", f"an array of shape {xy.shape}",
-                         "must be finite positions of shape (n_locations, 2) in µm")
+        raise InputError(
+            "xy_um",
+            f"an array of shape {xy.shape}",
+            "must be finite positions of shape (n_locations, 2) in µm",
+        )
     return xy
 
 
 def _times(times_s: object) -> np.ndarray:
     times = np.asarray(times_s, dtype=float)
     if times.ndim != 1 or not np.all(np.isfinite(times)):
-        raise InputError("times_s", f"an array of shape {times.shape}",
-                         "must be a 1-D array of finite times (s)")
+        raise InputError(
+            "times_s", f"an array of shape {times.shape}", "must be a 1-D array of finite times (s)"
+        )
     return times
 
 
@@ -114,18 +122,24 @@ def beam_on_time(exposures: Exposures, n_locations: int, times_s: np.ndarray) ->
     """
     times = _times(times_s)
     index = exposures.location_index
-    if isinstance(n_locations, bool) or not isinstance(n_locations, (int, np.integer)) or (
-        n_locations < 1 or (index.size and index.max() >= n_locations)
+    if (
+        isinstance(n_locations, bool)
+        or not isinstance(n_locations, (int, np.integer))
+        or (n_locations < 1 or (index.size and index.max() >= n_locations))
     ):
-        raise InputError("n_locations", n_locations,
-                         "must be a whole number >= 1 that exceeds every exposure's location_index")
+        raise InputError(
+            "n_locations",
+            n_locations,
+            "must be a whole number >= 1 that exceeds every exposure's location_index",
+        )
     order = np.argsort(times, kind="stable")
     sorted_t = times[order]
     n_t = times.size
     # completed exposures: deposit each duration at the first time >= its end, then cumsum
     first = np.searchsorted(sorted_t, exposures.end_s, side="left")
-    done = np.bincount(index * (n_t + 1) + first, weights=exposures.duration_s,
-                       minlength=n_locations * (n_t + 1)).reshape(n_locations, n_t + 1)
+    done = np.bincount(
+        index * (n_t + 1) + first, weights=exposures.duration_s, minlength=n_locations * (n_t + 1)
+    ).reshape(n_locations, n_t + 1)
     result_sorted = np.cumsum(done, axis=1, dtype=float)[:, :n_t]
     # the one exposure (if any) under way at each time
     current = np.searchsorted(exposures.start_s, sorted_t, side="right") - 1
@@ -169,11 +183,15 @@ class DoseMap:
     method: str
 
 
-def _reach_um(profile: Profile, level: float, step_um: float, limit_um: float) -> tuple[float, float]:
-    """Distance along x and along y, on a ``step_um`` grid, where the profile falls below ``level``."""
+def _reach_um(
+    profile: Profile, level: float, step_um: float, limit_um: float
+) -> tuple[float, float]:
+    """Distance along x and along y, on a ``step_um`` grid, where the profile falls below
+    ``level``."""
     reach = []
     for axis in (0, 1):
-        def along(r: np.ndarray) -> np.ndarray:
+
+        def along(r: np.ndarray, axis: int = axis) -> np.ndarray:  # this iteration's axis
             zero = np.zeros_like(r)
             return np.asarray(profile(r, zero) if axis == 0 else profile(zero, r), dtype=float)
 
@@ -186,8 +204,14 @@ def _reach_um(profile: Profile, level: float, step_um: float, limit_um: float) -
     return reach[0], reach[1]
 
 
-def dose_map(xy_um: np.ndarray, beam_seconds_per_location: np.ndarray, profile: Profile,
-             resolution_um: float, margin_um: float | None = None, method: str = "auto") -> DoseMap:
+def dose_map(
+    xy_um: np.ndarray,
+    beam_seconds_per_location: np.ndarray,
+    profile: Profile,
+    resolution_um: float,
+    margin_um: float | None = None,
+    method: str = "auto",
+) -> DoseMap:
     """The 2-D map of ``sum_p s_p * profile(x - x_p, y - y_p)`` on a regular grid.
 
     Parameters
@@ -219,15 +243,20 @@ def dose_map(xy_um: np.ndarray, beam_seconds_per_location: np.ndarray, profile: 
     xy = _xy(xy_um)
     seconds = np.asarray(beam_seconds_per_location, dtype=float)
     if seconds.shape != (xy.shape[0],) or not np.all(np.isfinite(seconds) & (seconds >= 0)):
-        raise InputError("beam_seconds_per_location", f"an array of shape {seconds.shape}",
-                         f"must hold one time >= 0 s per location, shape ({xy.shape[0]},)")
+        raise InputError(
+            "beam_seconds_per_location",
+            f"an array of shape {seconds.shape}",
+            f"must hold one time >= 0 s per location, shape ({xy.shape[0]},)",
+        )
     res = _positive(resolution_um, "resolution_um")
     if method not in ("auto", "exact", "fft"):
         raise InputError("method", method, "must be 'auto', 'exact' or 'fft'")
     if margin_um is None:
         margin_um = max(_reach_um(profile, MARGIN_LEVEL, res, limit_um=2048 * res))
-    elif isinstance(margin_um, bool) or not isinstance(margin_um, Real) or not (
-        math.isfinite(margin_um) and margin_um >= 0
+    elif (
+        isinstance(margin_um, bool)
+        or not isinstance(margin_um, (int, float, Real))  # int, float: mypy has no float <: Real
+        or not (math.isfinite(margin_um) and margin_um >= 0)
     ):
         raise InputError("margin_um", margin_um, "must be a finite number >= 0 (µm)")
 
@@ -236,9 +265,12 @@ def dose_map(xy_um: np.ndarray, beam_seconds_per_location: np.ndarray, profile: 
     nx, ny = (np.ceil(np.ptp(xy, axis=0) / res - 1e-9).astype(int) + 2 * pad + 1).tolist()
     nx, ny = max(nx, 2), max(ny, 2)
     if nx * ny > MAX_MAP_PIXELS:
-        raise InputError("resolution_um", res,
-                         f"the map would have {nx} x {ny} = {nx * ny} pixels, at most {MAX_MAP_PIXELS}",
-                         "use a coarser resolution_um or a smaller margin_um")
+        raise InputError(
+            "resolution_um",
+            res,
+            f"the map would have {nx} x {ny} = {nx * ny} pixels, at most {MAX_MAP_PIXELS}",
+            "use a coarser resolution_um or a smaller margin_um",
+        )
     x_um = lo[0] + res * np.arange(nx)
     y_um = lo[1] + res * np.arange(ny)
 
@@ -249,42 +281,62 @@ def dose_map(xy_um: np.ndarray, beam_seconds_per_location: np.ndarray, profile: 
     else:
         values = _fft_map(xy, seconds, profile, lo, res, nx, ny)
     iy, ix = np.unravel_index(int(np.argmax(values)), values.shape)
-    return DoseMap(x_um=x_um, y_um=y_um, values=values, peak_value=float(values[iy, ix]),
-                   peak_xy_um=(float(x_um[ix]), float(y_um[iy])), resolution_um=res, method=method)
+    return DoseMap(
+        x_um=x_um,
+        y_um=y_um,
+        values=values,
+        peak_value=float(values[iy, ix]),
+        peak_xy_um=(float(x_um[ix]), float(y_um[iy])),
+        resolution_um=res,
+        method=method,
+    )
 
 
-def _exact_map(xy: np.ndarray, seconds: np.ndarray, profile: Profile,
-               x_um: np.ndarray, y_um: np.ndarray) -> np.ndarray:
+def _exact_map(
+    xy: np.ndarray, seconds: np.ndarray, profile: Profile, x_um: np.ndarray, y_um: np.ndarray
+) -> np.ndarray:
     values = np.zeros((y_um.size, x_um.size))
     lit = seconds > 0
     xy, seconds = xy[lit], seconds[lit]
     chunk = max(1, EXACT_MAP_LIMIT // values.size)
     for i in range(0, seconds.size, chunk):  # chunks of locations bound the memory
         p = slice(i, i + chunk)
-        f = profile(x_um[None, None, :] - xy[p, 0, None, None], y_um[None, :, None] - xy[p, 1, None, None])
+        f = profile(
+            x_um[None, None, :] - xy[p, 0, None, None], y_um[None, :, None] - xy[p, 1, None, None]
+        )
         values += np.tensordot(seconds[p], f, axes=1)
     return values
 
 
-def _fft_map(xy: np.ndarray, seconds: np.ndarray, profile: Profile, lo: np.ndarray,
-             res: float, nx: int, ny: int) -> np.ndarray:
+def _fft_map(
+    xy: np.ndarray,
+    seconds: np.ndarray,
+    profile: Profile,
+    lo: np.ndarray,
+    res: float,
+    nx: int,
+    ny: int,
+) -> np.ndarray:
     # bilinear deposition of the beam seconds onto the pixel grid
     f = (xy - lo) / res
     f = np.where(np.abs(f - np.rint(f)) < 1e-9, np.rint(f), f)  # on-grid points stay on their pixel
     i0 = np.minimum(np.floor(f).astype(int), [nx - 2, ny - 2])
     w = f - i0
-    grid = np.zeros(ny * nx)
+    grid: np.ndarray = np.zeros(ny * nx)
     for dx, dy in ((0, 0), (1, 0), (0, 1), (1, 1)):
         weight = (w[:, 0] if dx else 1 - w[:, 0]) * (w[:, 1] if dy else 1 - w[:, 1])
-        grid += np.bincount((i0[:, 1] + dy) * nx + i0[:, 0] + dx, weights=seconds * weight,
-                            minlength=ny * nx)
+        grid += np.bincount(
+            (i0[:, 1] + dy) * nx + i0[:, 0] + dx, weights=seconds * weight, minlength=ny * nx
+        )
     grid = grid.reshape(ny, nx)
     # kernel sampled on pixel offsets, as far as the profile reaches (at most across the map)
     reach_x, reach_y = _reach_um(profile, KERNEL_LEVEL, res, limit_um=res * max(nx, ny))
     kx = min(nx - 1, math.ceil(reach_x / res - 1e-9))
     ky = min(ny - 1, math.ceil(reach_y / res - 1e-9))
-    kernel = np.asarray(profile(res * np.arange(-kx, kx + 1)[None, :],
-                                res * np.arange(-ky, ky + 1)[:, None]), dtype=float)
+    kernel = np.asarray(
+        profile(res * np.arange(-kx, kx + 1)[None, :], res * np.arange(-ky, ky + 1)[:, None]),
+        dtype=float,
+    )
     shape = (ny + 2 * ky, nx + 2 * kx)
     full = np.fft.irfft2(np.fft.rfft2(grid, shape) * np.fft.rfft2(kernel, shape), shape)
-    return np.maximum(full[ky:ky + ny, kx:kx + nx], 0.0)  # clip FFT round-off below zero
+    return np.maximum(full[ky : ky + ny, kx : kx + nx], 0.0)  # clip FFT round-off below zero

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import difflib
-from decimal import Decimal
 from collections.abc import Iterable
+from decimal import Decimal
 
 
 class InputError(ValueError):
@@ -37,7 +37,7 @@ def show(value: object, max_chars: int = 160) -> str:
         return f"{value:.6g}"
     shown = repr(value) if isinstance(value, str) else str(value)
     if len(shown) > max_chars:
-        shown = shown[:max_chars - 1] + f"…' ({len(shown)} characters)"
+        shown = shown[: max_chars - 1] + f"…' ({len(shown)} characters)"
     return shown
 
 

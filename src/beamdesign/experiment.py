@@ -25,6 +25,7 @@ import csv
 import io
 from dataclasses import dataclass, replace
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
@@ -122,9 +123,11 @@ class ExperimentResult:
     warnings: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
-        return (f"ExperimentResult({self.plan.title!r}, probe={self.probe!r}, "
-                f"{len(self.locations)} locations, hottest {si(self.hottest.dose_Gy, 'Gy')} "
-                f"({self.plan.beam.convention}))")
+        return (
+            f"ExperimentResult({self.plan.title!r}, probe={self.probe!r}, "
+            f"{len(self.locations)} locations, hottest {si(self.hottest.dose_Gy, 'Gy')} "
+            f"({self.plan.beam.convention}))"
+        )
 
     @property
     def fluence_s(self) -> np.ndarray:
@@ -138,15 +141,20 @@ class ExperimentResult:
     @cached_property
     def final_dose_Gy(self) -> np.ndarray:
         """(n_const, n_loc) final dose of every constituent at every location."""
-        return self.spectrum.peak_dose_rate_Gy_per_s[:, :1] * self.fluence_s[None, :]
+        dose_Gy: np.ndarray = self.spectrum.peak_dose_rate_Gy_per_s[:, :1] * self.fluence_s[None, :]
+        return dose_Gy
 
     @property
     def hottest(self) -> Hottest:
         """The hottest point of the sample for the probe."""
         q = int(np.argmax(self.fluence_s))
         x, y = self.hotspots.xy_um[q]
-        return Hottest(self.locations[q].name, float(x), float(y),
-                       self.probe_peak_rate_Gy_per_s * float(self.fluence_s[q]))
+        return Hottest(
+            self.locations[q].name,
+            float(x),
+            float(y),
+            self.probe_peak_rate_Gy_per_s * float(self.fluence_s[q]),
+        )
 
     def dose_at(self, location: str, time_s: float, constituent: str | None = None) -> float:
         """Exact dose (Gy, plan's convention) of ``constituent`` (default: the probe) at the hot
@@ -154,8 +162,9 @@ class ExperimentResult:
         q = [loc.name for loc in self.locations].index(location)
         pairs = _pairs(self.exposures, self.hotspots, len(self.locations))
         fluence = _fluence_at(pairs, self.exposures, np.array([q]), np.array([float(time_s)]))
-        rate = self.spectrum.peak_dose_rate_Gy_per_s[self.spectrum.index(
-            constituent or self.probe), 0]
+        rate = self.spectrum.peak_dose_rate_Gy_per_s[
+            self.spectrum.index(constituent or self.probe), 0
+        ]
         return float(rate * fluence[0])
 
     def worst(self, constituent: str | None = None) -> LocationResult:
@@ -163,18 +172,27 @@ class ExperimentResult:
         key = constituent or self.probe
         return max(self.locations, key=lambda loc: loc.dose_Gy[key])
 
-    def dose_map(self, resolution_um: float | None = None, constituent: str | None = None) -> DoseMap:
+    def dose_map(
+        self, resolution_um: float | None = None, constituent: str | None = None
+    ) -> DoseMap:
         """2-D map of the final dose (Gy) of ``constituent`` (default: the probe)."""
         beam = self.plan.beam
         step = resolution_um or max(min(beam.spot_um) / 8.0, 1.0)
         raw = dose_map(self.plan.schedule.xy_um, self.beam_on_s, beam.relative_fluence(), step)
-        rate = float(self.spectrum.peak_dose_rate_Gy_per_s[
-            self.spectrum.index(constituent or self.probe), 0])
-        return DoseMap(x_um=raw.x_um, y_um=raw.y_um, values=raw.values * rate,
-                       peak_value=raw.peak_value * rate, peak_xy_um=raw.peak_xy_um,
-                       resolution_um=raw.resolution_um, method=raw.method)
+        rate = float(
+            self.spectrum.peak_dose_rate_Gy_per_s[self.spectrum.index(constituent or self.probe), 0]
+        )
+        return DoseMap(
+            x_um=raw.x_um,
+            y_um=raw.y_um,
+            values=raw.values * rate,
+            peak_value=raw.peak_value * rate,
+            peak_xy_um=raw.peak_xy_um,
+            resolution_um=raw.resolution_um,
+            method=raw.method,
+        )
 
-    def to_dict(self, timeline: bool = True) -> dict:
+    def to_dict(self, timeline: bool = True) -> dict[str, Any]:
         """The JSON form printed by ``beamdesign run --json``."""
         hottest = self.hottest
         out = {
@@ -182,26 +200,41 @@ class ExperimentResult:
             "convention": self.plan.beam.convention,
             "convention_meaning": CONVENTION_MEANING[self.plan.beam.convention],
             "dose_at": "hottest point of each location's footprint, mean over each layer's "
-                       "thickness (entrance_dose_Gy: at the layer's entrance face)",
+            "thickness (entrance_dose_Gy: at the layer's entrance face)",
             "probe": self.probe,
             "protocol_duration_s": self.plan.protocol.duration_s,
-            "hottest": {"location": hottest.location, "x_um": hottest.x_um,
-                        "y_um": hottest.y_um, "dose_Gy": hottest.dose_Gy},
+            "hottest": {
+                "location": hottest.location,
+                "x_um": hottest.x_um,
+                "y_um": hottest.y_um,
+                "dose_Gy": hottest.dose_Gy,
+            },
             "warnings": list(self.warnings),
             "locations": [
                 {
-                    "name": loc.name, "x_um": loc.x_um, "y_um": loc.y_um,
-                    "hot_xy_um": list(loc.hot_xy_um), "scans": loc.scans,
-                    "beam_on_s": loc.beam_on_s, "dose_Gy": loc.dose_Gy,
+                    "name": loc.name,
+                    "x_um": loc.x_um,
+                    "y_um": loc.y_um,
+                    "hot_xy_um": list(loc.hot_xy_um),
+                    "scans": loc.scans,
+                    "beam_on_s": loc.beam_on_s,
+                    "dose_Gy": loc.dose_Gy,
                     "entrance_dose_Gy": loc.entrance_dose_Gy,
                     "local_dose_rate_Gy_per_s": loc.local_dose_rate_Gy_per_s,
                     "averaged_dose_rate_Gy_per_s": loc.averaged_dose_rate_Gy_per_s,
                     "verdict": loc.verdict,
                     "crossings": [
-                        {"threshold": c.threshold.name, "dose_Gy": c.threshold.dose_Gy,
-                         "constituent": c.constituent, "time_s": c.time_s, "soc": c.soc,
-                         "convention": c.convention, "where": c.where,
-                         "final_dose_Gy": c.final_dose_Gy, "caveat": c.caveat}
+                        {
+                            "threshold": c.threshold.name,
+                            "dose_Gy": c.threshold.dose_Gy,
+                            "constituent": c.constituent,
+                            "time_s": c.time_s,
+                            "soc": c.soc,
+                            "convention": c.convention,
+                            "where": c.where,
+                            "final_dose_Gy": c.final_dose_Gy,
+                            "caveat": c.caveat,
+                        }
                         for c in loc.crossings
                     ],
                 }
@@ -212,8 +245,10 @@ class ExperimentResult:
             out["timeline"] = {
                 "time_s": self.time_s.tolist(),
                 "soc": self.soc.tolist(),
-                "dose_Gy": {self.locations[q].name: row.tolist()
-                            for q, row in zip(self.timeline_index, self.probe_dose_Gy)},
+                "dose_Gy": {
+                    self.locations[q].name: row.tolist()
+                    for q, row in zip(self.timeline_index, self.probe_dose_Gy, strict=True)
+                },
             }
         return out
 
@@ -221,8 +256,9 @@ class ExperimentResult:
         """The timeline as CSV: time, SOC, then the probed dose (Gy) at each location."""
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow(["time_s", "soc"] + [f"dose_Gy[{self.locations[q].name}]"
-                                             for q in self.timeline_index])
+        writer.writerow(
+            ["time_s", "soc"] + [f"dose_Gy[{self.locations[q].name}]" for q in self.timeline_index]
+        )
         columns = np.vstack([self.time_s, self.soc, self.probe_dose_Gy]).T
         writer.writerows([f"{v:.6g}" for v in row] for row in columns)
         return buffer.getvalue()
@@ -252,8 +288,9 @@ def _pairs(exposures: Exposures, spots: Hotspots, n_loc: int) -> dict[str, np.nd
     return {"q": q, "k": k, "rate": rate, "cumulative": cumulative, "first": first}
 
 
-def _fluence_at(pairs: dict[str, np.ndarray], exposures: Exposures, q: np.ndarray,
-                time_s: np.ndarray) -> np.ndarray:
+def _fluence_at(
+    pairs: dict[str, np.ndarray], exposures: Exposures, q: np.ndarray, time_s: np.ndarray
+) -> np.ndarray:
     """Peak-fluence-seconds at the hot point of location ``q[i]`` by ``time_s[i]`` (same shape).
 
     Completed exposures: the cumulative value of the last pair of q ending by t; the one
@@ -277,9 +314,11 @@ def _fluence_at(pairs: dict[str, np.ndarray], exposures: Exposures, q: np.ndarra
     return completed + partial
 
 
-def _crossing_times(pairs: dict[str, np.ndarray], exposures: Exposures, q: np.ndarray,
-                    level: np.ndarray) -> np.ndarray:
-    """Exact time at which location ``q[i]`` reaches ``level[i]`` peak-fluence-seconds (nan: never)."""
+def _crossing_times(
+    pairs: dict[str, np.ndarray], exposures: Exposures, q: np.ndarray, level: np.ndarray
+) -> np.ndarray:
+    """Exact time at which location ``q[i]`` reaches ``level[i]`` peak-fluence-seconds (nan:
+    never)."""
     if not pairs["q"].size:
         return np.full(q.shape, np.nan)
     ends = np.append(pairs["first"][1:], pairs["q"].size)
@@ -294,8 +333,9 @@ def _crossing_times(pairs: dict[str, np.ndarray], exposures: Exposures, q: np.nd
     return np.where(found, np.minimum(times, exposures.end_s[k]), np.nan)
 
 
-def _averaged_rate_fluence(pairs: dict[str, np.ndarray], exposures: Exposures,
-                           n_loc: int) -> np.ndarray:
+def _averaged_rate_fluence(
+    pairs: dict[str, np.ndarray], exposures: Exposures, n_loc: int
+) -> np.ndarray:
     """Peak-fluence-seconds per second over each location's own measurement window.
 
     The window runs from the start of the location's first exposure to the end of its last
@@ -310,8 +350,7 @@ def _averaged_rate_fluence(pairs: dict[str, np.ndarray], exposures: Exposures,
     np.minimum.at(first, index, exposures.start_s)
     np.maximum.at(last, index, exposures.end_s)
     q = np.flatnonzero(has)
-    gained = (_fluence_at(pairs, exposures, q, last[q])
-              - _fluence_at(pairs, exposures, q, first[q]))
+    gained = _fluence_at(pairs, exposures, q, last[q]) - _fluence_at(pairs, exposures, q, first[q])
     out = np.zeros(n_loc)
     window = last[q] - first[q]
     out[q] = np.where(window > 0, gained / np.where(window > 0, window, 1.0), 0.0)
@@ -331,7 +370,8 @@ def metric_rates(plan: Plan, spectrum: DoseSpectrum, convention: str, where: str
         return rates
     depth = -np.log(spectrum.layer_transmission[:, 0])
     slab = np.where(depth > 0, -np.expm1(-depth) / np.where(depth > 0, depth, 1.0), 1.0)
-    return rates / slab[spectrum.layer_index]
+    local_rates: np.ndarray = rates / slab[spectrum.layer_index]
+    return local_rates
 
 
 def _timeline_rows(fluence_s: np.ndarray, n_times: int) -> np.ndarray:
@@ -351,8 +391,9 @@ def run_plan(plan: Plan, timeline_points: int = TIMELINE_POINTS) -> ExperimentRe
     end_s = plan.protocol.duration_s
     exposures = schedule.exposures(end_s)
     n_loc = len(schedule.locations)
-    beam_seconds = np.bincount(exposures.location_index, weights=exposures.duration_s,
-                               minlength=n_loc)
+    beam_seconds = np.bincount(
+        exposures.location_index, weights=exposures.duration_s, minlength=n_loc
+    )
     spots = hotspots(schedule.xy_um, beam_seconds, plan.beam)
     pairs = _pairs(exposures, spots, n_loc)
     time_s = np.linspace(0.0, end_s, timeline_points)
@@ -367,15 +408,24 @@ def run_plan(plan: Plan, timeline_points: int = TIMELINE_POINTS) -> ExperimentRe
     rates = {m: metric_rates(plan, spectrum, *m) for m in sorted(metrics)}
     entrance = metric_rates(plan, spectrum, plan.beam.convention, "hottest-point")
     material = spectrum.stack.layer(probe.split("/")[0]).constituents
-    probe_material = next(c.material.name for c in material
-                          if f"{probe.split('/')[0]}/{c.name}".lower() == probe.lower())
+    probe_material = next(
+        c.material.name
+        for c in material
+        if f"{probe.split('/')[0]}/{c.name}".lower() == probe.lower()
+    )
     checks = []  # (threshold, key, rate in the threshold's metric, caveat)
     for threshold in plan.thresholds:
         key = threshold_key(plan, threshold, probe)
         if key is None:  # electrolyte threshold, probed layer without pores
             continue
-        checks.append((threshold, key, float(rates[(threshold.convention, threshold.where)][
-            spectrum.index(key)]), threshold.caveat(probe_material, plan.beam.energy_keV)))
+        checks.append(
+            (
+                threshold,
+                key,
+                float(rates[(threshold.convention, threshold.where)][spectrum.index(key)]),
+                threshold.caveat(probe_material, plan.beam.energy_keV),
+            )
+        )
     q_grid = np.repeat(np.arange(n_loc), len(checks))
     levels = np.tile([t.dose_Gy / rate if rate > 0 else np.inf for t, _, rate, _ in checks], n_loc)
     times = _crossing_times(pairs, exposures, q_grid, levels).reshape(n_loc, len(checks))
@@ -385,29 +435,66 @@ def run_plan(plan: Plan, timeline_points: int = TIMELINE_POINTS) -> ExperimentRe
     crossed = ~np.isnan(times)
     time_list = np.where(crossed, times, 0.0).tolist()
     soc_list = socs.tolist()
-    final_in_metric = (np.array([rate for _, _, rate, _ in checks])[None, :]
-                       * fluence[:, None]).tolist()
+    final_in_metric = (
+        np.array([rate for _, _, rate, _ in checks])[None, :] * fluence[:, None]
+    ).tolist()
     doses = (peak_rates[None, :] * fluence[:, None]).tolist()
     entrance_doses = (entrance[None, :] * fluence[:, None]).tolist()
-    columns = zip(schedule.locations, spots.xy_um.tolist(), crossed.tolist(), time_list,
-                  soc_list, final_in_metric, doses, entrance_doses,
-                  np.bincount(exposures.location_index, minlength=n_loc).tolist(),
-                  beam_seconds.tolist(), (probe_rate * local_rate).tolist(),
-                  (probe_rate * averaged).tolist())
+    columns = zip(
+        schedule.locations,
+        spots.xy_um.tolist(),
+        crossed.tolist(),
+        time_list,
+        soc_list,
+        final_in_metric,
+        doses,
+        entrance_doses,
+        np.bincount(exposures.location_index, minlength=n_loc).tolist(),
+        beam_seconds.tolist(),
+        (probe_rate * local_rate).tolist(),
+        (probe_rate * averaged).tolist(),
+        strict=True,  # one entry per location in every column
+    )
     locations = []
     for point, hot, hit, when, soc, in_metric, dose, at_entrance, scans, on, local, avg in columns:
         crossings = tuple(
-            Crossing(t, key, when[i] if hit[i] else None, soc[i] if hit[i] else None,
-                     in_metric[i], caveat)
-            for i, (t, key, _, caveat) in enumerate(checks))
-        locations.append(LocationResult(
-            name=point.name, x_um=point.x_um, y_um=point.y_um, hot_xy_um=(hot[0], hot[1]),
-            scans=scans, beam_on_s=on, dose_Gy=dict(zip(spectrum.keys, dose)),
-            entrance_dose_Gy=dict(zip(spectrum.keys, at_entrance)),
-            local_dose_rate_Gy_per_s=local, averaged_dose_rate_Gy_per_s=avg,
-            crossings=crossings,
-            verdict=verdict([c.threshold for c in crossings if c.time_s is not None]),
-        ))
-    result = ExperimentResult(plan, spectrum, probe, exposures, spots, beam_seconds, time_s,
-                              plan.protocol.soc_at(time_s), probe_dose, rows, tuple(locations))
+            Crossing(
+                t,
+                key,
+                when[i] if hit[i] else None,
+                soc[i] if hit[i] else None,
+                in_metric[i],
+                caveat,
+            )
+            for i, (t, key, _, caveat) in enumerate(checks)
+        )
+        locations.append(
+            LocationResult(
+                name=point.name,
+                x_um=point.x_um,
+                y_um=point.y_um,
+                hot_xy_um=(hot[0], hot[1]),
+                scans=scans,
+                beam_on_s=on,
+                dose_Gy=dict(zip(spectrum.keys, dose, strict=True)),
+                entrance_dose_Gy=dict(zip(spectrum.keys, at_entrance, strict=True)),
+                local_dose_rate_Gy_per_s=local,
+                averaged_dose_rate_Gy_per_s=avg,
+                crossings=crossings,
+                verdict=verdict([c.threshold for c in crossings if c.time_s is not None]),
+            )
+        )
+    result = ExperimentResult(
+        plan,
+        spectrum,
+        probe,
+        exposures,
+        spots,
+        beam_seconds,
+        time_s,
+        plan.protocol.soc_at(time_s),
+        probe_dose,
+        rows,
+        tuple(locations),
+    )
     return replace(result, warnings=plan_warnings(plan, result))

@@ -9,7 +9,8 @@ hold these rules, each broken rule raising one ``InputError`` sentence:
   are text. No YAML anchors or aliases (they can expand a 1 KB file to gigabytes), no tags other
   than the plain-data ones (no dates, binary, sets, ordered maps or ``!!python/...`` objects),
   no key given twice (YAML and JSON), no nesting deeper than ``MAX_DEPTH``, at most
-  ``MAX_VALUES`` values in a YAML file, no text longer than ``MAX_TEXT_CHARS`` and no lone surrogate (``"\\ud800"``), no infinite or NaN number;
+  ``MAX_VALUES`` values in a YAML file, no text longer than ``MAX_TEXT_CHARS`` and no lone
+  surrogate (``"\\ud800"``), no infinite or NaN number;
 - YAML scalars are read with the YAML 1.2 core schema, not PyYAML's YAML 1.1 default: ``8e10``,
   ``1e-3``, ``.5`` and ``1.`` are numbers (YAML 1.1 reads ``8e10`` as text); ``true``/``false``
   are the only booleans (``yes``, ``no``, ``on``, ``off`` stay text); ``0x1F`` and ``0o17`` are
@@ -26,6 +27,7 @@ import re
 import stat
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -53,27 +55,33 @@ class DataLoader(yaml.SafeLoader):
     nesting bounded by ``MAX_DEPTH`` and size by ``MAX_VALUES`` while composing (before
     anything is built)."""
 
-    yaml_implicit_resolvers: dict = {}
+    #: first character (None: any) -> [(tag, pattern)], as PyYAML's Resolver keeps them; a
+    #: class-level registry, but not a ClassVar: types-PyYAML declares it an instance variable
+    yaml_implicit_resolvers: dict[str | None, list[tuple[str, re.Pattern[str]]]] = {}  # noqa: RUF012
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self._depth = 0
         self._nodes = 0
 
-    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:
-        event = self.peek_event()
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]  # untyped in types-PyYAML
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
-            raise _Refused(event.start_mark, "no YAML anchors (&) or aliases (*); write each "
-                           "value out")
+            raise _Refused(
+                event.start_mark, "no YAML anchors (&) or aliases (*); write each value out"
+            )
         self._depth += 1
         self._nodes += 1
         try:
             if self._nodes > MAX_VALUES:
-                raise _Refused(event.start_mark, f"at most {MAX_VALUES} values "
-                               "(keys, items and numbers) in one file")
+                raise _Refused(
+                    event.start_mark,
+                    f"at most {MAX_VALUES} values (keys, items and numbers) in one file",
+                )
             if self._depth > MAX_DEPTH + 1:
-                raise _Refused(event.start_mark, f"at most {MAX_DEPTH} levels of "
-                               "nested lists and mappings")
+                raise _Refused(
+                    event.start_mark, f"at most {MAX_DEPTH} levels of nested lists and mappings"
+                )
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
@@ -107,15 +115,21 @@ def _check_text(text: str, path: str, field: str) -> str:
         raise InputError(path or field, text, f"a text of at most {MAX_TEXT_CHARS} characters")
     if any("\ud800" <= c <= "\udfff" for c in text):
         bad = next(c for c in text if "\ud800" <= c <= "\udfff")
-        raise InputError(path or field, f"\\u{ord(bad):04x}", "text without lone surrogates "
-                         "(half of a UTF-16 pair is not a character)")
+        raise InputError(
+            path or field,
+            f"\\u{ord(bad):04x}",
+            "text without lone surrogates (half of a UTF-16 pair is not a character)",
+        )
     return text
 
 
 def _check_float(value: float, path: str, field: str, written: object) -> float:
     if not math.isfinite(value):
-        raise InputError(path or field, written, "a finite number (no .inf, .nan, Infinity, NaN "
-                         "or overflowing exponent)")
+        raise InputError(
+            path or field,
+            written,
+            "a finite number (no .inf, .nan, Infinity, NaN or overflowing exponent)",
+        )
     return value
 
 
@@ -131,21 +145,30 @@ def _scalar(node: yaml.ScalarNode, path: str, field: str) -> object:
         try:
             return int(text, 0) if text[:2] in ("0o", "0x") else int(text, 10)
         except ValueError:  # more than Python's 4300 digits
-            raise InputError(path or field, text[:20] + "…", "a number of at most 4300 digits") from None
+            raise InputError(
+                path or field, text[:20] + "…", "a number of at most 4300 digits"
+            ) from None
     if tag == _TAG + "float" and _SPECIAL_FLOAT.fullmatch(text):
         raise InputError(path or field, text, "a finite number (no .inf or .nan)")
     if tag == _TAG + "float" and _FLOAT.fullmatch(text):
         return _check_float(float(text), path, field, text)
-    if tag.startswith(_TAG) and tag[len(_TAG):] in ("null", "bool", "int", "float"):
-        raise InputError(path or field, text, f"not a valid !!{tag[len(_TAG):]} (line "
-                         f"{node.start_mark.line + 1})")
+    if tag.startswith(_TAG) and tag[len(_TAG) :] in ("null", "bool", "int", "float"):
+        raise InputError(
+            path or field,
+            text,
+            f"not a valid !!{tag[len(_TAG) :]} (line {node.start_mark.line + 1})",
+        )
     raise _refuse_tag(node, path, field)
 
 
 def _refuse_tag(node: yaml.Node, path: str, field: str) -> InputError:
-    shown = "!!" + node.tag[len(_TAG):] if node.tag.startswith(_TAG) else node.tag
-    return InputError(path or field, shown, f"{_DATA} (line {node.start_mark.line + 1}); "
-                      "no YAML tags such as dates, binary, sets or Python objects")
+    shown = "!!" + node.tag[len(_TAG) :] if node.tag.startswith(_TAG) else node.tag
+    return InputError(
+        path or field,
+        shown,
+        f"{_DATA} (line {node.start_mark.line + 1}); "
+        "no YAML tags such as dates, binary, sets or Python objects",
+    )
 
 
 def _build(node: yaml.Node, path: str, field: str) -> object:
@@ -164,11 +187,17 @@ def _build(node: yaml.Node, path: str, field: str) -> object:
         key = _build(key_node, path, field) if isinstance(key_node, yaml.ScalarNode) else key_node
         line = key_node.start_mark.line + 1
         if not isinstance(key, str):
-            raise InputError(_join(path, "<key>"), key if not isinstance(key, yaml.Node)
-                             else "a list or mapping", f"keys are text (line {line})")
+            raise InputError(
+                _join(path, "<key>"),
+                key if not isinstance(key, yaml.Node) else "a list or mapping",
+                f"keys are text (line {line})",
+            )
         if key in out:
-            raise InputError(_join(path, key), "given twice", f"each key once (lines "
-                             f"{lines[key]} and {line}); a second one would silently win")
+            raise InputError(
+                _join(path, key),
+                "given twice",
+                f"each key once (lines {lines[key]} and {line}); a second one would silently win",
+            )
         lines[key] = line
         out[key] = _build(value_node, _join(path, key), field)
     return out
@@ -177,8 +206,7 @@ def _build(node: yaml.Node, path: str, field: str) -> object:
 def _check(value: object, path: str, field: str, depth: int = 0) -> object:
     """The rules of the module docstring on data decoded from JSON."""
     if depth > MAX_DEPTH:
-        raise InputError(field, path, f"at most {MAX_DEPTH} levels of nested "
-                         "lists and mappings")
+        raise InputError(field, path, f"at most {MAX_DEPTH} levels of nested lists and mappings")
     if isinstance(value, str):
         return _check_text(value, path, field)
     if isinstance(value, float):
@@ -197,8 +225,8 @@ class _Duplicate(Exception):
     pass
 
 
-def _json_object(pairs: list[tuple[str, object]]) -> dict:
-    out: dict = {}
+def _json_object(pairs: list[tuple[str, object]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
             raise _Duplicate(key)
@@ -210,8 +238,9 @@ def _no_constant(word: str) -> None:
     raise _Duplicate(word)  # NaN, Infinity, -Infinity: reported below
 
 
-def parse_data(text: str, field: str, fmt: str = "yaml", keys_under: str | None = None,
-               source: str = "<text>") -> object:
+def parse_data(
+    text: str, field: str, fmt: str = "yaml", keys_under: str | None = None, source: str = "<text>"
+) -> object:
     """Plain data from YAML or JSON text, with the rules of the module docstring.
 
     Parameters
@@ -225,8 +254,9 @@ def parse_data(text: str, field: str, fmt: str = "yaml", keys_under: str | None 
     """
     root = field if keys_under is None else keys_under
     if len(text) > MAX_FILE_BYTES:
-        raise InputError(field, source, f"a text of {len(text)} characters; at most "
-                         f"{MAX_FILE_BYTES} are read")
+        raise InputError(
+            field, source, f"a text of {len(text)} characters; at most {MAX_FILE_BYTES} are read"
+        )
     if fmt == "json":
         try:
             data = json.loads(text, object_pairs_hook=_json_object, parse_constant=_no_constant)
@@ -234,22 +264,32 @@ def parse_data(text: str, field: str, fmt: str = "yaml", keys_under: str | None 
             word = error.args[0]
             if word in ("NaN", "Infinity", "-Infinity"):
                 raise InputError(field, source, f"finite numbers only, not {word}") from None
-            raise InputError(_join(root, word) if root else word, "given twice",
-                             "each key once; a second one would silently win") from None
+            raise InputError(
+                _join(root, word) if root else word,
+                "given twice",
+                "each key once; a second one would silently win",
+            ) from None
         except RecursionError:
-            raise InputError(field, source, f"at most {MAX_DEPTH} levels of nested lists and "
-                             "mappings") from None
+            raise InputError(
+                field, source, f"at most {MAX_DEPTH} levels of nested lists and mappings"
+            ) from None
         except ValueError as error:
             if "digits" in str(error) and not isinstance(error, json.JSONDecodeError):
                 raise InputError(field, source, "numbers of at most 4300 digits") from None
             where = f" at line {error.lineno}" if isinstance(error, json.JSONDecodeError) else ""
-            raise InputError(field, source, f"not valid JSON{where} ({_short(str(error))})") from None
+            raise InputError(
+                field, source, f"not valid JSON{where} ({_short(str(error))})"
+            ) from None
         return _check(data, root, field)
     try:
         loader = DataLoader(text)
     except yaml.reader.ReaderError as error:
-        raise InputError(field, source, f"text without control characters (character "
-                         f"U+{error.character:04X} at position {error.position})") from None
+        raise InputError(
+            field,
+            source,
+            f"text without control characters (character "
+            f"U+{error.character:04X} at position {error.position})",
+        ) from None
     try:
         node = loader.get_single_node()
     except _Refused as error:
@@ -268,13 +308,18 @@ def _short(text: str) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
-def parse_mapping(text: str, field: str, fmt: str = "yaml", keys_under: str | None = None,
-                  source: str = "<text>") -> dict:
+def parse_mapping(
+    text: str, field: str, fmt: str = "yaml", keys_under: str | None = None, source: str = "<text>"
+) -> dict[str, Any]:
     """``parse_data`` for text that must hold one non-empty mapping (a plan, a stack ...)."""
     data = parse_data(text, field, fmt, keys_under, source)
     if not isinstance(data, dict) or not data:
-        raise InputError(field, source, "the file must hold a non-empty mapping (key: value "
-                         f"lines), not {'nothing' if data is None else type(data).__name__}")
+        raise InputError(
+            field,
+            source,
+            "the file must hold a non-empty mapping (key: value "
+            f"lines), not {'nothing' if data is None else type(data).__name__}",
+        )
     return data
 
 
@@ -291,17 +336,21 @@ def read_text(path: str | Path, field: str) -> str:
     except FileNotFoundError:
         raise InputError(field, shown, "no such file") from None
     except NotADirectoryError:
-        raise InputError(field, shown, "no such file (a part of the path is a file, not a folder)") from None
+        raise InputError(
+            field, shown, "no such file (a part of the path is a file, not a folder)"
+        ) from None
     except OSError as error:
         raise InputError(field, shown, f"cannot be read ({reason(error)})") from None
     if stat.S_ISDIR(info.st_mode):
         raise InputError(field, shown, "a folder, not a file")
     if not stat.S_ISREG(info.st_mode):
-        raise InputError(field, shown, "not a regular file (a FIFO, device or socket); give a "
-                         "YAML or JSON file")
+        raise InputError(
+            field, shown, "not a regular file (a FIFO, device or socket); give a YAML or JSON file"
+        )
     if info.st_size > MAX_FILE_BYTES:
-        raise InputError(field, shown, f"a file of {info.st_size} bytes; at most "
-                         f"{MAX_FILE_BYTES} bytes are read")
+        raise InputError(
+            field, shown, f"a file of {info.st_size} bytes; at most {MAX_FILE_BYTES} bytes are read"
+        )
     try:
         # O_NONBLOCK: should the file be swapped for a FIFO after stat, open does not hang
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
@@ -314,8 +363,12 @@ def read_text(path: str | Path, field: str) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise InputError(field, shown, f"not UTF-8 text (byte 0x{data[error.start]:02x} at "
-                         f"position {error.start}); save the file as UTF-8") from None
+        raise InputError(
+            field,
+            shown,
+            f"not UTF-8 text (byte 0x{data[error.start]:02x} at "
+            f"position {error.start}); save the file as UTF-8",
+        ) from None
 
 
 def reason(error: OSError) -> str:
@@ -323,7 +376,7 @@ def reason(error: OSError) -> str:
     return (error.strerror or str(error) or type(error).__name__).lower()
 
 
-def read_mapping(path: str | Path, field: str, keys_under: str | None = None) -> dict:
+def read_mapping(path: str | Path, field: str, keys_under: str | None = None) -> dict[str, Any]:
     """The mapping a YAML or JSON file holds (JSON for a ``.json`` suffix), read safely.
 
     See ``read_text`` and ``parse_data`` for the rules and the meaning of the arguments.
@@ -333,15 +386,16 @@ def read_mapping(path: str | Path, field: str, keys_under: str | None = None) ->
     return parse_mapping(text, field, fmt, keys_under, str(Path(path).expanduser()))
 
 
-
 class DataDumper(yaml.SafeDumper):
     """PyYAML's SafeDumper that also quotes text the core schema would read as a number
     (``"8e10"``, ``"0o17"``), so that what it writes reads back the same with ``DataLoader``
     and with PyYAML's own ``safe_load``."""
 
 
-for _tag, _pattern, _first in (("int", _INT.pattern, "-+0123456789"),
-                               ("float", _FLOAT.pattern, "-+0123456789.")):
+for _tag, _pattern, _first in (
+    ("int", _INT.pattern, "-+0123456789"),
+    ("float", _FLOAT.pattern, "-+0123456789."),
+):
     DataDumper.add_implicit_resolver(_TAG + _tag, re.compile(rf"^(?:{_pattern})$"), list(_first))
 
 
@@ -382,8 +436,9 @@ def write_text_atomic(path: str | Path, text: str, field: str) -> Path:
     """
     target = check_output(path, field)
     try:
-        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
-                                             dir=target.parent)
+        handle, temporary = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
+        )
     except OSError as error:
         raise InputError(field, str(target), f"cannot be written ({reason(error)})") from None
     try:

@@ -68,7 +68,9 @@ def reach_um(beam: Beam) -> tuple[float, float]:
     return (0.5 + tail) * w, (0.5 + tail) * h
 
 
-def neighbours(xy_um: np.ndarray, reach_x_um: float, reach_y_um: float) -> tuple[np.ndarray, np.ndarray]:
+def neighbours(
+    xy_um: np.ndarray, reach_x_um: float, reach_y_um: float
+) -> tuple[np.ndarray, np.ndarray]:
     """All pairs (q, p), self included, with |x_q - x_p| <= reach_x and |y_q - y_p| <= reach_y.
 
     Locations are hashed into cells of the reach; each looks in its own and the 8 adjacent
@@ -100,8 +102,14 @@ def neighbours(xy_um: np.ndarray, reach_x_um: float, reach_y_um: float) -> tuple
     return q[order], p[order]
 
 
-def _field(beam: Beam, xy: np.ndarray, seconds: np.ndarray, q: np.ndarray, p: np.ndarray,
-           offsets: np.ndarray) -> np.ndarray:
+def _field(
+    beam: Beam,
+    xy: np.ndarray,
+    seconds: np.ndarray,
+    q: np.ndarray,
+    p: np.ndarray,
+    offsets: np.ndarray,
+) -> np.ndarray:
     """Peak-fluence-seconds at ``xy[q] + offsets[q, j]`` for every location and pattern point.
 
     ``offsets`` is (n, m, 2) µm; pairs (q, p) come sorted by q. Returns (n, m).
@@ -111,7 +119,7 @@ def _field(beam: Beam, xy: np.ndarray, seconds: np.ndarray, q: np.ndarray, p: np
     profile = beam.relative_fluence()
     step = max(1, CHUNK_PAIRS // m)
     for lo in range(0, q.size, step):
-        qs, ps = q[lo:lo + step], p[lo:lo + step]
+        qs, ps = q[lo : lo + step], p[lo : lo + step]
         d = (xy[qs] - xy[ps])[:, None, :] + offsets[qs]
         lit = profile(d[..., 0], d[..., 1]) * seconds[ps][:, None]
         starts = np.flatnonzero(np.r_[True, qs[1:] != qs[:-1]])
@@ -125,8 +133,14 @@ def _tophat_candidates(beam: Beam, xy: np.ndarray, q: np.ndarray, p: np.ndarray)
     per_axis = []
     for axis in (0, 1):
         own = np.arange(xy.shape[0])  # every footprint keeps its own edges
-        edges = np.concatenate([xy[p, axis] - half[axis], xy[p, axis] + half[axis],
-                                xy[own, axis] - half[axis], xy[own, axis] + half[axis]])
+        edges = np.concatenate(
+            [
+                xy[p, axis] - half[axis],
+                xy[p, axis] + half[axis],
+                xy[own, axis] - half[axis],
+                xy[own, axis] + half[axis],
+            ]
+        )
         owner = np.concatenate([q, q, own, own])
         offset = edges - xy[owner, axis]
         inside = np.abs(offset) <= half[axis] * (1 + EDGE_TOLERANCE)
@@ -162,8 +176,15 @@ def _ellipse_pattern() -> np.ndarray:
     return np.vstack(rings)
 
 
-def _mean_shift(beam: Beam, xy: np.ndarray, seconds: np.ndarray, q: np.ndarray, p: np.ndarray,
-                hot: np.ndarray, fluence: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _mean_shift(
+    beam: Beam,
+    xy: np.ndarray,
+    seconds: np.ndarray,
+    q: np.ndarray,
+    p: np.ndarray,
+    hot: np.ndarray,
+    fluence: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """Climb from the best sampled point to the field's maximum (Gaussian beams).
 
     For a sum of Gaussians sharing one covariance, the mean-shift step
@@ -182,8 +203,9 @@ def _mean_shift(beam: Beam, xy: np.ndarray, seconds: np.ndarray, q: np.ndarray, 
         d = xy[qa] + offset[qa] - xy[pa]
         g = profile(d[:, 0], d[:, 1]) * seconds[pa]
         total = np.bincount(qa, weights=g, minlength=n)
-        centre = np.stack([np.bincount(qa, weights=g * xy[pa, axis], minlength=n)
-                           for axis in (0, 1)], axis=1)
+        centre = np.stack(
+            [np.bincount(qa, weights=g * xy[pa, axis], minlength=n) for axis in (0, 1)], axis=1
+        )
         active = np.zeros(n, dtype=bool)
         active[qa] = True
         climbing = active & (total > 0)

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
+from typing import Any
 
 import numpy as np
 import xraylib
@@ -56,7 +57,8 @@ class Material:
             self.mass_fractions,
             self.formula,
             self.category,
-            self.source + (" (density set by the user)" if self.source else "density set by the user"),
+            self.source
+            + (" (density set by the user)" if self.source else "density set by the user"),
         )
 
 
@@ -78,7 +80,7 @@ def check_positive(value: object, field: str, unit: str) -> float:
 def _atomic_number(symbol: str) -> int:
     """Z of an element symbol, 0 when it is not one."""
     try:
-        return xraylib.SymbolToAtomicNumber(symbol)
+        return int(xraylib.SymbolToAtomicNumber(symbol))
     except ValueError:
         return 0
 
@@ -91,18 +93,27 @@ def parse_formula(formula: str, field: str) -> tuple[tuple[int, float], ...]:
             break
         symbol = match.group()
         if symbol[0].isupper() and _atomic_number(symbol) == 0:
-            raise InputError(field, formula, "not a known material or chemical formula",
-                             f"unknown element '{symbol}' at character {match.start() + 1}")
+            raise InputError(
+                field,
+                formula,
+                "not a known material or chemical formula",
+                f"unknown element '{symbol}' at character {match.start() + 1}",
+            )
         position = match.end()
     if position != len(formula) or not formula:
-        raise InputError(field, formula, "not a known material or chemical formula",
-                         f"unexpected character at position {position + 1}" if formula else "")
+        raise InputError(
+            field,
+            formula,
+            "not a known material or chemical formula",
+            f"unexpected character at position {position + 1}" if formula else "",
+        )
     try:
         parsed = xraylib.CompoundParser(formula)
     except ValueError as error:
-        raise InputError(field, formula, "not a known material or chemical formula",
-                         str(error)) from None
-    return tuple(sorted(zip(parsed["Elements"], parsed["massFractions"])))
+        raise InputError(
+            field, formula, "not a known material or chemical formula", str(error)
+        ) from None
+    return tuple(sorted(zip(parsed["Elements"], parsed["massFractions"], strict=True)))
 
 
 def _composition(name: str, field: str) -> tuple[str, tuple[tuple[int, float], ...]]:
@@ -113,8 +124,9 @@ def _composition(name: str, field: str) -> tuple[str, tuple[tuple[int, float], .
     return name, parse_formula(name, field)
 
 
-def _mix(parts: list[tuple[tuple[str, tuple[tuple[int, float], ...]], float]]
-         ) -> tuple[tuple[int, float], ...]:
+def _mix(
+    parts: list[tuple[tuple[str, tuple[tuple[int, float], ...]], float]],
+) -> tuple[tuple[int, float], ...]:
     mixed: dict[int, float] = {}
     for (_, fractions), weight in parts:
         for z, w in fractions:
@@ -123,9 +135,9 @@ def _mix(parts: list[tuple[tuple[str, tuple[tuple[int, float], ...]], float]]
 
 
 @cache
-def _library_entries() -> dict[str, dict]:
+def _library_entries() -> dict[str, dict[str, Any]]:
     text = resources.files("beamdesign").joinpath("data/materials.yaml").read_text("utf-8")
-    entries: dict[str, dict] = {}
+    entries: dict[str, dict[str, Any]] = {}
     for entry in yaml.safe_load(text):
         for key in [entry["name"], *entry.get("aliases", [])]:
             entries[key.lower()] = entry
@@ -137,15 +149,22 @@ def _library_material(name_lower: str) -> Material:
     entry = _library_entries()[name_lower]
     field = f"materials.yaml[{entry['name']}]"
     if "components" in entry:
-        parts = [(_composition(c["material"], field), c["mass_fraction"])
-                 for c in entry["components"]]
+        parts = [
+            (_composition(c["material"], field), c["mass_fraction"]) for c in entry["components"]
+        ]
         fractions = _mix(parts)
         formula = " + ".join(f"{w:.4g} {name}" for (name, _), w in parts) + " (by mass)"
     else:
         fractions = parse_formula(entry["formula"], field)
         formula = entry["formula"]
-    return Material(entry["name"], float(entry["density_g_cm3"]), fractions, formula,
-                    entry.get("category", ""), entry.get("source", ""))
+    return Material(
+        entry["name"],
+        float(entry["density_g_cm3"]),
+        fractions,
+        formula,
+        entry.get("category", ""),
+        entry.get("source", ""),
+    )
 
 
 def default_particle_size_um(material: Material) -> float | None:
@@ -168,7 +187,9 @@ def library() -> list[Material]:
     return [_library_material(name.lower()) for name in library_names()]
 
 
-def resolve_material(spec: str | dict, field: str, density_g_cm3: float | None = None) -> Material:
+def resolve_material(
+    spec: str | dict[str, Any], field: str, density_g_cm3: float | None = None
+) -> Material:
     """Resolve a material given by name, formula, or ``{material, density_g_cm3}``.
 
     Parameters
@@ -181,8 +202,9 @@ def resolve_material(spec: str | dict, field: str, density_g_cm3: float | None =
     if isinstance(spec, dict):
         unknown = set(spec) - {"material", "density_g_cm3"}
         if unknown or "material" not in spec:
-            raise InputError(field, spec, "a material mapping has keys 'material' and "
-                             "optionally 'density_g_cm3'")
+            raise InputError(
+                field, spec, "a material mapping has keys 'material' and optionally 'density_g_cm3'"
+            )
         return resolve_material(spec["material"], f"{field}.material", spec.get("density_g_cm3"))
     if not isinstance(spec, str) or not spec.strip():
         raise InputError(field, spec, "a material name from the library or a chemical formula")
@@ -192,17 +214,37 @@ def resolve_material(spec: str | dict, field: str, density_g_cm3: float | None =
         fractions = parse_formula(name, field)
         z = _atomic_number(name) if re.fullmatch(r"[A-Z][a-z]?", name) else 0
         if density_g_cm3 is None and z:
-            return Material(name, xraylib.ElementDensity(z), fractions, name, "element",
-                            "density: xraylib.ElementDensity")
+            return Material(
+                name,
+                xraylib.ElementDensity(z),
+                fractions,
+                name,
+                "element",
+                "density: xraylib.ElementDensity",
+            )
         if density_g_cm3 is None:
-            same = sorted({e["name"] for e in _library_entries().values()
-                           if e.get("formula") == name})
-            hint = ("library materials with this formula: " + ", ".join(same)
-                    if same else did_you_mean(name, library_names()))
-            raise InputError(_density_field(field), None, f"the formula '{name}' is not a "
-                             "library name, so it needs a density_g_cm3 > 0", hint)
-        return Material(name, check_positive(density_g_cm3, _density_field(field), "g/cm³"),
-                        fractions, name, "", "formula and density given by the user")
+            same = sorted(
+                {e["name"] for e in _library_entries().values() if e.get("formula") == name}
+            )
+            hint = (
+                "library materials with this formula: " + ", ".join(same)
+                if same
+                else did_you_mean(name, library_names())
+            )
+            raise InputError(
+                _density_field(field),
+                None,
+                f"the formula '{name}' is not a library name, so it needs a density_g_cm3 > 0",
+                hint,
+            )
+        return Material(
+            name,
+            check_positive(density_g_cm3, _density_field(field), "g/cm³"),
+            fractions,
+            name,
+            "",
+            "formula and density given by the user",
+        )
     if density_g_cm3 is not None:
         return material.with_density(density_g_cm3, _density_field(field))
     return material
@@ -229,8 +271,11 @@ def _by_name(name: str, field: str) -> Material | None:
     if name.lower() in entries:
         return _library_material(name.lower())
     raise formula_error or InputError(
-        field, name, "not a library material or a chemical formula",
-        did_you_mean(name, library_names()) or "see `beamdesign materials`")
+        field,
+        name,
+        "not a library material or a chemical formula",
+        did_you_mean(name, library_names()) or "see `beamdesign materials`",
+    )
 
 
 def _density_field(field: str) -> str:

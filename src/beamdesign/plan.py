@@ -8,33 +8,45 @@ Saving is atomic: the file is written to a temporary neighbour and renamed over 
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from beamdesign import validate
 from beamdesign.beam import Beam
 from beamdesign.errors import InputError, did_you_mean
-from beamdesign.files import (check_output, dump_yaml, parse_mapping, read_mapping,
-                              write_text_atomic)
+from beamdesign.files import check_output, dump_yaml, parse_mapping, read_mapping, write_text_atomic
 from beamdesign.protocol import Protocol, parse_protocol
 from beamdesign.schedule import Schedule
 from beamdesign.stack import Constituent, Layer, Stack, load_stack
 from beamdesign.thresholds import DEFAULT_SCALE, Threshold, thresholds_from_config
 
 PLAN_VERSION = 1
-PLAN_KEYS = ("version", "title", "stack", "beam", "protocol", "soc0", "schedule", "thresholds",
-             "probe", "notes", "metadata")
+PLAN_KEYS = (
+    "version",
+    "title",
+    "stack",
+    "beam",
+    "protocol",
+    "soc0",
+    "schedule",
+    "thresholds",
+    "probe",
+    "notes",
+    "metadata",
+)
 #: What a plan's ``metadata`` section may say about the beamtime (free text each).
 METADATA_KEYS = ("proposal", "beamline", "facility", "principal_investigator", "sample", "date")
 #: Longest ``notes`` and metadata text, characters.
 MAX_NOTES_CHARS = 10_000
 _FILE_SUFFIXES = (".yaml", ".yml", ".json")
 #: version N -> function turning a version-N mapping into a version-(N+1) mapping
-MIGRATIONS: dict[int, Callable[[dict], dict]] = {}
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 
 
 @dataclass(frozen=True)
@@ -48,16 +60,18 @@ class Plan:
     schedule: Schedule
     thresholds: tuple[Threshold, ...]
     probe: str | None
-    config: dict
+    config: dict[str, Any]
 
     @property
     def metadata(self) -> dict[str, str]:
-        """Proposal, beamline, facility, PI, sample, date: whatever the plan says (METADATA_KEYS)."""
+        """Proposal, beamline, facility, PI, sample, date: whatever the plan says
+        (METADATA_KEYS)."""
         return dict(self.config.get("metadata", {}))
 
-    def to_config(self) -> dict:
+    def to_config(self) -> dict[str, Any]:
         """The plan-file mapping (round-trips through ``plan_from_config``)."""
-        return json.loads(json.dumps(self.config))
+        copy: dict[str, Any] = json.loads(json.dumps(self.config))
+        return copy
 
     def replace(self, **sections: object) -> Plan:
         """A new plan with some top-level sections of the config replaced (validated again)."""
@@ -66,19 +80,28 @@ class Plan:
         return plan_from_config(config)
 
 
-def _migrate(config: dict, field: str) -> dict:
+def _migrate(config: dict[str, Any], field: str) -> dict[str, Any]:
     version = config.get("version", PLAN_VERSION)
-    if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= PLAN_VERSION:
-        raise InputError(f"{field}.version", version,
-                         f"a plan version from 1 to {PLAN_VERSION} (this beamdesign writes "
-                         f"version {PLAN_VERSION}; a newer file needs a newer beamdesign)")
+    if (
+        isinstance(version, bool)
+        or not isinstance(version, int)
+        or not 1 <= version <= PLAN_VERSION
+    ):
+        raise InputError(
+            f"{field}.version",
+            version,
+            f"a plan version from 1 to {PLAN_VERSION} (this beamdesign writes "
+            f"version {PLAN_VERSION}; a newer file needs a newer beamdesign)",
+        )
     while version < PLAN_VERSION:
         config = MIGRATIONS[version](config)
         version += 1
     return {**config, "version": PLAN_VERSION}
 
 
-def plan_from_config(config: dict, base_dir: Path | None = None, field: str = "plan") -> Plan:
+def plan_from_config(
+    config: dict[str, Any], base_dir: Path | None = None, field: str = "plan"
+) -> Plan:
     """Validate a plan mapping and build the plan.
 
     Parameters
@@ -89,7 +112,9 @@ def plan_from_config(config: dict, base_dir: Path | None = None, field: str = "p
     field : prefix of error fields (the top-level keys are named without it)
     """
     if not isinstance(config, dict) or not config:
-        raise InputError(field, config, "a plan is a mapping with stack, beam, protocol and schedule")
+        raise InputError(
+            field, config, "a plan is a mapping with stack, beam, protocol and schedule"
+        )
     validate.unknown_keys(config, PLAN_KEYS, "")
     config = _migrate(config, field)
     for key in ("stack", "beam", "protocol", "schedule"):
@@ -103,8 +128,11 @@ def plan_from_config(config: dict, base_dir: Path | None = None, field: str = "p
             stack_spec = str(resolved)
             config = {**config, "stack": stack_spec}
     elif not isinstance(stack_spec, dict):
-        raise InputError("stack", stack_spec, "a built-in stack name, a stack file path or an "
-                         "inline mapping with layers")
+        raise InputError(
+            "stack",
+            stack_spec,
+            "a built-in stack name, a stack file path or an inline mapping with layers",
+        )
     stack = load_stack(stack_spec, "stack")
     protocol = parse_protocol(config["protocol"], config.get("soc0", 0.0))
     validate.mapping(config.get("metadata", {}), "metadata", METADATA_KEYS)
@@ -154,6 +182,7 @@ def _default_probe(stack: Stack) -> str:
     Failing that, the main constituent of the first porous layer, then of the first layer
     that is not a current collector, window or casing, then of the first layer.
     """
+
     def active(layer: Layer) -> list[Constituent]:
         return [c for c in layer.solid_constituents if c.material.category in ACTIVE_CATEGORIES]
 
@@ -162,8 +191,11 @@ def _default_probe(stack: Stack) -> str:
             best = max(active(layer), key=lambda c: c.mass_fraction_of_solid or 0.0)
             return f"{layer.name}/{best.name}"
     porous = [layer for layer in stack.layers if layer.porosity > 0]
-    passive = [layer for layer in stack.layers
-               if layer.main_constituent.material.category not in PASSIVE_CATEGORIES]
+    passive = [
+        layer
+        for layer in stack.layers
+        if layer.main_constituent.material.category not in PASSIVE_CATEGORIES
+    ]
     layer = (porous or passive or list(stack.layers))[0]
     return f"{layer.name}/{layer.main_constituent.name}"
 
@@ -180,12 +212,17 @@ def probe_key(plan: Plan) -> str:
     for name in names:
         if name.lower() == constituent_name.strip().lower():
             return f"{layer.name}/{name}"
-    raise InputError("probe", plan.probe, f"layer '{layer.name}' holds " + ", ".join(names),
-                     did_you_mean(constituent_name.strip(), names))
+    raise InputError(
+        "probe",
+        plan.probe,
+        f"layer '{layer.name}' holds " + ", ".join(names),
+        did_you_mean(constituent_name.strip(), names),
+    )
 
 
-def threshold_key(plan: Plan, threshold: Threshold, probe: str | None = None,
-                  field: str = "thresholds") -> str | None:
+def threshold_key(
+    plan: Plan, threshold: Threshold, probe: str | None = None, field: str = "thresholds"
+) -> str | None:
     """The constituent ("<layer>/<constituent>") a threshold is checked on.
 
     None for ``electrolyte`` when the probed layer has no pore filler (the threshold does not
@@ -203,17 +240,22 @@ def threshold_key(plan: Plan, threshold: Threshold, probe: str | None = None,
     for key in keys:  # "layer/constituent", or a constituent of the probed layer
         if key.lower() == wanted.lower() or key.lower() == f"{layer.name}/{wanted}".lower():
             return key
-    raise InputError(f"{field}[{threshold.name}].constituent", wanted,
-                     "a constituent of the probed layer, 'electrolyte', or 'layer/constituent' "
-                     "from the stack", did_you_mean(wanted, keys + [
-                         c.name for c in layer.constituents]))
+    raise InputError(
+        f"{field}[{threshold.name}].constituent",
+        wanted,
+        "a constituent of the probed layer, 'electrolyte', or 'layer/constituent' from the stack",
+        did_you_mean(wanted, keys + [c.name for c in layer.constituents]),
+    )
 
 
 @cache
 def _builtin_files() -> dict[str, str]:
     folder = resources.files("beamdesign").joinpath("data/plans")
-    return {e.name.removesuffix(".yaml"): e.read_text("utf-8")
-            for e in sorted(folder.iterdir(), key=lambda e: e.name) if e.name.endswith(".yaml")}
+    return {
+        e.name.removesuffix(".yaml"): e.read_text("utf-8")
+        for e in sorted(folder.iterdir(), key=lambda e: e.name)
+        if e.name.endswith(".yaml")
+    }
 
 
 def builtin_plan_names() -> list[str]:
@@ -225,8 +267,12 @@ def builtin_plan_text(name: str) -> str:
     """The YAML text of a built-in plan."""
     files = _builtin_files()
     if name not in files:
-        raise InputError("plan", name, "not a plan file or a built-in plan; built-in: "
-                         + ", ".join(files), did_you_mean(name, files))
+        raise InputError(
+            "plan",
+            name,
+            "not a plan file or a built-in plan; built-in: " + ", ".join(files),
+            did_you_mean(name, files),
+        )
     return files[name]
 
 
@@ -234,13 +280,17 @@ def load_plan(spec: str | Path) -> Plan:
     """A plan from a YAML/JSON file path or a built-in plan name."""
     text = str(spec)
     if text in _builtin_files():
-        return plan_from_config(parse_mapping(builtin_plan_text(text), "plan", keys_under="",
-                                              source=f"built-in plan {text}"))
+        return plan_from_config(
+            parse_mapping(
+                builtin_plan_text(text), "plan", keys_under="", source=f"built-in plan {text}"
+            )
+        )
     path = Path(text).expanduser()
     if not path.exists() and not path.suffix:
         builtin_plan_text(text)  # raises with the list of built-in plans
-    return plan_from_config(read_mapping(path, "plan", keys_under=""),
-                            base_dir=path.absolute().parent)
+    return plan_from_config(
+        read_mapping(path, "plan", keys_under=""), base_dir=path.absolute().parent
+    )
 
 
 def plan_text(plan: Plan, fmt: str = "yaml", folder: str | Path | None = None) -> str:
@@ -252,10 +302,10 @@ def plan_text(plan: Plan, fmt: str = "yaml", folder: str | Path | None = None) -
     config = plan.to_config()
     stack = config.get("stack")
     if folder is not None and isinstance(stack, str) and Path(stack).is_absolute():
-        try:
-            config["stack"] = Path(stack).relative_to(Path(folder).expanduser().absolute()).as_posix()
-        except ValueError:  # not below the folder: keep the absolute path
-            pass
+        with contextlib.suppress(ValueError):  # not below the folder: keep the absolute path
+            config["stack"] = (
+                Path(stack).relative_to(Path(folder).expanduser().absolute()).as_posix()
+            )
     if fmt == "json":
         return json.dumps(config, indent=2, ensure_ascii=False) + "\n"
     return dump_yaml(config)

@@ -10,6 +10,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -54,8 +55,9 @@ def _compile(*patterns: str) -> tuple[re.Pattern[str], ...]:
     return tuple(re.compile(p, re.IGNORECASE) for p in patterns)
 
 
-_CURRENT_STEP = _compile(_CURRENT + rf"for\s+{_DURATION}(?:\s+or\s+until\s+{_TARGET})?",
-                         _CURRENT + rf"until\s+{_TARGET}")
+_CURRENT_STEP = _compile(
+    _CURRENT + rf"for\s+{_DURATION}(?:\s+or\s+until\s+{_TARGET})?", _CURRENT + rf"until\s+{_TARGET}"
+)
 _GRAMMAR = {  # verb -> whole-string patterns; the first that matches wins
     "charge": _CURRENT_STEP,
     "discharge": _CURRENT_STEP,
@@ -129,9 +131,13 @@ def parse_step(text: str, field: str = "protocol[0]") -> Step:
         raise InputError(field, text, f"a step string, {_examples()}")
     verb = _verb(text)
     if verb not in _GRAMMAR:
-        raise InputError(field, text, "a step starting with Charge, Discharge, Rest or Hold "
-                         f"(or a Repeat in a protocol list), {_examples()}",
-                         did_you_mean(verb, _VERBS))
+        raise InputError(
+            field,
+            text,
+            "a step starting with Charge, Discharge, Rest or Hold "
+            f"(or a Repeat in a protocol list), {_examples()}",
+            did_you_mean(verb, _VERBS),
+        )
     match = next(filter(None, (p.fullmatch(text.strip()) for p in _GRAMMAR[verb])), None)
     if match is None:
         raise InputError(field, text, f"a {verb} step, {_examples(verb)}")
@@ -155,13 +161,16 @@ def parse_step(text: str, field: str = "protocol[0]") -> Step:
     if duration_s is not None:
         unit = groups["unit"].lower()
         if unit not in _SECONDS_PER_UNIT:
-            raise InputError(field, text, "a time unit s, min or h (or sec, second(s), "
-                             f"minute(s), hr, hour(s)), {_examples(verb)}",
-                             did_you_mean(unit, _SECONDS_PER_UNIT))
+            raise InputError(
+                field,
+                text,
+                "a time unit s, min or h (or sec, second(s), "
+                f"minute(s), hr, hour(s)), {_examples(verb)}",
+                did_you_mean(unit, _SECONDS_PER_UNIT),
+            )
         duration_s *= _SECONDS_PER_UNIT[unit]
         if not validate.STEP_S.contains(duration_s):
-            raise InputError(field, text, f"a duration {validate.STEP_S.rule()}, "
-                             f"{_examples(verb)}")
+            raise InputError(field, text, f"a duration {validate.STEP_S.rule()}, {_examples(verb)}")
     until_soc = None
     if groups.get("soc") is not None:
         until_soc = float(groups["soc"]) / 100.0
@@ -169,12 +178,13 @@ def parse_step(text: str, field: str = "protocol[0]") -> Step:
             raise InputError(field, text, f"an SOC target from 0 % to 100 %, {_examples(verb)}")
     voltage_V = number("volt", f"a hold voltage {validate.VOLTAGE_V.rule()}")
     if voltage_V is not None and not validate.VOLTAGE_V.contains(voltage_V):
-        raise InputError(field, text, f"a hold voltage {validate.VOLTAGE_V.rule()}, "
-                         f"{_examples(verb)}")
+        raise InputError(
+            field, text, f"a hold voltage {validate.VOLTAGE_V.rule()}, {_examples(verb)}"
+        )
     return Step(text, groups["kind"].lower(), c_rate, duration_s, until_soc, voltage_V)
 
 
-def _expand(item: object, field: str) -> tuple[str | tuple, list[tuple[str, Step]]]:
+def _expand(item: object, field: str) -> tuple[str | tuple[Any, ...], list[tuple[str, Step]]]:
     """Check one protocol entry; return its frozen form and its (field, step) pairs in order.
 
     An entry is a step string, a ``"Repeat N times: [a, b]"`` string, or a one-key mapping
@@ -183,8 +193,9 @@ def _expand(item: object, field: str) -> tuple[str | tuple, list[tuple[str, Step
     if isinstance(item, str) and _verb(item) != "repeat":
         return item, [(field, parse_step(item, field))]
     if field.count(".repeat[") >= _MAX_NESTING:
-        raise InputError(field, item, f"repeats nested at most {_MAX_NESTING} deep, "
-                         f"{_examples('repeat')}")
+        raise InputError(
+            field, item, f"repeats nested at most {_MAX_NESTING} deep, {_examples('repeat')}"
+        )
     if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str):
         item = {item[0]: item[1]}  # a frozen mapping, from Protocol.config
     if isinstance(item, str):
@@ -194,25 +205,38 @@ def _expand(item: object, field: str) -> tuple[str | tuple, list[tuple[str, Step
         ((key, children),) = item.items()
         match = _REPEAT_KEY_RE.fullmatch(key.strip()) if isinstance(key, str) else None
     else:
-        raise InputError(field, item, "a step string or a one-key mapping such as "
-                         f"{{'repeat 3 times': [steps]}}, {_examples()}")
+        raise InputError(
+            field,
+            item,
+            "a step string or a one-key mapping such as "
+            f"{{'repeat 3 times': [steps]}}, {_examples()}",
+        )
     if match is None:
-        raise InputError(field, key, f"a repeat, {_examples('repeat')} or, in YAML, "
-                         "a mapping {'repeat 3 times': [steps]}")
+        raise InputError(
+            field,
+            key,
+            f"a repeat, {_examples('repeat')} or, in YAML, a mapping {{'repeat 3 times': [steps]}}",
+        )
     if not isinstance(children, (list, tuple)) or not children:
         raise InputError(f"{field}.repeat", children, f"a non-empty list of steps, {_examples()}")
     count = float(match["count"])
     if not validate.REPEATS.contains(count):
-        raise InputError(field, key, f"a whole number of repeats {validate.REPEATS.rule()}, "
-                         f"{_examples('repeat')}")
+        raise InputError(
+            field,
+            key,
+            f"a whole number of repeats {validate.REPEATS.rule()}, {_examples('repeat')}",
+        )
     frozen, pairs = [], []
     for i, child in enumerate(children):
         child_frozen, child_pairs = _expand(child, f"{field}.repeat[{i}]")
         frozen.append(child_frozen)
         pairs.extend(child_pairs)
     if count * len(pairs) > _MAX_STEPS:
-        raise InputError(field, key, f"at most {_MAX_STEPS} steps once repeats are expanded, "
-                         f"{_examples('repeat')}")
+        raise InputError(
+            field,
+            key,
+            f"at most {_MAX_STEPS} steps once repeats are expanded, {_examples('repeat')}",
+        )
     return (key if isinstance(item, str) else (key, tuple(frozen))), pairs * int(count)
 
 
@@ -230,20 +254,25 @@ def _split_top_level(body: str) -> list[str]:
 def _simulate(pairs: list[tuple[str, Step]], soc0: float) -> list[tuple[float, float]]:
     """(end time s, end SOC) of each step, checking SOC limits and the one-year bound."""
     time_s, soc, ends = 0.0, soc0, []
-    for field, step in pairs:
+    for step_field, step in pairs:
         sign = {"charge": 1.0, "discharge": -1.0}.get(step.kind, 0.0)
         step_s = step.duration_s if step.duration_s is not None else np.inf
         if sign:
+            assert step.c_rate_per_h is not None  # charge and discharge steps have a C-rate
             end_soc = soc + sign * step.c_rate_per_h * step_s / 3600.0
             if step.until_soc is not None:
                 gap = (step.until_soc - soc) * sign
                 if gap < -_SOC_TOL:
-                    raise InputError(field, step.text, f"a {step.kind} target "
-                                     f"{'at or above' if sign > 0 else 'at or below'} the "
-                                     f"{soc * 100:g} % SOC before this step, "
-                                     f"{_examples(step.kind)}",
-                                     f"{'discharge' if sign > 0 else 'charge'} to reach "
-                                     f"{step.until_soc * 100:g} %")
+                    raise InputError(
+                        step_field,
+                        step.text,
+                        f"a {step.kind} target "
+                        f"{'at or above' if sign > 0 else 'at or below'} the "
+                        f"{soc * 100:g} % SOC before this step, "
+                        f"{_examples(step.kind)}",
+                        f"{'discharge' if sign > 0 else 'charge'} to reach "
+                        f"{step.until_soc * 100:g} %",
+                    )
                 reach_s = max(gap, 0.0) * 3600.0 / step.c_rate_per_h
                 if reach_s <= step_s:  # exact target, so that round-off cannot accumulate
                     step_s, end_soc = reach_s, step.until_soc
@@ -251,16 +280,23 @@ def _simulate(pairs: list[tuple[str, Step]], soc0: float) -> list[tuple[float, f
                 limit = 1.0 if sign > 0 else 0.0
                 limit_s = abs(limit - soc) * 3600.0 / step.c_rate_per_h
                 raise InputError(
-                    field, step.text, f"a 'for' step that keeps SOC within 0 % to 100 %, "
-                    f"{_examples(step.kind)}", f"at {duration(limit_s)} into this step "
+                    step_field,
+                    step.text,
+                    f"a 'for' step that keeps SOC within 0 % to 100 %, {_examples(step.kind)}",
+                    f"at {duration(limit_s)} into this step "
                     f"({duration(time_s + limit_s)} into the protocol) SOC reaches "
-                    f"{limit * 100:g} %; end the step with 'until {limit * 100:g}%'")
+                    f"{limit * 100:g} %; end the step with 'until {limit * 100:g}%'",
+                )
             soc = min(max(end_soc, 0.0), 1.0)
         time_s += step_s
         if time_s > _YEAR_S:
-            raise InputError(field, step.text, f"a protocol that ends within 1 year "
-                             f"({_YEAR_S / 3600:g} h), {_examples(step.kind)}",
-                             f"with this step it never ends (at least {duration(time_s)})")
+            raise InputError(
+                step_field,
+                step.text,
+                f"a protocol that ends within 1 year "
+                f"({_YEAR_S / 3600:g} h), {_examples(step.kind)}",
+                f"with this step it never ends (at least {duration(time_s)})",
+            )
         ends.append((time_s, soc))
     return ends
 
@@ -284,7 +320,7 @@ class Protocol:
         SOC at the start and end of each step, fraction 0-1 (read-only).
     """
 
-    config: tuple
+    config: Any  # as given (a list, or one step string); frozen to a tuple on init
     soc0: float = 0.0
     steps: tuple[Step, ...] = field(init=False)
     start_s: NDArray[np.float64] = field(init=False, repr=False, compare=False)
@@ -327,8 +363,12 @@ class Protocol:
 
         Before 0 it is ``soc0``; after the end, the final SOC.
         """
-        return np.interp(np.asarray(time_s, dtype=float), np.append(0.0, self.end_s),
-                         np.append(self.soc0, self.soc_end))
+        soc: NDArray[np.float64] = np.interp(
+            np.asarray(time_s, dtype=float),
+            np.append(0.0, self.end_s),
+            np.append(self.soc0, self.soc_end),
+        )
+        return soc
 
     def step_at(self, time_s: ArrayLike) -> NDArray[np.intp]:
         """Index into ``steps`` of the step running at ``time_s``, s; same shape.
@@ -339,17 +379,19 @@ class Protocol:
         index = np.searchsorted(self.end_s, np.asarray(time_s, dtype=float), side="right")
         return np.minimum(index, len(self.steps) - 1)
 
-    def to_config(self) -> list[str | dict]:
+    def to_config(self) -> list[str | dict[str, Any]]:
         """The entries as given, as a YAML-ready list.
 
         ``parse_protocol(p.to_config(), p.soc0) == p``.
         """
-        def thaw(entry: str | tuple) -> str | dict:
+
+        def thaw(entry: str | tuple[Any, ...]) -> str | dict[str, Any]:
             return entry if isinstance(entry, str) else {entry[0]: [thaw(e) for e in entry[1]]}
+
         return [thaw(entry) for entry in self.config]
 
 
-def parse_protocol(config: list[str | dict] | str, soc0: float = 0.0) -> Protocol:
+def parse_protocol(config: list[str | dict[str, Any]] | str, soc0: float = 0.0) -> Protocol:
     """Parse a protocol: a list of steps and repeats (see EXAMPLES), or one step string.
 
     Parameters

@@ -95,15 +95,22 @@ class Exposures:
             index.size == start_s.size == end_s.size
         ):
             raise InputError(
-                "exposures", f"arrays of shapes {index.shape}, {start_s.shape}, {end_s.shape}",
+                "exposures",
+                f"arrays of shapes {index.shape}, {start_s.shape}, {end_s.shape}",
                 "location_index, start_s and end_s must be 1-D arrays of one length",
             )
         if np.any(index < 0) or not np.all(np.isfinite(start_s) & np.isfinite(end_s)):
-            raise InputError("exposures", "negative index or non-finite time",
-                             "indices must be >= 0 and times finite")
+            raise InputError(
+                "exposures",
+                "negative index or non-finite time",
+                "indices must be >= 0 and times finite",
+            )
         if np.any(end_s < start_s) or np.any(start_s[1:] < end_s[:-1]):
-            raise InputError("exposures", "overlapping or reversed intervals",
-                             "intervals must be time-ordered, with end_s >= start_s, and must not overlap")
+            raise InputError(
+                "exposures",
+                "overlapping or reversed intervals",
+                "intervals must be time-ordered, with end_s >= start_s, and must not overlap",
+            )
         for name, array in (("location_index", index), ("start_s", start_s), ("end_s", end_s)):
             array.flags.writeable = False
             object.__setattr__(self, name, array)
@@ -111,7 +118,8 @@ class Exposures:
     @property
     def duration_s(self) -> np.ndarray:
         """Beam-on time of each interval, s."""
-        return self.end_s - self.start_s
+        duration: np.ndarray = self.end_s - self.start_s
+        return duration
 
     def __len__(self) -> int:
         return int(self.start_s.size)
@@ -142,7 +150,7 @@ class Schedule:
     loop: str | int = "until-end"
     pause_s: float = 0.0
     start_s: float = 0.0
-    raster: dict | None = field(default=None, hash=False)
+    raster: dict[str, Any] | None = field(default=None, hash=False)
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any], field: str = "schedule") -> Schedule:
@@ -163,15 +171,21 @@ class Schedule:
         validate.mapping(cfg, field, SCHEDULE_KEYS)
         has_locations, has_raster = "locations" in cfg, "raster" in cfg
         if has_locations == has_raster:
-            raise InputError(field, "both locations and raster" if has_locations else "neither",
-                             "give exactly one of 'locations' (explicit points) or 'raster'")
+            raise InputError(
+                field,
+                "both locations and raster" if has_locations else "neither",
+                "give exactly one of 'locations' (explicit points) or 'raster'",
+            )
         default_exposure_s = None
         if "exposure_s" in cfg:
             default_exposure_s = validate.EXPOSURE_S.check(cfg["exposure_s"], f"{field}.exposure_s")
         if has_raster:
             if default_exposure_s is None:
-                raise InputError(f"{field}.exposure_s", _MISSING,
-                                 "a raster needs an exposure time > 0 s per point")
+                raise InputError(
+                    f"{field}.exposure_s",
+                    _MISSING,
+                    "a raster needs an exposure time > 0 s per point",
+                )
             raster = _parse_raster(cfg["raster"], f"{field}.raster")
             locations = _raster_locations(raster, default_exposure_s)
         else:
@@ -186,11 +200,13 @@ class Schedule:
             raster=raster,
         )
 
-    def to_config(self) -> dict:
+    def to_config(self) -> dict[str, Any]:
         """The plan-file mapping; ``Schedule.from_config(s.to_config()) == s``."""
         cfg: dict[str, Any] = {}
         if self.raster is not None:
-            cfg["raster"] = {k: (list(v) if isinstance(v, list) else v) for k, v in self.raster.items()}
+            cfg["raster"] = {
+                k: (list(v) if isinstance(v, list) else v) for k, v in self.raster.items()
+            }
             cfg["exposure_s"] = self.locations[0].exposure_s
         else:
             cfg["locations"] = [
@@ -241,14 +257,17 @@ class Schedule:
         if self.loop == "until-end":
             # floor + 1 (not ceil): a ratio that underflows to 0 must still give the loop
             # starting at start_s < end_s; a loop starting at or after end_s is dropped below
-            n_loops_f = (math.floor((end_s - self.start_s) / period_s) + 1.0
-                         if end_s > self.start_s else 0.0)
+            n_loops_f = (
+                math.floor((end_s - self.start_s) / period_s) + 1.0 if end_s > self.start_s else 0.0
+            )
         else:
             n_loops_f = 1.0 if self.loop == "once" else float(self.loop)
         if n_loops_f * n_loc > MAX_EXPOSURES:
             raise InputError(
-                "schedule.loop", self.loop,
-                f"the schedule would make {n_loops_f * n_loc:.3g} exposures before end_s = {end_s:g} s, "
+                "schedule.loop",
+                self.loop,
+                f"the schedule would make {n_loops_f * n_loc:.3g} exposures "
+                f"before end_s = {end_s:g} s, "
                 f"at most {MAX_EXPOSURES} are allowed",
                 "use fewer locations, a finite loop, or longer exposure_s, move_s or pause_s",
             )
@@ -274,14 +293,19 @@ class Schedule:
 def _parse_loop(value: object, field: str) -> str | int:
     if isinstance(value, str):
         if value not in LOOP_WORDS:
-            raise InputError(field, value, f"'until-end', 'once' or a whole number of loops "
-                             f"{validate.LOOPS.rule()}", did_you_mean(value, LOOP_WORDS))
+            raise InputError(
+                field,
+                value,
+                f"'until-end', 'once' or a whole number of loops {validate.LOOPS.rule()}",
+                did_you_mean(value, LOOP_WORDS),
+            )
         return value
     return int(validate.LOOPS.check(value, field))
 
 
-def _parse_locations(items: object, field: str, default_exposure_s: float | None
-                     ) -> tuple[Location, ...]:
+def _parse_locations(
+    items: object, field: str, default_exposure_s: float | None
+) -> tuple[Location, ...]:
     if not isinstance(items, (list, tuple)) or not items:
         raise InputError(field, items, "must be a non-empty list of {name, x_um, y_um, exposure_s}")
     locations: list[Location] = []
@@ -291,19 +315,29 @@ def _parse_locations(items: object, field: str, default_exposure_s: float | None
         validate.mapping(item, where, LOCATION_KEYS)
         name = validate.text(item.get("name", f"#{i + 1}"), f"{where}.name")
         if name in first_use:
-            raise InputError(f"{where}.name", name, "location names must be unique",
-                             f"it is already used by {first_use[name]}")
+            raise InputError(
+                f"{where}.name",
+                name,
+                "location names must be unique",
+                f"it is already used by {first_use[name]}",
+            )
         first_use[name] = where
         if "exposure_s" not in item and default_exposure_s is None:
-            raise InputError(f"{where}.exposure_s", _MISSING,
-                             "an exposure time > 0 s is required here or as schedule exposure_s")
-        locations.append(Location(
-            name=name,
-            x_um=validate.POSITION_UM.check(item.get("x_um"), f"{where}.x_um"),
-            y_um=validate.POSITION_UM.check(item.get("y_um"), f"{where}.y_um"),
-            exposure_s=validate.EXPOSURE_S.check(item.get("exposure_s", default_exposure_s),
-                                                 f"{where}.exposure_s"),
-        ))
+            raise InputError(
+                f"{where}.exposure_s",
+                _MISSING,
+                "an exposure time > 0 s is required here or as schedule exposure_s",
+            )
+        locations.append(
+            Location(
+                name=name,
+                x_um=validate.POSITION_UM.check(item.get("x_um"), f"{where}.x_um"),
+                y_um=validate.POSITION_UM.check(item.get("y_um"), f"{where}.y_um"),
+                exposure_s=validate.EXPOSURE_S.check(
+                    item.get("exposure_s", default_exposure_s), f"{where}.exposure_s"
+                ),
+            )
+        )
     return tuple(locations)
 
 
@@ -312,37 +346,56 @@ def _pair(value: object, field: str, rule: validate.Range) -> list[float]:
     values = list(value) if isinstance(value, (list, tuple)) else [value, value]
     if len(values) != 2:
         raise InputError(field, value, "a number or a pair [x, y] (µm)")
-    return [rule.check(v, f"{field}[{i}]" if isinstance(value, (list, tuple)) else field)
-            for i, v in enumerate(values)]
+    return [
+        rule.check(v, f"{field}[{i}]" if isinstance(value, (list, tuple)) else field)
+        for i, v in enumerate(values)
+    ]
 
 
-def _parse_raster(cfg: object, field: str) -> dict:
-    validate.mapping(cfg, field, RASTER_KEYS)
+def _parse_raster(config: object, field: str) -> dict[str, Any]:
+    cfg = validate.mapping(config, field, RASTER_KEYS)
     pattern = cfg.get("pattern", _MISSING)
     if pattern not in RASTER_PATTERNS:
-        raise InputError(f"{field}.pattern", pattern, f"must be one of {', '.join(RASTER_PATTERNS)}",
-                         did_you_mean(pattern, RASTER_PATTERNS) if isinstance(pattern, str) else "")
+        raise InputError(
+            f"{field}.pattern",
+            pattern,
+            f"must be one of {', '.join(RASTER_PATTERNS)}",
+            did_you_mean(pattern, RASTER_PATTERNS) if isinstance(pattern, str) else "",
+        )
     counts = {}
     for key in ("nx", "ny"):
         value = cfg.get(key, 1 if key == "ny" else _MISSING)
-        counts[key] = int(validate.number(value, f"{field}.{key}", "points", low=1,
-                                          high=MAX_RASTER_POINTS, integer=True))
+        counts[key] = int(
+            validate.number(
+                value, f"{field}.{key}", "points", low=1, high=MAX_RASTER_POINTS, integer=True
+            )
+        )
     if pattern == "line" and counts["ny"] != 1:
-        raise InputError(f"{field}.ny", counts["ny"], "a 'line' raster has ny = 1",
-                         "use pattern 'snake' or 'grid' for several rows")
+        raise InputError(
+            f"{field}.ny",
+            counts["ny"],
+            "a 'line' raster has ny = 1",
+            "use pattern 'snake' or 'grid' for several rows",
+        )
     if counts["nx"] * counts["ny"] > MAX_RASTER_POINTS:
-        raise InputError(f"{field}.nx", counts["nx"],
-                         f"nx * ny = {counts['nx'] * counts['ny']} points, "
-                         f"at most {MAX_RASTER_POINTS} are allowed", "use a coarser raster")
+        raise InputError(
+            f"{field}.nx",
+            counts["nx"],
+            f"nx * ny = {counts['nx'] * counts['ny']} points, "
+            f"at most {MAX_RASTER_POINTS} are allowed",
+            "use a coarser raster",
+        )
     return {
-        "pattern": pattern, **counts,
+        "pattern": pattern,
+        **counts,
         "step_um": _pair(cfg.get("step_um"), f"{field}.step_um", validate.STEP_UM),
-        "origin_um": _pair(cfg.get("origin_um", [0.0, 0.0]), f"{field}.origin_um",
-                           validate.POSITION_UM),
+        "origin_um": _pair(
+            cfg.get("origin_um", [0.0, 0.0]), f"{field}.origin_um", validate.POSITION_UM
+        ),
     }
 
 
-def _raster_locations(raster: dict, exposure_s: float) -> tuple[Location, ...]:
+def _raster_locations(raster: dict[str, Any], exposure_s: float) -> tuple[Location, ...]:
     """Points row by row (rows along y); 'snake' reverses every other row."""
     nx, ny = raster["nx"], raster["ny"]
     row = np.repeat(np.arange(ny), nx)
@@ -353,5 +406,5 @@ def _raster_locations(raster: dict, exposure_s: float) -> tuple[Location, ...]:
     y_um = raster["origin_um"][1] + row * raster["step_um"][1]
     return tuple(
         Location(f"r{r + 1}c{c + 1}", float(x), float(y), exposure_s)
-        for r, c, x, y in zip(row.tolist(), col.tolist(), x_um.tolist(), y_um.tolist())
+        for r, c, x, y in zip(row.tolist(), col.tolist(), x_um.tolist(), y_um.tolist(), strict=True)
     )

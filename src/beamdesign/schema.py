@@ -18,11 +18,23 @@ from beamdesign.beam import ATTENUATOR_KEYS, BEAM_KEYS, PROFILES
 from beamdesign.coefficients import CONVENTIONS
 from beamdesign.files import MAX_TEXT_CHARS
 from beamdesign.plan import MAX_NOTES_CHARS, METADATA_KEYS, PLAN_KEYS, PLAN_VERSION
-from beamdesign.schedule import (LOCATION_KEYS, LOOP_WORDS, MAX_RASTER_POINTS, RASTER_KEYS,
-                                 RASTER_PATTERNS, SCHEDULE_KEYS)
+from beamdesign.schedule import (
+    LOCATION_KEYS,
+    LOOP_WORDS,
+    MAX_RASTER_POINTS,
+    RASTER_KEYS,
+    RASTER_PATTERNS,
+    SCHEDULE_KEYS,
+)
+from beamdesign.stack import (
+    LAYER_KEYS,
+    MASS_FRACTION,
+    MAX_NOTE_CHARS,
+    PARTICLE_SIZE_UM,
+    SOLID_KEYS,
+    STACK_KEYS,
+)
 from beamdesign.thresholds import THRESHOLD_KEYS, WHERE
-from beamdesign.stack import LAYER_KEYS, MASS_FRACTION, PARTICLE_SIZE_UM, MAX_NOTE_CHARS, SOLID_KEYS, STACK_KEYS
-
 
 Schema = dict[str, Any]
 
@@ -46,12 +58,16 @@ def _text(max_chars: int = validate.MAX_NAME_CHARS, description: str = "") -> Sc
     return out
 
 
-def _object(keys: tuple[str, ...], properties: Schema, required: tuple[str, ...] = (),
-            description: str = "") -> Schema:
+def _object(
+    keys: tuple[str, ...], properties: Schema, required: tuple[str, ...] = (), description: str = ""
+) -> Schema:
     if set(properties) != set(keys):  # the schema must describe exactly the code's keys
         raise RuntimeError(f"schema and code keys differ: {sorted(set(properties) ^ set(keys))}")
-    out: Schema = {"type": "object", "additionalProperties": False,
-                   "properties": {key: properties[key] for key in keys}}
+    out: Schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {key: properties[key] for key in keys},
+    }
     if required:
         out["required"] = list(required)
     if description:
@@ -60,8 +76,13 @@ def _object(keys: tuple[str, ...], properties: Schema, required: tuple[str, ...]
 
 
 def _pair(rule: validate.Range, description: str) -> Schema:
-    return {"description": description, "oneOf": [
-        _number(rule), {"type": "array", "items": _number(rule), "minItems": 2, "maxItems": 2}]}
+    return {
+        "description": description,
+        "oneOf": [
+            _number(rule),
+            {"type": "array", "items": _number(rule), "minItems": 2, "maxItems": 2},
+        ],
+    }
 
 
 def _nullable(schema: Schema) -> Schema:
@@ -74,126 +95,229 @@ def _free_text(max_chars: int) -> Schema:
 
 
 def _stack() -> Schema:
-    density = _nullable(_number(validate.DENSITY_G_CM3, "density, needed for a formula not in "
-                                "the library"))
+    density = _nullable(
+        _number(validate.DENSITY_G_CM3, "density, needed for a formula not in the library")
+    )
     material = _text(description="a library material name or a chemical formula")
-    solid = _object(SOLID_KEYS, {"material": material, "density_g_cm3": density,
-                                 "mass_fraction": _number(MASS_FRACTION, "of the solid"),
-                                 "particle_size_um": _number(
-                                     PARTICLE_SIZE_UM, "particle diameter (transport "
-                                     "convention); default from the materials library")},
-                    ("material", "mass_fraction"))
-    layer = _object(LAYER_KEYS, {
-        "name": _text(), "material": material, "density_g_cm3": density,
-        "thickness_um": _number(validate.THICKNESS_UM),
-        "porosity": _number(validate.POROSITY, "pore volume fraction"),
-        "pore_filler": _nullable(material),
-        "solid": {"type": "array", "items": solid, "minItems": 1},
-        "note": _free_text(MAX_NOTE_CHARS),
-    }, ("name", "thickness_um"), "a layer: one 'material', or 'solid' components with porosity "
-       "and pore_filler")
-    return _object(STACK_KEYS, {
-        "name": _text(), "title": _free_text(validate.MAX_NAME_CHARS),
-        "source": _free_text(MAX_NOTE_CHARS),
-        "layers": {"type": "array", "items": layer, "minItems": 1,
-                   "description": "upstream first"},
-    }, ("layers",))
+    solid = _object(
+        SOLID_KEYS,
+        {
+            "material": material,
+            "density_g_cm3": density,
+            "mass_fraction": _number(MASS_FRACTION, "of the solid"),
+            "particle_size_um": _number(
+                PARTICLE_SIZE_UM,
+                "particle diameter (transport convention); default from the materials library",
+            ),
+        },
+        ("material", "mass_fraction"),
+    )
+    layer = _object(
+        LAYER_KEYS,
+        {
+            "name": _text(),
+            "material": material,
+            "density_g_cm3": density,
+            "thickness_um": _number(validate.THICKNESS_UM),
+            "porosity": _number(validate.POROSITY, "pore volume fraction"),
+            "pore_filler": _nullable(material),
+            "solid": {"type": "array", "items": solid, "minItems": 1},
+            "note": _free_text(MAX_NOTE_CHARS),
+        },
+        ("name", "thickness_um"),
+        "a layer: one 'material', or 'solid' components with porosity and pore_filler",
+    )
+    return _object(
+        STACK_KEYS,
+        {
+            "name": _text(),
+            "title": _free_text(validate.MAX_NAME_CHARS),
+            "source": _free_text(MAX_NOTE_CHARS),
+            "layers": {
+                "type": "array",
+                "items": layer,
+                "minItems": 1,
+                "description": "upstream first",
+            },
+        },
+        ("layers",),
+    )
 
 
 def _beam() -> Schema:
-    attenuator = {"oneOf": [
-        _object(("transmission",), {"transmission": _number(validate.TRANSMISSION)},
-                ("transmission",)),
-        _object(tuple(k for k in ATTENUATOR_KEYS if k != "transmission"), {
-            "material": _text(), "thickness_um": _number(validate.THICKNESS_UM),
-            "density_g_cm3": _nullable(_number(validate.DENSITY_G_CM3))},
-            ("material", "thickness_um")),
-    ]}
-    return _object(BEAM_KEYS, {
-        "energy_keV": _number(validate.ENERGY_KEV),
-        "flux_ph_s": _number(validate.FLUX_PH_S, "photons per second before the attenuators"),
-        "spot_um": _pair(validate.SPOT_UM, "width and height, or one number for both; FWHM "
-                         "for a Gaussian"),
-        "profile": {"enum": list(PROFILES)},
-        "convention": {"enum": list(CONVENTIONS)},
-        "attenuators": {"type": "array", "items": attenuator},
-    }, ("energy_keV", "flux_ph_s", "spot_um"))
+    attenuator = {
+        "oneOf": [
+            _object(
+                ("transmission",),
+                {"transmission": _number(validate.TRANSMISSION)},
+                ("transmission",),
+            ),
+            _object(
+                tuple(k for k in ATTENUATOR_KEYS if k != "transmission"),
+                {
+                    "material": _text(),
+                    "thickness_um": _number(validate.THICKNESS_UM),
+                    "density_g_cm3": _nullable(_number(validate.DENSITY_G_CM3)),
+                },
+                ("material", "thickness_um"),
+            ),
+        ]
+    }
+    return _object(
+        BEAM_KEYS,
+        {
+            "energy_keV": _number(validate.ENERGY_KEV),
+            "flux_ph_s": _number(validate.FLUX_PH_S, "photons per second before the attenuators"),
+            "spot_um": _pair(
+                validate.SPOT_UM, "width and height, or one number for both; FWHM for a Gaussian"
+            ),
+            "profile": {"enum": list(PROFILES)},
+            "convention": {"enum": list(CONVENTIONS)},
+            "attenuators": {"type": "array", "items": attenuator},
+        },
+        ("energy_keV", "flux_ph_s", "spot_um"),
+    )
 
 
 def _protocol() -> Schema:
-    return {"oneOf": [
-        {"type": "string", "minLength": 1, "maxLength": MAX_TEXT_CHARS,
-         "description": "a step such as 'Charge at C/8 for 8 h' or 'Repeat 3 times: [...]'"},
-        {"type": "object", "minProperties": 1, "maxProperties": 1,
-         "propertyNames": {"pattern": "^\\s*[Rr][Ee][Pp][Ee][Aa][Tt]\\s"},
-         "additionalProperties": {"type": "array", "minItems": 1,
-                                  "items": {"$ref": "#/$defs/protocol_entry"}},
-         "description": "{'repeat N times': [steps]}"},
-    ]}
+    return {
+        "oneOf": [
+            {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": MAX_TEXT_CHARS,
+                "description": "a step such as 'Charge at C/8 for 8 h' or 'Repeat 3 times: [...]'",
+            },
+            {
+                "type": "object",
+                "minProperties": 1,
+                "maxProperties": 1,
+                "propertyNames": {"pattern": "^\\s*[Rr][Ee][Pp][Ee][Aa][Tt]\\s"},
+                "additionalProperties": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {"$ref": "#/$defs/protocol_entry"},
+                },
+                "description": "{'repeat N times': [steps]}",
+            },
+        ]
+    }
 
 
 def _schedule() -> Schema:
-    location = _object(LOCATION_KEYS, {
-        "name": _text(), "x_um": _number(validate.POSITION_UM),
-        "y_um": _number(validate.POSITION_UM), "exposure_s": _number(validate.EXPOSURE_S)},
-        ("x_um", "y_um"))
+    location = _object(
+        LOCATION_KEYS,
+        {
+            "name": _text(),
+            "x_um": _number(validate.POSITION_UM),
+            "y_um": _number(validate.POSITION_UM),
+            "exposure_s": _number(validate.EXPOSURE_S),
+        },
+        ("x_um", "y_um"),
+    )
     count = _number(validate.Range(1, MAX_RASTER_POINTS, "points", integer=True))
-    raster = _object(RASTER_KEYS, {
-        "pattern": {"enum": list(RASTER_PATTERNS)}, "nx": count, "ny": count,
-        "step_um": _pair(validate.STEP_UM, "step along x and y"),
-        "origin_um": _pair(validate.POSITION_UM, "first point")}, ("pattern", "nx", "step_um"))
-    out = _object(SCHEDULE_KEYS, {
-        "locations": {"type": "array", "items": location, "minItems": 1},
-        "raster": raster,
-        "exposure_s": _number(validate.EXPOSURE_S, "default beam-on time per point"),
-        "move_s": _number(validate.WAIT_S), "pause_s": _number(validate.WAIT_S),
-        "start_s": _number(validate.WAIT_S),
-        "loop": {"oneOf": [{"enum": list(LOOP_WORDS)}, _number(validate.LOOPS)]},
-    })
+    raster = _object(
+        RASTER_KEYS,
+        {
+            "pattern": {"enum": list(RASTER_PATTERNS)},
+            "nx": count,
+            "ny": count,
+            "step_um": _pair(validate.STEP_UM, "step along x and y"),
+            "origin_um": _pair(validate.POSITION_UM, "first point"),
+        },
+        ("pattern", "nx", "step_um"),
+    )
+    out = _object(
+        SCHEDULE_KEYS,
+        {
+            "locations": {"type": "array", "items": location, "minItems": 1},
+            "raster": raster,
+            "exposure_s": _number(validate.EXPOSURE_S, "default beam-on time per point"),
+            "move_s": _number(validate.WAIT_S),
+            "pause_s": _number(validate.WAIT_S),
+            "start_s": _number(validate.WAIT_S),
+            "loop": {"oneOf": [{"enum": list(LOOP_WORDS)}, _number(validate.LOOPS)]},
+        },
+    )
     out["oneOf"] = [{"required": ["locations"]}, {"required": ["raster", "exposure_s"]}]
     return out
 
 
 def _thresholds() -> Schema:
-    item = _object(THRESHOLD_KEYS, {
-        "name": _text(), "dose_Gy": _number(validate.DOSE_GY),
-        "constituent": _text(description="'electrolyte', a constituent or 'layer/constituent'; "
-                             "default: the probed constituent"),
-        "verdict": _text(), "source": _free_text(MAX_NOTES_CHARS),
-        "convention": {"enum": list(CONVENTIONS)},
-        "where": {"enum": list(WHERE)},
-        "measured_for": _free_text(MAX_NOTES_CHARS),
-    }, ("name", "dose_Gy"))
+    item = _object(
+        THRESHOLD_KEYS,
+        {
+            "name": _text(),
+            "dose_Gy": _number(validate.DOSE_GY),
+            "constituent": _text(
+                description="'electrolyte', a constituent or 'layer/constituent'; "
+                "default: the probed constituent"
+            ),
+            "verdict": _text(),
+            "source": _free_text(MAX_NOTES_CHARS),
+            "convention": {"enum": list(CONVENTIONS)},
+            "where": {"enum": list(WHERE)},
+            "measured_for": _free_text(MAX_NOTES_CHARS),
+        },
+        ("name", "dose_Gy"),
+    )
     scale = _text(description="a threshold scale name, e.g. 'jousseaume2023'")
-    return {"oneOf": [scale, {"type": "array", "minItems": 1, "items": {"oneOf": [scale, item]}},
-                      {"type": "null", "description": "the default scale, jousseaume2023"}]}
+    return {
+        "oneOf": [
+            scale,
+            {"type": "array", "minItems": 1, "items": {"oneOf": [scale, item]}},
+            {"type": "null", "description": "the default scale, jousseaume2023"},
+        ]
+    }
 
 
 def plan_schema() -> Schema:
     """The JSON Schema of a plan file (see the module docstring)."""
-    plan = _object(PLAN_KEYS, {
-        "version": {"type": "integer", "minimum": 1, "maximum": PLAN_VERSION},
-        "title": _text(),
-        "stack": {"oneOf": [_text(4096, "a built-in stack name, or a stack file path relative "
-                                        "to the plan file"), {"$ref": "#/$defs/stack"}]},
-        "beam": _beam(),
-        "protocol": {"oneOf": [{"type": "string", "minLength": 1, "maxLength": MAX_TEXT_CHARS},
-                               {"type": "array", "minItems": 1,
-                                "items": {"$ref": "#/$defs/protocol_entry"}}]},
-        "soc0": _number(validate.SOC, "state of charge at time 0"),
-        "schedule": _schedule(),
-        "thresholds": _thresholds(),
-        "probe": _nullable(_text(description="'layer' or 'layer/constituent'; default (or "
-                                             "null): the highest dose rate")),
-        "notes": _free_text(MAX_NOTES_CHARS),
-        "metadata": _object(METADATA_KEYS, {key: _free_text(MAX_NOTES_CHARS)
-                                            for key in METADATA_KEYS}),
-    }, ("stack", "beam", "protocol", "schedule"))
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema",
-            "title": "beamdesign plan file",
-            "description": "A synchrotron operando experiment: stack, beam, protocol, schedule "
-                           "and damage thresholds. Generated by beamdesign.schema.",
-            **plan, "$defs": {"stack": _stack(), "protocol_entry": _protocol()}}
+    plan = _object(
+        PLAN_KEYS,
+        {
+            "version": {"type": "integer", "minimum": 1, "maximum": PLAN_VERSION},
+            "title": _text(),
+            "stack": {
+                "oneOf": [
+                    _text(
+                        4096,
+                        "a built-in stack name, or a stack file path relative to the plan file",
+                    ),
+                    {"$ref": "#/$defs/stack"},
+                ]
+            },
+            "beam": _beam(),
+            "protocol": {
+                "oneOf": [
+                    {"type": "string", "minLength": 1, "maxLength": MAX_TEXT_CHARS},
+                    {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/protocol_entry"}},
+                ]
+            },
+            "soc0": _number(validate.SOC, "state of charge at time 0"),
+            "schedule": _schedule(),
+            "thresholds": _thresholds(),
+            "probe": _nullable(
+                _text(
+                    description="'layer' or 'layer/constituent'; default (or "
+                    "null): the highest dose rate"
+                )
+            ),
+            "notes": _free_text(MAX_NOTES_CHARS),
+            "metadata": _object(
+                METADATA_KEYS, {key: _free_text(MAX_NOTES_CHARS) for key in METADATA_KEYS}
+            ),
+        },
+        ("stack", "beam", "protocol", "schedule"),
+    )
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "beamdesign plan file",
+        "description": "A synchrotron operando experiment: stack, beam, protocol, schedule "
+        "and damage thresholds. Generated by beamdesign.schema.",
+        **plan,
+        "$defs": {"stack": _stack(), "protocol_entry": _protocol()},
+    }
 
 
 def schema_text() -> str:

@@ -25,14 +25,23 @@ import math
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Any
 
 from beamdesign import validate
 from beamdesign.coefficients import CONVENTIONS
 from beamdesign.errors import InputError, did_you_mean
 
 WHERE = ("column-mean", "hottest-point")
-THRESHOLD_KEYS = ("name", "dose_Gy", "constituent", "verdict", "source", "convention", "where",
-         "measured_for")
+THRESHOLD_KEYS = (
+    "name",
+    "dose_Gy",
+    "constituent",
+    "verdict",
+    "source",
+    "convention",
+    "where",
+    "measured_for",
+)
 #: What the founding paper's scale was measured on: active materials and an energy window.
 _JOUSSEAUME_MATERIALS = ("NMC811", "NMC622", "NMC532", "NMC111", "graphite")
 _JOUSSEAUME_MEASURED_FOR = "NMC811/NMC622 | graphite pouch cells, operando XRD at 27 keV"
@@ -83,8 +92,8 @@ class Threshold:
             return f"borrowed: scale measured on {self.measured_for}"
         return ""
 
-    def to_config(self) -> dict:
-        config: dict = {"name": self.name, "dose_Gy": self.dose_Gy}
+    def to_config(self) -> dict[str, Any]:
+        config: dict[str, Any] = {"name": self.name, "dose_Gy": self.dose_Gy}
         for key in ("constituent", "verdict", "source"):
             if getattr(self, key):
                 config[key] = getattr(self, key)
@@ -96,44 +105,91 @@ class Threshold:
 
 
 @cache
-def literature() -> tuple[dict, ...]:
+def literature() -> tuple[dict[str, Any], ...]:
     """Rows of the literature table (thresholds.csv), as read."""
     text = resources.files("beamdesign").joinpath("data/thresholds.csv").read_text("utf-8")
     return tuple(csv.DictReader(text.splitlines()))
 
 
-def _row(row_id: str) -> dict:
+def _row(row_id: str) -> dict[str, Any]:
     return next(r for r in literature() if r["id"] == row_id)
 
 
-def _from_row(row_id: str, name: str, column: str, constituent: str | None, verdict_text: str,
-              **restrictions: object) -> Threshold:
+def _from_row(
+    row_id: str,
+    name: str,
+    column: str,
+    constituent: str | None,
+    verdict_text: str,
+    **restrictions: Any,
+) -> Threshold:
     row = _row(row_id)
-    return Threshold(name, float(row[column]), constituent, verdict_text, row["source"],
-                     row["convention"], row["where"], **restrictions)  # type: ignore[arg-type]
+    return Threshold(
+        name,
+        float(row[column]),
+        constituent,
+        verdict_text,
+        row["source"],
+        row["convention"],
+        row["where"],
+        **restrictions,
+    )
 
 
 def _jousseaume2023() -> tuple[Threshold, ...]:
-    scope = {"measured_for": _JOUSSEAUME_MEASURED_FOR, "materials": _JOUSSEAUME_MATERIALS,
-             "energy_range_keV": _JOUSSEAUME_ENERGY_keV}
+    scope = {
+        "measured_for": _JOUSSEAUME_MEASURED_FOR,
+        "materials": _JOUSSEAUME_MATERIALS,
+        "energy_range_keV": _JOUSSEAUME_ENERGY_keV,
+    }
     return (
-        _from_row("jousseaume2023-safe", "no damage recorded below 80 kGy", "high", None,
-                  "mechanism only: microstructure (peak shapes) may be affected", **scope),
-        _from_row("jousseaume2023-microstructure", "apparent microstructure modified (~1 MGy)",
-                  "low", None, "mechanism only: peak intensity and width already modified",
-                  **scope),
-        _from_row("jousseaume2023-microstructure", "limit for mechanism studies (~4 MGy)", "high",
-                  None, "mechanism at risk: beyond the ~4 MGy limit", **scope),
-        _from_row("jousseaume2023-kinetics", "clear kinetic limitation (11 MGy)", "low", None,
-                  "kinetics likely affected", **scope),
+        _from_row(
+            "jousseaume2023-safe",
+            "no damage recorded below 80 kGy",
+            "high",
+            None,
+            "mechanism only: microstructure (peak shapes) may be affected",
+            **scope,
+        ),
+        _from_row(
+            "jousseaume2023-microstructure",
+            "apparent microstructure modified (~1 MGy)",
+            "low",
+            None,
+            "mechanism only: peak intensity and width already modified",
+            **scope,
+        ),
+        _from_row(
+            "jousseaume2023-microstructure",
+            "limit for mechanism studies (~4 MGy)",
+            "high",
+            None,
+            "mechanism at risk: beyond the ~4 MGy limit",
+            **scope,
+        ),
+        _from_row(
+            "jousseaume2023-kinetics",
+            "clear kinetic limitation (11 MGy)",
+            "low",
+            None,
+            "kinetics likely affected",
+            **scope,
+        ),
     )
 
 
 def _radiolysis() -> tuple[Threshold, ...]:
     row = _row("ortiz2015-radiolysis")
-    return (_from_row("ortiz2015-radiolysis", "electrolyte radiolysis (~20 kGy)", "low",
-                      "electrolyte", "electrolyte radiolysis likely",
-                      measured_for=row["system"]),)
+    return (
+        _from_row(
+            "ortiz2015-radiolysis",
+            "electrolyte radiolysis (~20 kGy)",
+            "low",
+            "electrolyte",
+            "electrolyte radiolysis likely",
+            measured_for=row["system"],
+        ),
+    )
 
 
 def _literature_scale() -> tuple[Threshold, ...]:
@@ -143,12 +199,23 @@ def _literature_scale() -> tuple[Threshold, ...]:
         if row["level"] == "context" or not row[column] or row["unit"] != "Gy":
             continue
         constituent = "electrolyte" if row["constituent"] == "electrolyte" else None
-        scope: dict = {"measured_for": f"{row['system']}, {row['technique']}"}
+        scope: dict[str, Any] = {"measured_for": f"{row['system']}, {row['technique']}"}
         if row["id"].startswith("jousseaume2023"):
-            scope = {"measured_for": _JOUSSEAUME_MEASURED_FOR, "materials": _JOUSSEAUME_MATERIALS,
-                     "energy_range_keV": _JOUSSEAUME_ENERGY_keV}
-        out.append(_from_row(row["id"], f"{row['id']}: {row['effect'].split(';')[0]}", column,
-                             constituent, f"above {row['id']}", **scope))
+            scope = {
+                "measured_for": _JOUSSEAUME_MEASURED_FOR,
+                "materials": _JOUSSEAUME_MATERIALS,
+                "energy_range_keV": _JOUSSEAUME_ENERGY_keV,
+            }
+        out.append(
+            _from_row(
+                row["id"],
+                f"{row['id']}: {row['effect'].split(';')[0]}",
+                column,
+                constituent,
+                f"above {row['id']}",
+                **scope,
+            )
+        )
     return tuple(out)
 
 
@@ -172,13 +239,17 @@ def _custom(item: object, field: str) -> Threshold:
 
     name = validate.text(item["name"], f"{field}.name")
     return Threshold(
-        name, validate.DOSE_GY.check(item["dose_Gy"], f"{field}.dose_Gy"),
-        optional("constituent"), optional("verdict") or f"above '{name}'",
+        name,
+        validate.DOSE_GY.check(item["dose_Gy"], f"{field}.dose_Gy"),
+        optional("constituent"),
+        optional("verdict") or f"above '{name}'",
         optional("source") or "given in the plan",
-        validate.choice(item.get("convention", "energy-absorption"), f"{field}.convention",
-                        CONVENTIONS),
+        validate.choice(
+            item.get("convention", "energy-absorption"), f"{field}.convention", CONVENTIONS
+        ),
         validate.choice(item.get("where", "column-mean"), f"{field}.where", WHERE),
-        optional("measured_for") or "")
+        optional("measured_for") or "",
+    )
 
 
 def thresholds_from_config(config: object, field: str = "thresholds") -> tuple[Threshold, ...]:
@@ -190,15 +261,23 @@ def thresholds_from_config(config: object, field: str = "thresholds") -> tuple[T
     """
     items = [config] if isinstance(config, str) else config
     if not isinstance(items, list) or not items:
-        raise InputError(field, config, "a scale name (" + ", ".join(SCALES) + ") or a list of "
-                         "scale names and {name, dose_Gy, constituent?, convention?, where?}")
+        raise InputError(
+            field,
+            config,
+            "a scale name (" + ", ".join(SCALES) + ") or a list of "
+            "scale names and {name, dose_Gy, constituent?, convention?, where?}",
+        )
     out: list[Threshold] = []
     for i, item in enumerate(items):
         item_field = field if isinstance(config, str) else f"{field}[{i}]"
         if isinstance(item, str):
             if item.lower() not in SCALES:
-                raise InputError(item_field, item, "a threshold scale: " + ", ".join(SCALES),
-                                 did_you_mean(item, SCALES))
+                raise InputError(
+                    item_field,
+                    item,
+                    "a threshold scale: " + ", ".join(SCALES),
+                    did_you_mean(item, SCALES),
+                )
             out.extend(SCALES[item.lower()]())
         else:
             out.append(_custom(item, item_field))

@@ -93,6 +93,8 @@ ELECTRON_MIN_keV = 0.1  # lowest energy of the stopping tables
 _GAUSS_S, _GAUSS_W = np.polynomial.legendre.leggauss(8)
 _GAUSS_S = 0.5 * (_GAUSS_S + 1.0)
 _GAUSS_W = 0.5 * _GAUSS_W
+#: (thickness µm, porosity, ((material, volume fraction, particle diameter µm or None), ...))
+_LayerSignature = tuple[float, float, tuple[tuple[Material, float, float | None], ...]]
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,9 @@ class TransportResult:
 
     absorbed_power_W: np.ndarray  # (n_const, n_E) deposited anywhere in the (infinite) layer
     column_power_W: np.ndarray  # (n_const, n_E) deposited inside the beam column
-    secondary_photon_power_W: np.ndarray  # (n_const, n_E) part of absorbed from other layers' photons
+    secondary_photon_power_W: (
+        np.ndarray
+    )  # (n_const, n_E) part of absorbed from other layers' photons
     escaped_power_W: np.ndarray  # (n_E,) leaving the cell
     attenuated_power_W: np.ndarray  # (n_E,) attenuated in the cell
 
@@ -127,12 +131,22 @@ def exponential_integral_e2(x: np.ndarray) -> np.ndarray:
     """E2(x) for x >= 0 (A&S 5.1.53 / 5.1.56 for E1, |error| < 2e-7)."""
     x = np.asarray(x, dtype=float)
     small = np.clip(x, 1e-300, 1.0)
-    e1_small = (-np.log(small) - 0.57721566 + small * (0.99999193 + small * (-0.24991055 + small * (
-        0.05519968 + small * (-0.00976004 + small * 0.00107857)))))
+    e1_small = (
+        -np.log(small)
+        - 0.57721566
+        + small
+        * (
+            0.99999193
+            + small
+            * (-0.24991055 + small * (0.05519968 + small * (-0.00976004 + small * 0.00107857)))
+        )
+    )
     big = np.maximum(x, 1.0)
-    x_exp_e1 = ((((big + 8.5733287401) * big + 18.0590169730) * big + 8.6347608925) * big
-                + 0.2677737343) / ((((big + 9.5733223454) * big + 25.6329561486) * big
-                                    + 21.0996530827) * big + 3.9584969228)  # x e^x E1(x)
+    x_exp_e1 = (
+        (((big + 8.5733287401) * big + 18.0590169730) * big + 8.6347608925) * big + 0.2677737343
+    ) / (
+        (((big + 9.5733223454) * big + 25.6329561486) * big + 21.0996530827) * big + 3.9584969228
+    )  # x e^x E1(x)
     e2_small = np.exp(-small) - small * e1_small
     e2_big = np.exp(-big) * (1.0 - x_exp_e1)
     return np.where(x <= 0.0, 1.0, np.where(x < 1.0, e2_small, e2_big))
@@ -157,7 +171,9 @@ def _clamp01(value: float) -> float:
 
 
 @lru_cache(maxsize=4096)
-def _element_partition(z: int, energy_keV: float) -> tuple:
+def _element_partition(
+    z: int, energy_keV: float
+) -> tuple[float, float, tuple[tuple[float, float], ...], float]:
     """Per element at one energy: (tau, binding keV, [(line keV, line power cm²/g)], sigma_C)."""
     tau = xraylib.CS_Photo(z, energy_keV)
     try:
@@ -221,10 +237,21 @@ def partition(material: Material, energy_keV: float) -> Partition:
     compton_power = kerma - pe_power - auger_power
     binding_mean = binding_power * energy_keV / tau_sum if tau_sum > 0 else 0.0
     compton_keV = compton_power / compton * energy_keV if compton > 0 else 0.0
-    electron_keV = tuple(min(max(t, ELECTRON_MIN_keV), energy_keV) for t in
-                         (energy_keV - binding_mean, binding_mean, compton_keV))
-    return Partition(total, kerma, electron_keV, (pe_power, auger_power, compton_power),
-                     tuple(far), tuple(far.values()), local_lines, max(scattered, 0.0))
+    photo_e_keV, auger_e_keV, compton_e_keV = (
+        min(max(t, ELECTRON_MIN_keV), energy_keV)
+        for t in (energy_keV - binding_mean, binding_mean, compton_keV)
+    )
+    electron_keV = (photo_e_keV, auger_e_keV, compton_e_keV)
+    return Partition(
+        total,
+        kerma,
+        electron_keV,
+        (pe_power, auger_power, compton_power),
+        tuple(far),
+        tuple(far.values()),
+        local_lines,
+        max(scattered, 0.0),
+    )
 
 
 def pore_size_um(porosity: float, sized: list[tuple[float, float]]) -> float | None:
@@ -263,14 +290,25 @@ def _tables(materials: tuple[Material, ...], energy_keV: float) -> _Tables:
     photon_keV = np.unique(np.round([scattered_keV, *(e for p in parts for e in p.line_keV)], 6))
     source_power = np.zeros((len(parts), photon_keV.size))
     for k, p in enumerate(parts):
-        for line_keV, line_power in (*zip(p.line_keV, p.line_power), (scattered_keV, p.scattered)):
+        for line_keV, line_power in (
+            *zip(p.line_keV, p.line_power, strict=True),
+            (scattered_keV, p.scattered),
+        ):
             source_power[k, np.searchsorted(photon_keV, round(line_keV, 6))] += line_power
     coefficients = [m.coefficients(photon_keV) for m in materials]
-    return _Tables(parts, np.array([p.total for p in parts]),
-                   np.array([p.electron_power for p in parts]), electron_keV, stopping, ranges,
-                   np.array([p.local_lines for p in parts]), photon_keV, source_power,
-                   np.array([c["total"] for c in coefficients]),
-                   np.array([c["energy"] for c in coefficients]))
+    return _Tables(
+        parts,
+        np.array([p.total for p in parts]),
+        np.array([p.electron_power for p in parts]),
+        electron_keV,
+        stopping,
+        ranges,
+        np.array([p.local_lines for p in parts]),
+        photon_keV,
+        source_power,
+        np.array([c["total"] for c in coefficients]),
+        np.array([c["energy"] for c in coefficients]),
+    )
 
 
 def scattered_photon_keV(energy_keV: float) -> float:
@@ -278,8 +316,13 @@ def scattered_photon_keV(energy_keV: float) -> float:
     return energy_keV / (1.0 + energy_keV / ELECTRON_REST_ENERGY_keV)
 
 
-def secondary_transport(stack: Stack, energies_keV: np.ndarray, incident_ph_s: np.ndarray,
-                        column_area_cm2: float, steps: tuple[str, ...] = STEPS) -> TransportResult:
+def secondary_transport(
+    stack: Stack,
+    energies_keV: np.ndarray,
+    incident_ph_s: np.ndarray,
+    column_area_cm2: float,
+    steps: tuple[str, ...] = STEPS,
+) -> TransportResult:
     """Move the energy-absorption deposits of ``stack`` where secondaries take them.
 
     Every step is linear in the power deposited by the primary beam, so for a given stack,
@@ -296,9 +339,13 @@ def secondary_transport(stack: Stack, energies_keV: np.ndarray, incident_ph_s: n
     """
     energies = np.atleast_1d(np.asarray(energies_keV, dtype=float))
     signature = tuple(
-        (layer.thickness_um, layer.porosity,
-         tuple((c.material, c.volume_fraction, c.particle_size_um) for c in layer.constituents))
-        for layer in stack.layers)
+        (
+            layer.thickness_um,
+            layer.porosity,
+            tuple((c.material, c.volume_fraction, c.particle_size_um) for c in layer.constituents),
+        )
+        for layer in stack.layers
+    )
     n = sum(len(layer.constituents) for layer in stack.layers)
     shape = (n, energies.size)
     absorbed, column, from_photons = np.zeros(shape), np.zeros(shape), np.zeros(shape)
@@ -342,8 +389,12 @@ class _Maps:
 
 
 @lru_cache(maxsize=512)
-def _linear_maps(signature: tuple, energy_keV: float, column_area_cm2: float,
-                 steps: tuple[str, ...]) -> _Maps:
+def _linear_maps(
+    signature: tuple[_LayerSignature, ...],
+    energy_keV: float,
+    column_area_cm2: float,
+    steps: tuple[str, ...],
+) -> _Maps:
     materials = tuple(m for _, _, items in signature for m, _, _ in items)
     tables = _tables(materials, energy_keV)
     layer_of = np.array([j for j, (_, _, items) in enumerate(signature) for _ in items])
@@ -352,9 +403,12 @@ def _linear_maps(signature: tuple, energy_keV: float, column_area_cm2: float,
     for _, porosity, items in signature:
         sized = [(v, size) for _, v, size in items if size]
         matrix = pore_size_um(porosity, sized) if sized else None
-        radius_um += [(size or matrix) / 2.0 if (size or matrix) else np.inf for _, _, size in items]
+        radius_um += [
+            diameter / 2.0 if (diameter := size or matrix) else np.inf for _, _, size in items
+        ]
     geometry = _Geometry(
-        layer_of=layer_of, v_rho=v_rho,
+        layer_of=layer_of,
+        v_rho=v_rho,
         thickness_cm=np.array([t for t, _, _ in signature]) * UM_TO_CM,
         radius_um=np.array(radius_um),
         density=np.array([m.density_g_cm3 for m in materials]),
@@ -366,13 +420,25 @@ def _linear_maps(signature: tuple, energy_keV: float, column_area_cm2: float,
     emits = np.zeros((len(signature), tables.photon_keV.size), dtype=bool)
     np.logical_or.at(emits, layer_of, tables.source_power > 0)
     group_layer, group_energy = np.nonzero(emits)
-    group_source = np.where(layer_of[None, :] == group_layer[:, None],
-                            tables.source_power[:, group_energy].T, 0.0)  # (G, n)
-    photon_absorbed, photon_column, leaving = _photon_maps(geometry, tables, mu, group_layer,
-                                                           group_energy)
-    return _Maps(layer_of, -np.expm1(-mu * geometry.thickness_cm), v_rho / mu[layer_of],
-                 tables.electron_power, electron_absorbed, electron_column, tables.local_lines,
-                 group_source, photon_absorbed, photon_column, leaving)
+    group_source = np.where(
+        layer_of[None, :] == group_layer[:, None], tables.source_power[:, group_energy].T, 0.0
+    )  # (G, n)
+    photon_absorbed, photon_column, leaving = _photon_maps(
+        geometry, tables, mu, group_layer, group_energy
+    )
+    return _Maps(
+        layer_of,
+        -np.expm1(-mu * geometry.thickness_cm),
+        v_rho / mu[layer_of],
+        tables.electron_power,
+        electron_absorbed,
+        electron_column,
+        tables.local_lines,
+        group_source,
+        photon_absorbed,
+        photon_column,
+        leaving,
+    )
 
 
 @dataclass(frozen=True)
@@ -385,8 +451,9 @@ class _Geometry:
     column_radius_um: float
 
 
-def _electron_maps(geometry: _Geometry, tables: _Tables, steps: tuple[str, ...]
-                   ) -> tuple[np.ndarray, np.ndarray]:
+def _electron_maps(
+    geometry: _Geometry, tables: _Tables, steps: tuple[str, ...]
+) -> tuple[np.ndarray, np.ndarray]:
     """Where one watt of each electron group (constituent k, group g) ends: (n, 3n) matrices
     for the whole layer and for the beam column. Each column of the first sums to 1."""
     layer_of, v_rho = geometry.layer_of, geometry.v_rho
@@ -397,16 +464,20 @@ def _electron_maps(geometry: _Geometry, tables: _Tables, steps: tuple[str, ...]
     same_layer = layer_of[:, None] == emitter_layer[None, :]  # (m, kg)
     deposit = (np.arange(n)[:, None] == emitter[None, :]).astype(float)
     if "particles" in steps:
-        own_range_um = (tables.range_g_cm2[emitter, np.arange(3 * n)]
-                        / geometry.density[emitter] / UM_TO_CM)
+        own_range_um = (
+            tables.range_g_cm2[emitter, np.arange(3 * n)] / geometry.density[emitter] / UM_TO_CM
+        )
         leaving = sphere_energy_escape(own_range_um / geometry.radius_um[emitter])
         weights = np.where(same_layer, linear, 0.0)
-        deposit = deposit * (1.0 - leaving)[None, :] + weights / weights.sum(axis=0) * leaving[None, :]
+        deposit = (
+            deposit * (1.0 - leaving)[None, :] + weights / weights.sum(axis=0) * leaving[None, :]
+        )
     # range (µm) of each emitted electron in the mixture of its own layer: harmonic mean of the
     # constituents' ranges weighted by mass, divided by the layer density
     layer_density = np.bincount(layer_of, v_rho, minlength=n_layers)
-    inverse = np.where(same_layer, (v_rho / layer_density[layer_of])[:, None] / tables.range_g_cm2,
-                       0.0).sum(axis=0)
+    inverse = np.where(
+        same_layer, (v_rho / layer_density[layer_of])[:, None] / tables.range_g_cm2, 0.0
+    ).sum(axis=0)
     layer_range_um = 1.0 / inverse / layer_density[emitter_layer] / UM_TO_CM  # (3n,)
     if "layers" in steps and n_layers > 1:
         thickness_um = geometry.thickness_cm[emitter_layer] / UM_TO_CM
@@ -418,8 +489,10 @@ def _electron_maps(geometry: _Geometry, tables: _Tables, steps: tuple[str, ...]
             out = np.where(exists, face, 0.0)  # each column holds 1 W so far
             weights = np.where(layer_of[:, None] == neighbour[None, :], linear, 0.0)
             total_weight = weights.sum(axis=0)
-            moved += np.divide(weights, total_weight, out=np.zeros_like(weights),
-                               where=total_weight > 0) * out[None, :]
+            moved += (
+                np.divide(weights, total_weight, out=np.zeros_like(weights), where=total_weight > 0)
+                * out[None, :]
+            )
             moved -= deposit * out[None, :]
         deposit = deposit + moved
     if "lateral" in steps:
@@ -428,8 +501,13 @@ def _electron_maps(geometry: _Geometry, tables: _Tables, steps: tuple[str, ...]
     return deposit, deposit
 
 
-def _photon_maps(geometry: _Geometry, tables: _Tables, mu: np.ndarray, source_layer: np.ndarray,
-                 which: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _photon_maps(
+    geometry: _Geometry,
+    tables: _Tables,
+    mu: np.ndarray,
+    source_layer: np.ndarray,
+    which: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Where one watt of secondary photons of each group (layer, energy) ends: (n, G) matrices
     for the whole layers and for the beam column, and the (G,) fraction leaving the cell."""
     layer_of, v_rho, thickness_cm = geometry.layer_of, geometry.v_rho, geometry.thickness_cm
@@ -448,27 +526,42 @@ def _photon_maps(geometry: _Geometry, tables: _Tables, mu: np.ndarray, source_la
     x = edges[rows, source_layer][:, None] + layer_mu[source_layer, which][:, None] * depth_cm
     top, bottom = edges[:, None, :-1], edges[:, None, 1:]  # (G, 1, L)
     downstream = np.arange(n_layers)[None, :] > source_layer[:, None]  # (G, L)
-    distance = np.maximum(np.where(downstream[:, None, :], top - x[:, :, None],
-                                   x[:, :, None] - bottom), 0.0)
+    distance = np.maximum(
+        np.where(downstream[:, None, :], top - x[:, :, None], x[:, :, None] - bottom), 0.0
+    )
     up = x - edges[rows, source_layer][:, None]
     down = edges[rows, source_layer + 1][:, None] - x
-    e2 = exponential_integral_e2(np.concatenate([
-        distance.ravel(), (distance + (bottom - top)).ravel(), up.ravel(), down.ravel()]))
+    e2 = exponential_integral_e2(
+        np.concatenate(
+            [distance.ravel(), (distance + (bottom - top)).ravel(), up.ravel(), down.ravel()]
+        )
+    )
     size = distance.size
-    reach = 0.5 * (e2[:size] - e2[size:2 * size]).reshape(distance.shape)
-    stay = 1.0 - 0.5 * e2[2 * size:2 * size + up.size] - 0.5 * e2[2 * size + up.size:]
+    reach = 0.5 * (e2[:size] - e2[size : 2 * size]).reshape(distance.shape)
+    stay = 1.0 - 0.5 * e2[2 * size : 2 * size + up.size] - 0.5 * e2[2 * size + up.size :]
     is_own = np.arange(n_layers)[None, :] == source_layer[:, None]  # (G, L)
     reach = np.where(is_own[:, None, :], stay.reshape(up.shape)[:, :, None], reach)
     interacts = np.einsum("gzl,z->gl", reach, _GAUSS_W)  # (G, L)
     mu_g = layer_mu[:, which].T
-    deposit_share = np.divide(layer_mu_en[:, which].T, mu_g, out=np.zeros_like(mu_g), where=mu_g > 0)
+    deposit_share = np.divide(
+        layer_mu_en[:, which].T, mu_g, out=np.zeros_like(mu_g), where=mu_g > 0
+    )
     layer_fraction = interacts * deposit_share  # (G, L) deposited per W emitted
     # share of it in the beam column: solid angle of the column seen from the emission depth
     depth_top = np.concatenate([[0.0], np.cumsum(thickness_cm)])
     emit_z = depth_top[source_layer] + depth_cm @ _GAUSS_W
-    near = np.where(is_own, 0.0, np.maximum(np.where(
-        downstream, depth_top[None, :-1] - emit_z[:, None], emit_z[:, None] - depth_top[None, 1:]),
-        0.0))
+    near = np.where(
+        is_own,
+        0.0,
+        np.maximum(
+            np.where(
+                downstream,
+                depth_top[None, :-1] - emit_z[:, None],
+                emit_z[:, None] - depth_top[None, 1:],
+            ),
+            0.0,
+        ),
+    )
     distance_cm = near + 0.5 * np.minimum(thickness_cm[None, :], 1.0 / np.maximum(mu_g, 1e-30))
     radius_cm = geometry.column_radius_um * UM_TO_CM
     in_column = 1.0 - distance_cm / np.sqrt(distance_cm**2 + radius_cm**2)

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import math
 
-_PREFIXES = [(1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"),
-             (1e-6, "µ"), (1e-9, "n"), (1e-12, "p")]
+_PREFIXES = [
+    (1e12, "T"),
+    (1e9, "G"),
+    (1e6, "M"),
+    (1e3, "k"),
+    (1.0, ""),
+    (1e-3, "m"),
+    (1e-6, "µ"),
+    (1e-9, "n"),
+    (1e-12, "p"),
+]
 
 
 def si(value: float, unit: str, digits: int = 3) -> str:
@@ -13,9 +22,7 @@ def si(value: float, unit: str, digits: int = 3) -> str:
     if value == 0 or not math.isfinite(value):
         return f"{value:g} {unit}"
     magnitude = abs(value)
-    for factor, prefix in _PREFIXES:
-        if magnitude >= factor * 0.9995:
-            break
+    factor, prefix = next(((f, p) for f, p in _PREFIXES if magnitude >= f * 0.9995), _PREFIXES[-1])
     return f"{value / factor:.{digits}g} {prefix}{unit}"
 
 

@@ -15,6 +15,7 @@ import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from numbers import Real
+from typing import Any, cast
 
 from beamdesign.coefficients import ENERGY_MAX_keV, ENERGY_MIN_keV
 from beamdesign.errors import InputError, did_you_mean
@@ -81,8 +82,16 @@ class Range:
 
     def check(self, value: object, field: str) -> float:
         """``value`` as a float (an int when ``integer``) inside the range, or an InputError."""
-        return number(value, field, self.unit, low=self.low, high=self.high,
-                      low_open=self.low_open, high_open=self.high_open, integer=self.integer)
+        return number(
+            value,
+            field,
+            self.unit,
+            low=self.low,
+            high=self.high,
+            low_open=self.low_open,
+            high_open=self.high_open,
+            integer=self.integer,
+        )
 
 
 # The ranges, written once. Each is wide enough for every real experiment and narrow enough
@@ -125,9 +134,17 @@ VOLTAGE_V = Range(0.0, 10.0, "V", low_open=True)
 REPEATS = Range(1, 1e6, "repeats", integer=True)
 
 
-def number(value: object, field: str, unit: str = "", *, low: float | None = None,
-           high: float | None = None, low_open: bool = False, high_open: bool = False,
-           integer: bool = False) -> float:
+def number(
+    value: object,
+    field: str,
+    unit: str = "",
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    integer: bool = False,
+) -> float:
     """``value`` as a finite float (an int when ``integer``) within the bounds, or an InputError.
 
     Parameters
@@ -154,20 +171,26 @@ def number(value: object, field: str, unit: str = "", *, low: float | None = Non
         raise InputError(field, value, allowed, hint)
     if not isinstance(value, Real):
         raise InputError(field, MISSING if value is None else value, allowed)
-    if isinstance(value, float) and not math.isfinite(value):
-        raise InputError(field, value, allowed, "finite numbers only")
-    if not rule.contains(value):  # exact comparison, also for integers too large for a float
-        raise InputError(field, value, allowed)
-    return int(value) if integer else float(value)
+    # mypy's numeric tower has no float <: Real; the value itself stays as given (an int too
+    # large for a float is compared exactly)
+    number = cast(float, value)
+    if isinstance(number, float) and not math.isfinite(number):
+        raise InputError(field, number, allowed, "finite numbers only")
+    if not rule.contains(number):  # exact comparison, also for integers too large for a float
+        raise InputError(field, number, allowed)
+    return int(number) if integer else float(number)
 
 
 def text(value: object, field: str, *, max_chars: int = MAX_NAME_CHARS, empty: bool = False) -> str:
     """``value`` as text without surrounding blanks, non-empty unless ``empty``, at most
     ``max_chars`` characters."""
     if not isinstance(value, str):
-        raise InputError(field, MISSING if value is None else value,
-                         "text" + ("" if empty else " (not empty)"),
-                         "put it in quotes" if isinstance(value, (bool, Real)) else "")
+        raise InputError(
+            field,
+            MISSING if value is None else value,
+            "text" + ("" if empty else " (not empty)"),
+            "put it in quotes" if isinstance(value, (bool, Real)) else "",
+        )
     cleaned = value.strip()
     if not cleaned and not empty:
         raise InputError(field, value, "a non-empty text")
@@ -181,26 +204,34 @@ def choice(value: object, field: str, choices: Collection[str]) -> str:
     by_lower = {c.lower(): c for c in choices}
     if isinstance(value, str) and value.strip().lower() in by_lower:
         return by_lower[value.strip().lower()]
-    raise InputError(field, value, "one of " + ", ".join(choices),
-                     did_you_mean(value, choices) if isinstance(value, str) else "")
+    raise InputError(
+        field,
+        value,
+        "one of " + ", ".join(choices),
+        did_you_mean(value, choices) if isinstance(value, str) else "",
+    )
 
 
-def unknown_keys(mapping: Mapping[object, object], allowed: Collection[str], field: str) -> None:
+def unknown_keys(mapping: Mapping[Any, object], allowed: Collection[str], field: str) -> None:
     """Refuse any key of ``mapping`` not in ``allowed`` (and any key that is not text)."""
     for key in mapping:
         if not isinstance(key, str) or key not in allowed:
             where = f"{field}.{key}" if field else str(key)
-            raise InputError(where, mapping[key], "not a known key; allowed: "
-                             + ", ".join(allowed), did_you_mean(str(key), allowed))
+            raise InputError(
+                where,
+                mapping[key],
+                "not a known key; allowed: " + ", ".join(allowed),
+                did_you_mean(str(key), allowed),
+            )
 
 
-def mapping(value: object, field: str, allowed: Collection[str],
-            required: Collection[str] = ()) -> Mapping[str, object]:
+def mapping(
+    value: object, field: str, allowed: Collection[str], required: Collection[str] = ()
+) -> Mapping[str, object]:
     """``value`` as a mapping whose keys are all in ``allowed`` and include ``required``."""
     if not isinstance(value, Mapping):
         what = ", ".join(required or allowed)
-        raise InputError(field, MISSING if value is None else value,
-                         f"a mapping with keys {what}")
+        raise InputError(field, MISSING if value is None else value, f"a mapping with keys {what}")
     unknown_keys(value, allowed, field)
     for key in required:
         if key not in value:
