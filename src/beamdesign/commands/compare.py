@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 
 def _handler(args: argparse.Namespace) -> int:
@@ -20,7 +21,7 @@ def _handler(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(commands: argparse._SubParsersAction[Any]) -> None:
     """Add the ``compare`` sub-command."""
     parser = commands.add_parser("compare", help="two to four plans side by side")
     parser.add_argument("plan", nargs="+", help="2–4 plan files (YAML/JSON) or built-in plan names")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 from beamdesign.errors import InputError
 from beamdesign.units import si
@@ -54,7 +55,7 @@ def _handler(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(commands: argparse._SubParsersAction[Any]) -> None:
     """Add the ``design`` sub-command."""
     parser = commands.add_parser(
         "design", help="plans that keep a dose limit and an SNR floor (Pareto front)"

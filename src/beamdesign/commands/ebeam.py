@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 from beamdesign.ebeam import (
     ElectronDose,
@@ -205,7 +206,7 @@ def _handle(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(commands: argparse._SubParsersAction[Any]) -> None:
     """Add the ``ebeam`` sub-command to the CLI's sub-parsers."""
     parser = commands.add_parser(
         "ebeam",

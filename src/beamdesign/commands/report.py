@@ -6,11 +6,12 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from beamdesign.errors import InputError
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(commands: argparse._SubParsersAction[Any]) -> None:
     """Add the ``report`` sub-command to the CLI's sub-parsers."""
     report = commands.add_parser(
         "report", help="HTML report of one or several plans (needs the jupyter extra)"

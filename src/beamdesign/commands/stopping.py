@@ -71,7 +71,7 @@ def _handle(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(commands: argparse._SubParsersAction[Any]) -> None:
     """Add the ``stopping`` sub-command to the CLI's sub-parsers."""
     parser = commands.add_parser(
         "stopping", help="electron stopping powers and CSDA range (0.1–1000 keV)"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 from beamdesign.units import si
 
@@ -42,7 +43,7 @@ def _handler(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(commands: argparse._SubParsersAction[Any]) -> None:
     """Add the ``sweep`` sub-command."""
     parser = commands.add_parser("sweep", help="run the grid of plans made by varying plan keys")
     parser.add_argument("plan", help="plan file (YAML/JSON) or built-in plan name")
