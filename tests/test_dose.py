@@ -189,3 +189,20 @@ def test_splitting_a_layer_in_halves_keeps_its_dose(layers, which, e, convention
                      / (split.mass_g[first] + split.mass_g[second]))
     assert mass_weighted[0] == pytest.approx(whole.dose_rate_Gy_per_s[which, 0], rel=1e-9)
     assert split.transmission[0] == pytest.approx(whole.transmission[0], rel=1e-9)
+
+
+def test_entrance_face_dose_rate_is_the_mean_over_the_slab_factor():
+    """Entrance face = column mean / ((1 - T) / (mu t)) in every layer; at 9 keV the strongly
+    absorbing NMC cathode's entrance face gets more than twice its mean."""
+    from beamdesign.beam import Beam
+    from beamdesign.dose import stack_dose
+    from beamdesign.stack import load_stack
+
+    result = stack_dose(load_stack("jousseaume2023-pcc"), Beam(9.0, 1e10, (300.0, 400.0)))
+    for layer in result.layers:
+        slab = (1 - layer.transmission) / -np.log(layer.transmission)
+        for c in layer.constituents:
+            assert c.entrance_peak_dose_rate_Gy_per_s == pytest.approx(
+                c.peak_dose_rate_Gy_per_s / slab, rel=1e-12)
+    cathode = result.constituent("NMC811 cathode/NMC811")
+    assert cathode.entrance_peak_dose_rate_Gy_per_s > 2 * cathode.peak_dose_rate_Gy_per_s

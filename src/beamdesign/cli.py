@@ -86,7 +86,7 @@ def _dose_table(result: StackDose) -> str:
         f"   cell transmission: {result.transmission:.4g}",
         "",
         f"{'layer / constituent':<34}{'thick µm':>9}{'T layer':>9}{'mean rate':>14}"
-        f"{'peak rate':>14}{'power':>11}{'mass':>11}",
+        f"{'peak rate':>14}{'entrance':>14}{'power':>11}{'mass':>11}",
     ]
     for layer in result.layers:
         lines.append(
@@ -100,12 +100,14 @@ def _dose_table(result: StackDose) -> str:
             lines.append(
                 f"{label:<34}{'':>18}{si(c.dose_rate_Gy_per_s, 'Gy/s'):>14}"
                 f"{si(c.peak_dose_rate_Gy_per_s, 'Gy/s'):>14}"
+                f"{si(c.entrance_peak_dose_rate_Gy_per_s, 'Gy/s'):>14}"
                 f"{si(c.absorbed_power_W, 'W'):>11}{si(c.mass_g, 'g'):>11}"
             )
     lines.append("")
     lines.append(
         "mean = averaged over the footprint (top-hat) or FWHM ellipse (Gaussian); "
-        "peak = beam centre; power = whole beam; mass = inside the footprint."
+        "peak = beam centre; both averaged over the layer's thickness; entrance = peak at the "
+        "layer's entrance face; power = whole beam; mass = inside the footprint."
     )
     return "\n".join(lines)
 

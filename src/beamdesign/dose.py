@@ -70,6 +70,15 @@ class DoseSpectrum:
     def convention(self) -> str:
         return self.beam.convention
 
+    @property
+    def entrance_peak_dose_rate_Gy_per_s(self) -> np.ndarray:
+        """(n_const, n_E) peak dose rate at each layer's entrance face, Gy/s: the column mean
+        divided by ``(1 - T) / (mu t)`` (the fluence falls through the layer)."""
+        depth = -np.log(self.layer_transmission)
+        slab = np.where(depth > 0, -np.expm1(-depth) / np.where(depth > 0, depth, 1.0), 1.0)
+        result: np.ndarray = self.peak_dose_rate_Gy_per_s / slab[self.layer_index]
+        return result
+
     def index(self, key: str) -> int:
         """Row of a constituent given as "<layer>/<constituent>" (case-insensitive)."""
         lowered = [k.lower() for k in self.keys]
@@ -170,6 +179,7 @@ class ConstituentDose:
     coefficient_cm2_g: float
     dose_rate_Gy_per_s: float
     peak_dose_rate_Gy_per_s: float
+    entrance_peak_dose_rate_Gy_per_s: float
     absorbed_power_W: float
     mass_g: float
 
@@ -246,6 +256,9 @@ class StackDose:
                             "coefficient_cm2_g": c.coefficient_cm2_g,
                             "dose_rate_Gy_per_s": c.dose_rate_Gy_per_s,
                             "peak_dose_rate_Gy_per_s": c.peak_dose_rate_Gy_per_s,
+                            "entrance_peak_dose_rate_Gy_per_s": (
+                                c.entrance_peak_dose_rate_Gy_per_s
+                            ),
                             "absorbed_power_W": c.absorbed_power_W,
                             "mass_g": c.mass_g,
                         }
@@ -260,6 +273,7 @@ class StackDose:
 def stack_dose(stack: Stack, beam: Beam) -> StackDose:
     """Dose rate per layer and constituent at the beam's energy."""
     spectrum = dose_spectrum(stack, beam)
+    entrance = spectrum.entrance_peak_dose_rate_Gy_per_s
     rows = iter(range(len(spectrum.keys)))
     layers = []
     for j, layer in enumerate(stack.layers):
@@ -276,6 +290,7 @@ def stack_dose(stack: Stack, beam: Beam) -> StackDose:
                     coefficient_cm2_g=float(spectrum.coefficient_cm2_g[i, 0]),
                     dose_rate_Gy_per_s=float(spectrum.dose_rate_Gy_per_s[i, 0]),
                     peak_dose_rate_Gy_per_s=float(spectrum.peak_dose_rate_Gy_per_s[i, 0]),
+                    entrance_peak_dose_rate_Gy_per_s=float(entrance[i, 0]),
                     absorbed_power_W=float(spectrum.absorbed_power_W[i, 0]),
                     mass_g=float(spectrum.mass_g[i]),
                 )

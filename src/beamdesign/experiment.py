@@ -365,13 +365,11 @@ def metric_rates(plan: Plan, spectrum: DoseSpectrum, convention: str, where: str
     """
     if convention != spectrum.convention:
         spectrum = dose_spectrum(plan.stack, plan.beam.replace(convention=convention))
-    rates = spectrum.peak_dose_rate_Gy_per_s[:, 0]
     if where == "column-mean":
-        return rates
-    depth = -np.log(spectrum.layer_transmission[:, 0])
-    slab = np.where(depth > 0, -np.expm1(-depth) / np.where(depth > 0, depth, 1.0), 1.0)
-    local_rates: np.ndarray = rates / slab[spectrum.layer_index]
-    return local_rates
+        column: np.ndarray = spectrum.peak_dose_rate_Gy_per_s[:, 0]
+        return column
+    entrance: np.ndarray = spectrum.entrance_peak_dose_rate_Gy_per_s[:, 0]
+    return entrance
 
 
 def _timeline_rows(fluence_s: np.ndarray, n_times: int) -> np.ndarray:
