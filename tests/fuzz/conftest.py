@@ -14,4 +14,6 @@ def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001 - pytest 
     if TALLY:
         total = sum(TALLY.values())
         terminalreporter.write_line(
-            f"fuzz: {total} generated cases: " + ", ".join(f"{k} {v}" for k, v in sorted(TALLY.items())))
+            f"fuzz: {total} generated cases: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(TALLY.items()))
+        )
