@@ -12,8 +12,8 @@ import yaml
 
 pytest.importorskip("papermill")
 
-from beamdesign.plan import builtin_plan_text  # noqa: E402
-from beamdesign.report import render_report  # noqa: E402
+from beamdesign.plan import builtin_plan_text
+from beamdesign.report import render_report
 
 PLAN = "jousseaume2023-exp2-pcc"
 

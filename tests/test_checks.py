@@ -3,7 +3,6 @@ thresholds, energies at an edge, spots smaller than the photoelectron range."""
 
 from __future__ import annotations
 
-
 import pytest
 
 from beamdesign.checks import beam_warnings, photoelectron_range_um, plan_warnings

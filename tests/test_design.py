@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from beamdesign.cli import main
-from beamdesign.design import design_plan, parse_design, pareto_front, signal_aware_advice
+from beamdesign.design import design_plan, pareto_front, parse_design, signal_aware_advice
 from beamdesign.errors import InputError
 from beamdesign.experiment import run_plan
 from beamdesign.plan import builtin_plan_text, plan_from_config

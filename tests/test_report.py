@@ -37,6 +37,8 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
     [str(ROOT / "src")] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
 )
 
+from report_hostile import CATHODE, HOSTILE, PWNED, write_hostile_plan  # noqa: E402
+
 from beamdesign import __version__  # noqa: E402
 from beamdesign import report as report_module  # noqa: E402
 from beamdesign.cli import main  # noqa: E402
@@ -46,11 +48,10 @@ from beamdesign.plan import builtin_plan_names, builtin_plan_text, load_plan, pl
 from beamdesign.report import (
     SCRATCH_PREFIX,
     render_report,
-    review_summary,  # noqa: E402
+    review_summary,
     template_path,
     write_index,
 )
-from report_hostile import CATHODE, HOSTILE, PWNED, write_hostile_plan  # noqa: E402
 
 BUILTIN = builtin_plan_names()
 #: the report and this test run the same code on the same inputs and JSON round-trips floats

@@ -12,8 +12,8 @@ from beamdesign.beam import Beam
 from beamdesign.errors import InputError
 from beamdesign.plan import load_plan
 from beamdesign.signal import (
-    Detector,
     EDGE_OFFSET_KEV,
+    Detector,
     path_factor_cm,
     reflection,
     signal,

@@ -3,17 +3,16 @@ what the panels show."""
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
-
 import json
 
+import numpy as np
+import pytest
 import yaml
 
+from beamdesign import widgets as widgets_package
 from beamdesign.errors import InputError
 from beamdesign.experiment import run_plan
 from beamdesign.plan import builtin_plan_names, load_plan, plan_from_config
-from beamdesign import widgets as widgets_package
 from beamdesign.widgets import figures
 from beamdesign.widgets import planner as planner_module
 from beamdesign.widgets.planner import (

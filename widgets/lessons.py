@@ -7,8 +7,8 @@ only move them into the figure.
 
 from __future__ import annotations
 
-import numpy as np
 import ipywidgets as w
+import numpy as np
 from bokeh.models import ColumnDataSource
 from bokeh.plotting import figure
 from jupyter_bokeh import BokehModel

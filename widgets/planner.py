@@ -989,7 +989,7 @@ class Planner:
         except InputError as error:
             self._show_error(error.field, human_message(error))
             return False
-        except Exception as error:  # noqa: BLE001 - never a traceback in the widget
+        except Exception as error:  # never a traceback in the widget
             self._show_error("general", f"The model could not run this plan: {error}")
             return False
         self.plan, self.result, self.stale = plan, result, False
@@ -1178,7 +1178,7 @@ class Planner:
         self.report_button.disabled = True
         try:
             path = render_report(self.plan, out, **kwargs)
-        except Exception as error:  # noqa: BLE001 - shown, not raised, in the widget
+        except Exception as error:  # shown, not raised, in the widget
             self._file_error(f"The report failed: {error}")
             return None
         finally:

@@ -318,8 +318,8 @@ def _assert_control_and_figure_visible(page) -> None:
         (control["x"], control["y"], control["width"], control["height"]),
         (x, y, w, h),
     ]:
-        assert 0 <= bx and bx + bw <= VIEWPORT["width"], (bx, bw)
-        assert 0 <= by and by + bh <= VIEWPORT["height"], (by, bh)
+        assert bx >= 0 and bx + bw <= VIEWPORT["width"], (bx, bw)
+        assert by >= 0 and by + bh <= VIEWPORT["height"], (by, bh)
     planner = page.locator(".bd-planner").first.bounding_box()
     assert planner["x"] + planner["width"] <= VIEWPORT["width"] + 1, planner  # no sideways scroll
 
@@ -363,7 +363,7 @@ def test_planner_in_jupyterlab(lab, browser):
         page.evaluate("() => { window.jupyterapp.commands.execute('runmenu:run-all'); }")
         try:
             summary.wait_for(timeout=60_000)
-        except Exception:  # noqa: BLE001 - the kernel dialog again: accept, run once more
+        except Exception:  # the kernel dialog again: accept, run once more
             if accept.count():
                 accept.first.click()
             page.evaluate("() => { window.jupyterapp.commands.execute('runmenu:run-all'); }")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from fuzz_helpers import TALLY
 
 
-def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001 - pytest hook
+def pytest_terminal_summary(terminalreporter) -> None:
     if TALLY:
         total = sum(TALLY.values())
         terminalreporter.write_line(

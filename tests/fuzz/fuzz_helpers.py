@@ -38,11 +38,11 @@ class Hang(BaseException):
     """Raised by the alarm; a BaseException so that the CLI's last-resort handler lets it by."""
 
 
-def _alarm(signum, frame):  # noqa: ANN001 - signal handler
+def _alarm(signum, frame):
     raise Hang
 
 
-def run_cli(args: list[str], capsys) -> tuple[int | str, str, str]:  # noqa: ANN001
+def run_cli(args: list[str], capsys) -> tuple[int | str, str, str]:
     """(exit status or "hang", stdout, stderr) of ``beamdesign args`` run in this process."""
     previous = signal.signal(signal.SIGALRM, _alarm)
     signal.alarm(HANG_S)

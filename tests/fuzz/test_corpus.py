@@ -228,7 +228,8 @@ def test_csv_onto_a_full_device(tmp_path, capsys, monkeypatch):
 def test_relative_stack_is_found_from_another_folder_and_saved_relative(
     tmp_path, capsys, monkeypatch
 ):
-    from beamdesign.plan import load_plan, plan_text as text_of, save_plan
+    from beamdesign.plan import load_plan, save_plan
+    from beamdesign.plan import plan_text as text_of
 
     (tmp_path / "cell.yaml").write_text(
         dump_yaml({"layers": [{"name": "foil", "material": "Cu", "thickness_um": 10}]})

@@ -8,14 +8,13 @@ import subprocess
 import sys
 
 import pytest
+from fuzz_helpers import FUZZ, TALLY, judge, run_cli, write
+from fuzz_strategies import THRESHOLD_PATHS, Case, hostile_cases, value_cases
 from hypothesis import given, seed
 from hypothesis import strategies as st
 
-from fuzz_helpers import FUZZ, TALLY, judge, run_cli, write
-from fuzz_strategies import THRESHOLD_PATHS, Case, hostile_cases, value_cases
 
-
-def outcome(case: Case, folder, capsys, suffix: str = ".yaml") -> str:  # noqa: ANN001
+def outcome(case: Case, folder, capsys, suffix: str = ".yaml") -> str:
     path = write(folder, "plan" + suffix, case.data)
     status, out, err = run_cli(["run", str(path), "--json"], capsys)
     return judge(status, out, err, case.config)
@@ -62,8 +61,9 @@ def test_hostile_threshold_values(case, tmp_path_factory, capsys):
     where=st.sampled_from(["relative", "absolute"]),
 )
 def test_hostile_stack_paths(kind, where, tmp_path_factory, capsys):
-    from beamdesign.files import dump_yaml
     from fuzz_strategies import BASE
+
+    from beamdesign.files import dump_yaml
 
     folder = tmp_path_factory.mktemp("fuzz")
     target = folder / "cell.yaml"
