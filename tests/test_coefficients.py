@@ -72,11 +72,12 @@ def _nist_rows() -> list[dict[str, str]]:
 
 def _fractions(formula: str) -> dict[int, float]:
     parsed = xraylib.CompoundParser(formula)
-    return dict(zip(parsed["Elements"], parsed["massFractions"]))
+    return dict(zip(parsed["Elements"], parsed["massFractions"], strict=True))
 
 
 def _assert_no_negative_and_no_spike(z: int, edge_keV: float, energies_keV: np.ndarray) -> None:
-    """Energies at or above ``edge_keV``: every coefficient > 0, mu_en <= 1.25 x mu_en(1.01 edge)."""
+    """Energies at or above ``edge_keV``: every coefficient > 0,
+    mu_en <= 1.25 x mu_en(1.01 edge)."""
     c = element_coefficients(z, np.append(energies_keV, 1.01 * edge_keV))  # one call: faster
     for key in KEYS:
         assert np.all(c[key] > 0), (z, edge_keV, key, energies_keV[np.argmin(c[key])], c[key].min())

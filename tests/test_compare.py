@@ -25,7 +25,7 @@ def _pcc_at(energy_keV: float) -> dict:
 
 def test_columns_equal_single_runs():
     result = compare([PCC, PCD])
-    for spec, scenario in zip([PCC, PCD], result.scenarios):
+    for spec, scenario in zip([PCC, PCD], result.scenarios, strict=True):
         run = run_plan(load_plan(spec))
         worst = run.worst()
         assert scenario.row["worst_probe_dose_Gy"] == worst.dose_Gy[run.probe]

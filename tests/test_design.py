@@ -171,7 +171,7 @@ def test_element_without_edge_in_range():
 def test_design_from_plan_key_and_from_file(tmp_path, capsys):
     plan_file = tmp_path / "plan.yaml"
     plan_file.write_text(yaml.safe_dump({**_pcc(), "design": SECTION}), encoding="utf-8")
-    config, section = load_plan_config(str(plan_file))
+    _, section = load_plan_config(str(plan_file))
     assert section == SECTION
     assert main(["design", str(plan_file), "--workers", "1", "--json"]) == 0
     from_key = json.loads(capsys.readouterr().out)

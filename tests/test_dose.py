@@ -74,8 +74,11 @@ def test_three_layers_match_hand_calculation(convention):
     got = [layer.constituents[0].dose_rate_Gy_per_s for layer in result.layers]
     assert got == pytest.approx(expected, rel=tolerance)
     mu_t = sum(
-        l["density_g_cm3"] * xraylib.CS_Total_CP(l["material"], 30.0) * l["thickness_um"] * 1e-4
-        for l in (AL, WATER, CU)
+        layer["density_g_cm3"]
+        * xraylib.CS_Total_CP(layer["material"], 30.0)
+        * layer["thickness_um"]
+        * 1e-4
+        for layer in (AL, WATER, CU)
     )
     assert result.transmission == pytest.approx(math.exp(-mu_t), rel=1e-9)
 
@@ -105,7 +108,7 @@ def test_porous_layer_volume_fractions_and_hand_calculation():
     slab = (1 - math.exp(-mu * t_cm)) / (mu * t_cm)
     fluence = 1e10 / (300 * 400 * 1e-8)
     result = stack_dose(s, b)
-    for (formula, rho, v), c in zip(parts, result.layers[0].constituents):
+    for (formula, rho, v), c in zip(parts, result.layers[0].constituents, strict=True):
         expected_rate = fluence * e * KEV_J * xraylib.CS_Total_CP(formula, e) * slab * 1e3
         assert c.dose_rate_Gy_per_s == pytest.approx(expected_rate, rel=1e-9)
         assert c.mass_g == pytest.approx(v * rho * 300 * 400 * 1e-8 * t_cm, rel=1e-12)
@@ -223,7 +226,7 @@ def test_splitting_a_layer_in_halves_keeps_its_dose(layers, which, e, convention
     b = beam(convention, energy_keV=e)
     whole = dose_spectrum(random_stack(layers), b)
     (f, rho), t = layers[which]
-    halves = layers[:which] + [((f, rho), t / 2), ((f, rho), t / 2)] + layers[which + 1 :]
+    halves = [*layers[:which], ((f, rho), t / 2), ((f, rho), t / 2), *layers[which + 1 :]]
     split = dose_spectrum(random_stack(halves), b)
     first, second = which, which + 1
     mass_weighted = (

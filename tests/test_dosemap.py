@@ -147,7 +147,7 @@ def test_exact_and_fft_agree():
         np.testing.assert_allclose(fft.x_um, exact.x_um)
     # off-grid points: bilinear deposition errs by ~ (pixel / sigma)^2 / 8 of the peak,
     # (1 / (15 / 2.355))^2 / 8 ~ 0.3 % here
-    off = xy + [[0.4, 0.3], [0.7, 0.1], [0.2, 0.9]]
+    off = xy + np.array([[0.4, 0.3], [0.7, 0.1], [0.2, 0.9]])  # shifted element-wise
     g = gaussian_profile(25, 15)
     exact = dose_map(off, seconds, g, 1.0, method="exact")
     fft = dose_map(off, seconds, g, 1.0, method="fft")

@@ -263,7 +263,7 @@ def test_electron_scale_compares_fluences_in_gray():
     scale = electron_threshold_scale(NMC811, 300)
     fluences = {t.id: t.fluence_e_per_A2 for t in electron_thresholds()}
     assert len(scale) == len(fluences)
-    for threshold, fluence in zip(scale, fluences.values()):
+    for threshold, fluence in zip(scale, fluences.values(), strict=True):
         assert threshold.dose_Gy == pytest.approx(
             fluence * gray_per_e_per_A2(NMC811, 300), rel=1e-12
         )
@@ -389,7 +389,8 @@ def test_cli_formula_with_density(capsys):
     [
         (
             ["--fluence-e-per-A2", "10", "--current-pA", "5"],
-            r"--fluence-e-per-A2 = '10': give either a fluence or a beam current, not both \(drop --current-pA\)",
+            r"--fluence-e-per-A2 = '10': give either a fluence or a beam current, not both \(drop "
+            r"--current-pA\)",
         ),
         (["--current-pA", "5", "--current-nA", "1"], r"--current-nA = '1': give one current"),
         (["--current-pA", "5", "--dwell-us", "1"], r"--pixel-A = None: a scanned probe"),

@@ -1,4 +1,5 @@
-"""Experiment engine: the founding paper's relative doses, intermittent exposure, exact crossings."""
+"""Experiment engine: the founding paper's relative doses, intermittent exposure,
+exact crossings."""
 
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ def test_intermittent_exposure_same_dose_per_scan_lower_averaged_rate():
     five_loops = {**plan.config["schedule"], "loop": 5}
     steady = run_plan(plan.replace(schedule=five_loops))
     intermittent = run_plan(plan.replace(schedule={**five_loops, "pause_s": 600}))
-    for a, b in zip(steady.locations, intermittent.locations):
+    for a, b in zip(steady.locations, intermittent.locations, strict=True):
         assert a.scans == b.scans == 5
         assert b.dose_Gy == pytest.approx(a.dose_Gy, rel=1e-12)
         assert b.averaged_dose_rate_Gy_per_s < a.averaged_dose_rate_Gy_per_s
@@ -64,7 +65,7 @@ def test_pause_until_end_gives_fewer_scans_same_dose_per_beam_second():
     plan = load_plan("jousseaume2023-exp2-pcc")
     steady = run_plan(plan)
     paused = run_plan(plan.replace(schedule={**plan.config["schedule"], "pause_s": 600}))
-    for a, b in zip(steady.locations, paused.locations):
+    for a, b in zip(steady.locations, paused.locations, strict=True):
         assert b.scans < a.scans
         assert b.dose_Gy[paused.probe] / b.beam_on_s == pytest.approx(
             a.dose_Gy[steady.probe] / a.beam_on_s, rel=1e-12
@@ -176,9 +177,9 @@ def test_crossing_times_do_not_depend_on_the_displayed_convention():
     other = plan.replace(beam={**plan.config["beam"], "convention": "energy-absorption"})
     a, b = run_plan(plan), run_plan(other)
     assert b.locations[2].dose_Gy[b.probe] < 0.9 * a.locations[2].dose_Gy[a.probe]
-    for la, lb in zip(a.locations, b.locations):
+    for la, lb in zip(a.locations, b.locations, strict=True):
         assert la.verdict == lb.verdict
-        for ca, cb in zip(la.crossings, lb.crossings):
+        for ca, cb in zip(la.crossings, lb.crossings, strict=True):
             assert (ca.time_s is None) == (cb.time_s is None)
             if ca.time_s is not None:
                 assert cb.time_s == pytest.approx(ca.time_s, rel=1e-12)

@@ -70,21 +70,25 @@ def test_yaml_scalars_follow_the_yaml_1_2_core_schema(text, value):
         ("a: .NaN", r"a = '.NaN': a finite number"),
         (
             "a: 1e400",
-            r"a = '1e400': a finite number \(no .inf, .nan, Infinity, NaN or overflowing exponent\)\.",
+            r"a = '1e400': a finite number \(no .inf, .nan, Infinity, NaN or overflowing "
+            r"exponent\)\.",
         ),
         ("a: " + "9" * 5000, r"a = '9{20}…': a number of at most 4300 digits\."),
         (
             "a: &x 1\nb: *x",
-            r"plan = '<text>': no YAML anchors \(&\) or aliases \(\*\); write each value out \(line 1\)\.",
+            r"plan = '<text>': no YAML anchors \(&\) or aliases \(\*\); write each value out "
+            r"\(line 1\)\.",
         ),
         ("a: &x [1]", r"no YAML anchors"),
         (
             "b:\n  c: 1\n  c: 2\n",
-            r"b.c = 'given twice': each key once \(lines 2 and 3\); a second one would silently win\.",
+            r"b.c = 'given twice': each key once \(lines 2 and 3\); a second one would silently "
+            r"win\.",
         ),
         (
             "a: !!binary aGVsbG8=",
-            r"a = '!!binary': only text, numbers, true/false, null, lists and mappings with text keys \(line 1\); no YAML tags",
+            r"a = '!!binary': only text, numbers, true/false, null, lists and mappings with text "
+            r"keys \(line 1\); no YAML tags",
         ),
         ("a: !!timestamp 2024-01-01", r"a = '!!timestamp'"),
         ("a: !!set {x}", r"a = '!!set'"),
@@ -98,7 +102,8 @@ def test_yaml_scalars_follow_the_yaml_1_2_core_schema(text, value):
         ('a: "\\ud800"', r"a = '\\\\ud800': text without lone surrogates"),
         (
             "a: \x1b[31m",
-            r"plan = '<text>': text without control characters \(character U\+001B at position 3\)\.",
+            r"plan = '<text>': text without control characters \(character U\+001B at position "
+            r"3\)\.",
         ),
         (
             "a: b\n  c: d:",
@@ -154,7 +159,10 @@ def test_mapping_required_at_the_top():
     for text, shown in (("", "nothing"), ("- a", "list"), ("3", "int"), ("{}", "dict")):
         with pytest.raises(
             InputError,
-            match=rf"plan = 'p.yaml': the file must hold a non-empty mapping \(key: value lines\), not {shown}\.",
+            match=(
+                rf"plan = 'p.yaml': the file must hold a non-empty mapping \(key: value lines\), "
+                rf"not {shown}\."
+            ),
         ):
             parse_mapping(text, "plan", source="p.yaml")
 

@@ -61,7 +61,7 @@ def brute_force_max(xy, seconds, b, q, n=161):
         gx, gy = gx[inside], gy[inside]
     px, py = xy[q, 0] + gx.ravel(), xy[q, 1] + gy.ravel()
     profile = b.relative_fluence()
-    field = sum(s * profile(px - x, py - y) for (x, y), s in zip(xy, seconds))
+    field = sum(s * profile(px - x, py - y) for (x, y), s in zip(xy, seconds, strict=True))
     return float(np.max(field))
 
 
@@ -138,7 +138,7 @@ def test_doses_and_averaged_rates_are_continuous_in_the_geometry(distance_um):
     a = run_plan(two_spot_plan(distance_um))
     for move, tolerance in ((1.0, 0.015), (0.01, 0.00015)):
         b = run_plan(two_spot_plan(distance_um + move))
-        for la, lb in zip(a.locations, b.locations):
+        for la, lb in zip(a.locations, b.locations, strict=True):
             assert lb.averaged_dose_rate_Gy_per_s == pytest.approx(
                 la.averaged_dose_rate_Gy_per_s, rel=tolerance
             )

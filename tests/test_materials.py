@@ -68,7 +68,7 @@ def test_formula_lookup_and_parsed_formula():
     custom = resolve_material("Li2MnO3", "material", density_g_cm3=3.9)
     parsed = xraylib.CompoundParser("Li2MnO3")
     assert dict(custom.mass_fractions) == pytest.approx(
-        dict(zip(parsed["Elements"], parsed["massFractions"]))
+        dict(zip(parsed["Elements"], parsed["massFractions"], strict=True))
     )
     fe = resolve_material("Fe", "material")
     assert fe.density_g_cm3 == pytest.approx(xraylib.ElementDensity(26))
@@ -86,17 +86,20 @@ def test_density_override_keeps_composition():
         (
             "NMC-8111",
             None,
-            r"layers\[1\].material = 'NMC-8111': not a library material or a chemical formula; did you mean 'NMC811'",
+            r"layers\[1\].material = 'NMC-8111': not a library material or a chemical formula; "
+            r"did you mean 'NMC811'",
         ),
         (
             "LiXx2O",
             3.0,
-            r"'LiXx2O': not a known material or chemical formula; unknown element 'Xx' at character 3",
+            r"'LiXx2O': not a known material or chemical formula; unknown element 'Xx' at "
+            r"character 3",
         ),
         (
             "Li2MnO3",
             None,
-            r"layers\[1\].density_g_cm3 = None: the formula 'Li2MnO3' is not a library name, so it needs a density_g_cm3 > 0",
+            r"layers\[1\].density_g_cm3 = None: the formula 'Li2MnO3' is not a library name, so "
+            r"it needs a density_g_cm3 > 0",
         ),
         ("Li2MnO3", -1, r"layers\[1\].density_g_cm3 = -1: a number above 0 g/cm³\."),
         ("Al", 0, r"layers\[1\].density_g_cm3 = 0: a number above 0"),

@@ -45,7 +45,7 @@ from beamdesign.cli import main  # noqa: E402
 from beamdesign.errors import InputError  # noqa: E402
 from beamdesign.experiment import run_plan  # noqa: E402
 from beamdesign.plan import builtin_plan_names, builtin_plan_text, load_plan, plan_from_config  # noqa: E402
-from beamdesign.report import (
+from beamdesign.report import (  # noqa: E402
     SCRATCH_PREFIX,
     render_report,
     review_summary,
@@ -163,7 +163,7 @@ def _assert_close(got, expected, where="result"):
             _assert_close(got[key], expected[key], f"{where}.{key}")
     elif isinstance(expected, (list, tuple)):
         assert isinstance(got, list) and len(got) == len(expected), where
-        for i, (g, e) in enumerate(zip(got, expected)):
+        for i, (g, e) in enumerate(zip(got, expected, strict=True)):
             _assert_close(g, e, f"{where}[{i}]")
     elif isinstance(expected, float):
         assert math.isclose(got, expected, rel_tol=REL, abs_tol=0.0), (where, got, expected)
@@ -219,7 +219,7 @@ def rendered(tmp_path_factory) -> dict:
     ]
     order = ["batch"] + [job for job in jobs if job != "batch"]  # the longest job first
     with ProcessPoolExecutor(max_workers=2, mp_context=get_context("spawn")) as pool:
-        done = dict(zip(order, pool.map(_cli, [jobs[job] for job in order])))
+        done = dict(zip(order, pool.map(_cli, [jobs[job] for job in order]), strict=True))
     return {"dir": out, **done}
 
 
@@ -256,7 +256,7 @@ def test_review_summary_one_row_per_threshold_in_its_own_metric():
     result = run_plan(load_plan("default"))
     summary = review_summary(result)
     assert [r["name"] for r in summary["thresholds"]] == [t.name for t in result.plan.thresholds]
-    for row, threshold in zip(summary["thresholds"], result.plan.thresholds):
+    for row, threshold in zip(summary["thresholds"], result.plan.thresholds, strict=True):
         crossings = [
             (loc, c) for loc in result.locations for c in loc.crossings if c.threshold is threshold
         ]
@@ -322,9 +322,12 @@ def test_read_only_folder_is_refused_before_any_kernel(tmp_path, monkeypatch, ca
     folder.mkdir()
     folder.chmod(0o555)
     try:
-        if os.access(folder, os.W_OK):  # root ignores the mode: make the folder immutable
-            if subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode:
-                pytest.skip("running as root and chattr +i is not available here")
+        # root ignores the mode: make the folder immutable
+        if (
+            os.access(folder, os.W_OK)
+            and subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode
+        ):
+            pytest.skip("running as root and chattr +i is not available here")
         monkeypatch.setattr(
             report_module, "_execute", lambda *a, **k: pytest.fail("a kernel started")
         )
@@ -458,7 +461,7 @@ def test_report_numbers_equal_the_engine(builtin_reports, name):
         [result.locations[i] for i in order[:12]] if len(order) > 12 else list(result.locations)
     )
     assert [r["data-location"] for r in rows] == [loc.name for loc in expected]
-    for r, loc in zip(rows, expected):
+    for r, loc in zip(rows, expected, strict=True):
         assert r["data-verdict"] == loc.verdict
         assert math.isclose(float(r["data-dose-gy"]), loc.dose_Gy[result.probe], rel_tol=REL)
         assert math.isclose(
@@ -468,7 +471,7 @@ def test_report_numbers_equal_the_engine(builtin_reports, name):
     summary = review_summary(result)
     thresholds = page.tables["bd-thresholds"]
     assert [r["data-threshold"] for r in thresholds] == [t["name"] for t in summary["thresholds"]]
-    for r, t in zip(thresholds, summary["thresholds"]):
+    for r, t in zip(thresholds, summary["thresholds"], strict=True):
         assert r["data-status"] == t["status"] and r["data-convention"] == t["convention"]
         assert r["data-where"] == t["where"] and int(r["data-crossed-at"]) == t["crossed_at"]
         assert math.isclose(float(r["data-max-dose-gy"]), t["max_dose_Gy"], rel_tol=REL)

@@ -32,7 +32,12 @@ PCC = {
 
 def intervals(exposures: Exposures) -> list[tuple[int, float, float]]:
     return list(
-        zip(exposures.location_index.tolist(), exposures.start_s.tolist(), exposures.end_s.tolist())
+        zip(
+            exposures.location_index.tolist(),
+            exposures.start_s.tolist(),
+            exposures.end_s.tolist(),
+            strict=True,
+        )
     )
 
 
@@ -167,7 +172,8 @@ RASTER = {"pattern": "grid", "nx": 2, "ny": 2, "step_um": 100}
     [
         (
             {**TWO, "moves_s": 5},
-            r"schedule\.moves_s = 5: not a known key; allowed: locations, raster.*did you mean 'move_s'\?",
+            r"schedule\.moves_s = 5: not a known key; allowed: locations, raster.*did you mean "
+            r"'move_s'\?",
         ),
         (
             {**TWO, "raster": RASTER, "exposure_s": 1},
@@ -192,7 +198,8 @@ RASTER = {"pattern": "grid", "nx": 2, "ny": 2, "step_um": 100}
         ),
         (
             {"locations": [TWO["locations"][0], {**TWO["locations"][1], "name": "A"}]},
-            r"locations\[1\]\.name = 'A': location names must be unique; it is already used by schedule\.locations\[0\]",
+            r"locations\[1\]\.name = 'A': location names must be unique; it is already used by "
+            r"schedule\.locations\[0\]",
         ),
         ({"locations": []}, r"schedule\.locations = \[\]: must be a non-empty list"),
         ({**TWO, "move_s": -1}, r"schedule\.move_s = -1: a number from 0 to 3.156e\+07 s\."),
@@ -203,12 +210,14 @@ RASTER = {"pattern": "grid", "nx": 2, "ny": 2, "step_um": 100}
         ),
         (
             {**TWO, "loop": "until_end"},
-            r"schedule\.loop = 'until_end': 'until-end', 'once' or a whole number.*did you mean 'until-end'\?",
+            r"schedule\.loop = 'until_end': 'until-end', 'once' or a whole number.*did you mean "
+            r"'until-end'\?",
         ),
         ({**TWO, "loop": 0}, r"schedule\.loop = 0: a whole number from 1 to 1e\+06 loops\."),
         (
             {**TWO, "loop": True},
-            r"schedule\.loop = true: a whole number from 1 to 1e\+06 loops; true/false is not a number\.",
+            r"schedule\.loop = true: a whole number from 1 to 1e\+06 loops; true/false is not a "
+            r"number\.",
         ),
         ({**TWO, "loop": 2.5}, r"schedule\.loop = 2\.5: a whole number"),
         ({"raster": RASTER}, r"schedule\.exposure_s = missing: a raster needs an exposure time"),
@@ -222,7 +231,8 @@ RASTER = {"pattern": "grid", "nx": 2, "ny": 2, "step_um": 100}
         ),
         (
             {"raster": {**RASTER, "pattern": "snak"}, "exposure_s": 1},
-            r"schedule\.raster\.pattern = 'snak': must be one of snake, grid, line; did you mean 'snake'\?",
+            r"schedule\.raster\.pattern = 'snak': must be one of snake, grid, line; did you mean "
+            r"'snake'\?",
         ),
         (
             {"raster": {**RASTER, "pattern": "line"}, "exposure_s": 1},

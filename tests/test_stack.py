@@ -76,8 +76,8 @@ def test_required_presets_exist():
 
 
 def test_pcb_cathode_is_54_percent_thicker_than_pca():
-    pca = max(load_stack("jousseaume2023-pca").layers, key=lambda l: "NMC" in l.name)
-    pcb = max(load_stack("jousseaume2023-pcb").layers, key=lambda l: "NMC" in l.name)
+    pca = max(load_stack("jousseaume2023-pca").layers, key=lambda layer: "NMC" in layer.name)
+    pcb = max(load_stack("jousseaume2023-pcb").layers, key=lambda layer: "NMC" in layer.name)
     assert pcb.thickness_um - pca.thickness_um == pytest.approx(19, abs=0.5)
     assert pcb.thickness_um / pca.thickness_um == pytest.approx(1.54, abs=0.01)
 
@@ -118,11 +118,13 @@ def layer(**changes):
                     {"material": "PVDF", "mass_fraction": 0.05},
                 ]
             ),
-            r"stack.layers\[0\].solid = 'mass fractions summing to 0.95': the mass fractions must sum to 1 \(±1%\)",
+            r"stack.layers\[0\].solid = 'mass fractions summing to 0.95': the mass fractions must "
+            r"sum to 1 \(±1%\)",
         ),
         (
             layer(solid=[{"material": "Unobtainium", "mass_fraction": 1}]),
-            r"solid\[0\].material = 'Unobtainium': not a known material or chemical formula; unknown element 'Un' at character 1",
+            r"solid\[0\].material = 'Unobtainium': not a known material or chemical formula; "
+            r"unknown element 'Un' at character 1",
         ),
         (layer(colour="red"), r"stack.layers\[0\].colour = 'red': not a known key"),
         ({"layers": []}, r"stack.layers = \[\]: a non-empty list of layers"),
@@ -156,7 +158,10 @@ def test_malformed_empty_and_missing_files(tmp_path):
     empty.write_text("")
     with pytest.raises(
         InputError,
-        match=r"stack = '.*empty.yaml': the file must hold a non-empty mapping \(key: value lines\), not nothing\.",
+        match=(
+            r"stack = '.*empty.yaml': the file must hold a non-empty mapping \(key: value "
+            r"lines\), not nothing\."
+        ),
     ):
         load_stack(str(empty))
     with pytest.raises(InputError, match=r"stack = '.*missing.yaml': no such file"):

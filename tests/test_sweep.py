@@ -81,7 +81,7 @@ def test_local_parallel_sweep_equals_single_runs():
     vary = {"beam.flux_ph_s": [1e9, 8e10], "schedule.move_s": [0, 27, 60]}
     result = sweep(_pcc(), vary, workers=2, progress=False)
     assert len(result.rows) == 6
-    for (values, config), row in zip(grid(_pcc(), vary), result.rows):
+    for (values, config), row in zip(grid(_pcc(), vary), result.rows, strict=True):
         assert {k: row[k] for k in vary} == values
         assert row["worst_probe_dose_Gy"] == _single_run_dose(config)  # identical, not close
 
@@ -93,7 +93,7 @@ def test_dask_sweep_equals_single_runs():
         n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
     ) as cluster:
         result = sweep(_pcc(), vary, scheduler=cluster.scheduler_address, progress=False)
-    for (_, config), row in zip(grid(_pcc(), vary), result.rows):
+    for (_, config), row in zip(grid(_pcc(), vary), result.rows, strict=True):
         assert row["worst_probe_dose_Gy"] == _single_run_dose(config)
 
 

@@ -1,4 +1,5 @@
-"""The transport convention: conservation, limits, fluorescence against an independent Monte Carlo."""
+"""The transport convention: conservation, limits, fluorescence against an independent
+Monte Carlo."""
 
 from __future__ import annotations
 
@@ -249,8 +250,9 @@ def test_slab_escape_matches_a_monte_carlo(ratio: float) -> None:
 def _monte_carlo_secondary_deposit(
     stack, energy_keV: float, target: int, n: int = 400_000
 ) -> float:
-    """Expected energy (fraction of the incident photon's) deposited in layer ``target`` by secondary photons
-    of every layer, from sampled emission depths and directions (seeded; expected-value weights)."""
+    """Expected energy (fraction of the incident photon's) deposited in layer ``target`` by
+    secondary photons of every layer, from sampled emission depths and directions (seeded;
+    expected-value weights)."""
     rng = np.random.default_rng(11)
     thickness = np.array([layer.thickness_um for layer in stack.layers]) * 1e-4
     edges = np.concatenate([[0.0], np.cumsum(thickness)])
@@ -281,7 +283,7 @@ def _monte_carlo_secondary_deposit(
             p = partition(c.material, energy_keV)
             weight = c.volume_fraction * c.material.density_g_cm3 / mu0[j] * attenuated
             for keV, power in (
-                *zip(p.line_keV, p.line_power),
+                *zip(p.line_keV, p.line_power, strict=True),
                 (scattered_photon_keV(energy_keV), p.scattered),
             ):
                 sources[keV] = sources.get(keV, 0.0) + weight * power  # fraction of E0

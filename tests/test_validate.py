@@ -113,7 +113,10 @@ def test_choice_is_case_insensitive_and_suggests():
 def test_unknown_keys_and_mapping():
     with pytest.raises(
         InputError,
-        match=r"beam.flux = 1: not a known key; allowed: energy_keV, flux_ph_s; did you mean 'flux_ph_s'\?",
+        match=(
+            r"beam.flux = 1: not a known key; allowed: energy_keV, flux_ph_s; did you mean "
+            r"'flux_ph_s'\?"
+        ),
     ):
         unknown_keys({"flux": 1}, ("energy_keV", "flux_ph_s"), "beam")
     with pytest.raises(InputError, match=r"^colour = 'red': not a known key"):

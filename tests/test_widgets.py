@@ -313,7 +313,6 @@ def test_error_fields_map_to_their_control(planner, field, key):
 # ---------------------------------------------------------------------- issue 10
 def test_every_control_has_a_tooltip_and_a_hook(planner):
     for name, control in planner.controls.items():
-        key = name.split(".")[-1]
         assert control.tooltip, name
         assert (
             f"bd-{name}" in control._dom_classes

@@ -220,9 +220,13 @@ def _carry_outputs(path: Path, nb: dict) -> dict:
     old = json.loads(path.read_text(encoding="utf-8"))
     by_source = {_source(c): c.get("outputs", []) for c in old["cells"] if c["cell_type"] == "code"}
     for cell in nb["cells"]:
-        if cell["cell_type"] == "code" and not cell.get("outputs"):
-            if _source(cell) in by_source and "student" not in cell["metadata"].get("tags", []):
-                cell["outputs"] = by_source[_source(cell)]
+        if (
+            cell["cell_type"] == "code"
+            and not cell.get("outputs")
+            and _source(cell) in by_source
+            and "student" not in cell["metadata"].get("tags", [])
+        ):
+            cell["outputs"] = by_source[_source(cell)]
     return nb
 
 

@@ -37,7 +37,7 @@ def _unanswered(**answers: object) -> bool:
     wrong = [
         k
         for k, v in answers.items()
-        if not k == "convention" and (isinstance(v, bool) or not isinstance(v, (int, float)))
+        if k != "convention" and (isinstance(v, bool) or not isinstance(v, (int, float)))
     ]
     if wrong:
         return not _report(False, ", ".join(wrong) + " must be a number, e.g. 12.5 (not text)")

@@ -101,7 +101,7 @@ def dose_time_data(result: ExperimentResult) -> dict[str, dict]:
         shown = list(range(n_rows))
     else:  # worst first, then evenly spaced ranks down to the least exposed
         shown = sorted(
-            {int(order[int(round(k))]) for k in np.linspace(0, n_rows - 1, MAX_LINES)},
+            {int(order[round(k)]) for k in np.linspace(0, n_rows - 1, MAX_LINES)},
             key=lambda i: -final[i],
         )
     probe = result.probe
@@ -612,7 +612,7 @@ def _same(a, b) -> bool:
             and bool(np.array_equal(a, b, equal_nan=a.dtype.kind == "f"))
         )
     if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
     return bool(a == b) if type(a) is type(b) else False
 
 

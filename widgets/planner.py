@@ -1,10 +1,11 @@
 """The beamtime planner: a side panel of ipywidgets controls beside live bokeh figures.
 
-The widgets are adapters. Every control exposes ``.value``; one observer (:meth:`Planner._on_change`)
-builds a plan config from the controls (:meth:`Planner.config`), validates it with
-``plan_from_config``, runs it with ``run_plan`` and replaces the data of the figure on screen
-(the others when their tab is opened). An ``InputError`` is shown in plain words next to the
-control its ``field`` names, and the figures and the summary are marked stale together.
+The widgets are adapters. Every control exposes ``.value``; one observer
+(:meth:`Planner._on_change`) builds a plan config from the controls (:meth:`Planner.config`),
+validates it with ``plan_from_config``, runs it with ``run_plan`` and replaces the data of the
+figure on screen (the others when their tab is opened). An ``InputError`` is shown in plain
+words next to the control its ``field`` names, and the figures and the summary are marked stale
+together.
 
 >>> planner = Planner()  # the default plan
 >>> planner.controls["energy_keV"].value = 35  # re-runs the model
@@ -357,7 +358,7 @@ class _LayerRow:
             icon="trash", layout=w.Layout(width="30px"), tooltip="remove this layer"
         )
         for key, control in self.controls.items():
-            label, _, tip = LAYER_TOOLTIPS[key]
+            _, _, tip = LAYER_TOOLTIPS[key]
             _tip(control, f"{tip}")
         self.message = w.HTML()
         self.box = w.VBox(
@@ -439,9 +440,9 @@ def _scaled_mixture(solid: list[dict], density_g_cm3: float, field: str) -> list
     total = sum(fractions)
     if not total > 0:
         raise InputError(field, fractions, "mass fractions must add up to more than 0")
-    mixture = 1.0 / sum(f / total / rho for f, rho in zip(fractions, densities))
+    mixture = 1.0 / sum(f / total / rho for f, rho in zip(fractions, densities, strict=True))
     factor = density_g_cm3 / mixture
-    return [{**p, "density_g_cm3": rho * factor} for p, rho in zip(solid, densities)]
+    return [{**p, "density_g_cm3": rho * factor} for p, rho in zip(solid, densities, strict=True)]
 
 
 class Planner:
@@ -516,13 +517,13 @@ class Planner:
             label = "PI" if key == "principal_investigator" else key
             c[f"meta_{key}"] = w.Text(description=label, continuous_update=False, layout=wide)
         c["builtin"] = w.Dropdown(
-            options=["(choose)"] + builtin_plan_names(),
+            options=["(choose)", *builtin_plan_names()],
             value="(choose)",
             description="built-in plan",
             layout=wide,
         )
         c["preset"] = w.Dropdown(
-            options=["(custom)"] + preset_names(), description="cell preset", layout=wide
+            options=["(custom)", *preset_names()], description="cell preset", layout=wide
         )
         c["probe"] = w.Dropdown(options=[], description="probed layer", layout=wide)
         c["energy_keV"] = w.FloatText(
@@ -698,7 +699,7 @@ class Planner:
         if renamed is not None and current == renamed[0]:
             current = renamed[1]  # the probe follows its renamed layer
         with self.hold():
-            probe.options = ["(highest dose rate)"] + names
+            probe.options = ["(highest dose rate)", *names]
             probe.value = current if current in names else probe.options[0]
 
     def _edit_layers(self, action: str, i: int | None) -> None:
@@ -774,7 +775,7 @@ class Planner:
             self._material_attenuators = state["attenuators"]
             self._origin_um = state["origin"]
             self._make_rows([base for base, _ in state["rows"]])
-            for row, (_, values) in zip(self._rows, state["rows"]):
+            for row, (_, values) in zip(self._rows, state["rows"], strict=True):
                 for key, value in values.items():
                     row.controls[key].value = value
             self._refresh_probe_options()

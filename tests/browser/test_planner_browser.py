@@ -128,7 +128,7 @@ def _free_port() -> int:
 
 
 def _serve(tmp_path: Path, command: list[str], status_url: str, env: dict):
-    log = open(tmp_path / "server.log", "w")
+    log = open(tmp_path / "server.log", "w")  # noqa: SIM115 - returned; the caller closes it
     proc = subprocess.Popen(
         command,
         env=env,

@@ -40,7 +40,8 @@ REFUSED = [  # (id, file bytes, the sentence on stderr after "beamdesign: error:
     (
         "duplicate-beam",
         (plan_text() + dump_yaml({"beam": {**BEAM, "energy_keV": 60}})).encode(),
-        r"beam = 'given twice': each key once \(lines \d+ and \d+\); a second one would silently win\.",
+        r"beam = 'given twice': each key once \(lines \d+ and \d+\); a second one would silently "
+        r"win\.",
     ),
     (
         "flux-true",
@@ -88,7 +89,8 @@ REFUSED = [  # (id, file bytes, the sentence on stderr after "beamdesign: error:
     (
         "yaml-binary",
         plan_text("!!binary aGVsbG8=", title=SENTINEL).encode(),
-        r"title = '!!binary': only text, numbers, true/false, null, lists and mappings with text keys",
+        r"title = '!!binary': only text, numbers, true/false, null, lists and mappings with text "
+        r"keys",
     ),
     ("yaml-set", plan_text("!!set {a, b}", notes=SENTINEL).encode(), r"notes = '!!set'"),
     (
@@ -178,7 +180,8 @@ def test_issue_9_inputs_are_refused_in_one_sentence(tmp_path, capsys, name, data
         (
             "exposures-dropped",
             {"schedule": {**BASE["schedule"], "loop": 100}},
-            "123 planned exposure(s) would start after the protocol ends (70 min) and were dropped: "
+            "123 planned exposure(s) would start after the protocol ends (70 min) and were "
+            "dropped: "
             "fewer loops are measured than the schedule asks",
         ),  # 100 loops x 2 points, 77 fit
     ],
@@ -199,7 +202,7 @@ def test_names_with_escapes_cannot_fake_an_all_safe_line(tmp_path, capsys):
         "plan.yaml",
         plan_text(title=hostile, schedule={**BASE["schedule"], "locations": locations}).encode(),
     )
-    status, out, err = run_cli(["run", str(path)], capsys)
+    status, out, _ = run_cli(["run", str(path)], capsys)
     assert status == 0 and not re.search("[\x00-\x08\x0b-\x1f\x7f\u202e]", out)
     assert not any(line.startswith("ALL SAFE") for line in out.splitlines())
 
@@ -269,5 +272,5 @@ def test_a_raster_the_schedule_accepts_runs_or_is_refused_with_a_plan_field(tmp_
     path = write(
         tmp_path, "plan.yaml", plan_text(schedule=schedule, protocol=["Rest for 1 h"]).encode()
     )
-    status, out, err = run_cli(["run", str(path)], capsys)
+    status, _, err = run_cli(["run", str(path)], capsys)
     assert status == 0 or err.startswith("beamdesign: error: schedule.")

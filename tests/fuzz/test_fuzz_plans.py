@@ -79,7 +79,7 @@ def test_hostile_stack_paths(kind, where, tmp_path_factory, capsys):
         target = folder / "plan.yaml"
     stack = target.name if where == "relative" else str(target)
     path = write(folder, "plan.yaml", dump_yaml({**BASE, "stack": stack}).encode())
-    status, out, err = run_cli(["run", str(path)], capsys)
+    status, _, err = run_cli(["run", str(path)], capsys)
     result = judge(status, "", err, None) if status != 0 else "silent-wrong"
     TALLY[result] += 1
     assert result == "refused", f"{result}: stack {kind} {where}: {err}"
