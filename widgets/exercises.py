@@ -10,7 +10,7 @@ import numpy as np
 
 from beamdesign.beam import Beam
 from beamdesign.errors import InputError
-from beamdesign.experiment import run_plan
+from beamdesign.experiment import ExperimentResult, run_plan
 from beamdesign.materials import resolve_material
 from beamdesign.plan import load_plan, plan_from_config
 from beamdesign.units import si
@@ -44,7 +44,7 @@ def _unanswered(**answers: object) -> bool:
     return False
 
 
-def exercise_1_result(energy_keV: float, exposure_s: float):
+def exercise_1_result(energy_keV: float, exposure_s: float) -> ExperimentResult:
     """The default plan (NMC811 | graphite pouch, 5 × 4 raster) over a C/10 charge with the
     given energy and exposure per scan."""
     config = load_plan("default").to_config()
@@ -102,7 +102,7 @@ def check_exercise_2(convention: str, ratio: float) -> bool:
         "photoabsorption": c["photo"][0],
         "energy-absorption": c["energy"][0],
     }
-    best = max(values, key=values.get)
+    best = max(values, key=values.__getitem__)
     true_ratio = float(values[best] / values["energy-absorption"])
     ok = convention == best and abs(ratio / true_ratio - 1) < 0.05
     return _report(
@@ -113,7 +113,7 @@ def check_exercise_2(convention: str, ratio: float) -> bool:
     )
 
 
-def exercise_3_result(exposure_s: float):
+def exercise_3_result(exposure_s: float) -> ExperimentResult:
     config = load_plan("jousseaume2023-exp2-pcc").to_config()
     config["schedule"]["locations"][2]["exposure_s"] = exposure_s
     return run_plan(plan_from_config(config))

@@ -7,9 +7,12 @@ only move them into the figure.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import ipywidgets as w
 import numpy as np
-from bokeh.models import ColumnDataSource
+from bokeh.models import ColumnDataSource, Range1d
 from bokeh.plotting import figure
 from jupyter_bokeh import BokehModel
 
@@ -24,7 +27,13 @@ from beamdesign.units import si
 ENERGIES_KEV = np.geomspace(8.0, 80.0, 200)
 
 
-def _box(controls: dict, fig, readout: w.HTML, data_fn, update) -> w.VBox:
+def _box(
+    controls: dict[str, Any],
+    fig: figure,
+    readout: w.HTML,
+    data_fn: Callable[[], dict[str, Any]],
+    update: Callable[[], None],
+) -> w.VBox:
     box = w.VBox([w.HBox(list(controls.values())), BokehModel(fig), readout])
     box.controls, box.readout, box.figure, box.data = controls, readout, fig, data_fn
     for control in controls.values():
@@ -34,7 +43,7 @@ def _box(controls: dict, fig, readout: w.HTML, data_fn, update) -> w.VBox:
 
 
 # ----------------------------------------------------------------- Beer–Lambert
-def beer_lambert_data(stack_name: str, energy_keV: float) -> dict:
+def beer_lambert_data(stack_name: str, energy_keV: float) -> dict[str, Any]:
     """Fraction of the beam left (I/I0) vs depth (µm) through a preset stack."""
     stack = load_stack(stack_name)
     spec = dose_spectrum(stack, Beam(energy_keV, 1e10, (100.0, 100.0)))
@@ -66,16 +75,16 @@ def beer_lambert_widget(stack_name: str = "pouch-nmc811-graphite") -> w.VBox:
         height=280,
         x_axis_label="depth (µm)",
         y_axis_label="I / I0",
-        y_range=(0, 1.05),
+        y_range=Range1d(start=0, end=1.05),
         title=f"Beer–Lambert through {stack_name}",
     )
     fig.line("depth_um", "fraction", source=src, line_width=2)
     readout = w.HTML()
 
-    def data():
+    def data() -> dict[str, Any]:
         return beer_lambert_data(stack_name, controls["energy_keV"].value)
 
-    def update():
+    def update() -> None:
         d = data()
         src.data = {"depth_um": d["depth_um"], "fraction": d["fraction"]}
         readout.value = (
@@ -87,7 +96,7 @@ def beer_lambert_widget(stack_name: str = "pouch-nmc811-graphite") -> w.VBox:
 
 
 # ----------------------------------------------------------------- µ vs µ_en
-def coefficient_data(material: str, energy_keV: float) -> dict:
+def coefficient_data(material: str, energy_keV: float) -> dict[str, Any]:
     """Mass coefficients (cm²/g) of a material vs energy and their ratio at ``energy_keV``."""
     mat = resolve_material(material, "material")
     c = mat.coefficients(ENERGIES_KEV)
@@ -142,10 +151,10 @@ def coefficient_widget(material: str = "graphite") -> w.VBox:
     fig.legend.location = "top_right"
     readout = w.HTML()
 
-    def data():
+    def data() -> dict[str, Any]:
         return coefficient_data(controls["material"].value, controls["energy_keV"].value)
 
-    def update():
+    def update() -> None:
         d = data()
         src.data = {k: d[k] for k in ("energy_keV", "total", "photo", "energy")}
         readout.value = (
@@ -158,11 +167,11 @@ def coefficient_widget(material: str = "graphite") -> w.VBox:
 
 
 # ----------------------------------------------------------------- beam profile
-def profile_data(fwhm_um: float, flux_ph_s: float = 1e11) -> dict:
+def profile_data(fwhm_um: float, flux_ph_s: float = 1e11) -> dict[str, Any]:
     """Fluence rate (ph/s/µm²) across the beam centre for a top-hat and a Gaussian of the same
     size (full width = FWHM) and flux."""
     x = np.linspace(-1.5 * fwhm_um, 1.5 * fwhm_um, 301)
-    out = {"x_um": x}
+    out: dict[str, Any] = {"x_um": x}
     for profile in ("tophat", "gaussian"):
         beam = Beam(27.0, flux_ph_s, (fwhm_um, fwhm_um), profile)
         peak = flux_ph_s / (beam.peak_area_cm2 * 1e8)  # ph/s/µm²
@@ -197,10 +206,10 @@ def profile_widget() -> w.VBox:
     )
     readout = w.HTML()
 
-    def data():
+    def data() -> dict[str, Any]:
         return profile_data(controls["fwhm_um"].value)
 
-    def update():
+    def update() -> None:
         d = data()
         src.data = {k: d[k] for k in ("x_um", "tophat", "gaussian")}
         readout.value = (
@@ -218,7 +227,7 @@ def dose_rate_data(
     n_locations: int,
     dose_rate_Gy_per_s: float = 1000.0,
     duration_s: float = 36000.0,
-) -> dict:
+) -> dict[str, Any]:
     """Cumulative dose (Gy) at the first of ``n_locations`` visited in turn: the same local dose
     rate, a different averaged one."""
     config = {
@@ -262,12 +271,12 @@ def dose_rate_widget() -> w.VBox:
     fig.line("time_h", "dose_Gy", source=src, line_width=2)
     readout = w.HTML()
 
-    def data():
+    def data() -> dict[str, Any]:
         return dose_rate_data(
             controls["exposure_s"].value, controls["move_s"].value, controls["n_locations"].value
         )
 
-    def update():
+    def update() -> None:
         try:
             d = data()
         except ValueError as error:  # InputError is a ValueError: shown, never raised
