@@ -14,10 +14,11 @@ engine change is adapted in one place.
 from __future__ import annotations
 
 import html
+from typing import Any, cast
 
 import numpy as np
 from bokeh.models import (
-    ColorBar,
+    Axis,
     ColumnDataSource,
     FactorRange,
     HoverTool,
@@ -26,12 +27,16 @@ from bokeh.models import (
     LinearScale,
     Range1d,
 )
+from bokeh.models.annotations import ColorBar, Title
+from bokeh.models.renderers import DataRenderer
 from bokeh.palettes import Category10_10, Viridis256
 from bokeh.plotting import figure
+from numpy.typing import ArrayLike, NDArray
 
 from beamdesign.dose import dose_spectrum
 from beamdesign.experiment import ExperimentResult, metric_rates
 from beamdesign.plan import Plan, probe_key
+from beamdesign.thresholds import Threshold
 from beamdesign.units import duration, si
 
 #: verdict table rows shown (worst locations first)
@@ -49,24 +54,24 @@ WIDTH, HEIGHT = 560, 340
 STALE_FILL = "#d9d9d9"
 
 
-def _log_safe(values: np.ndarray, floor: float) -> np.ndarray:
+def _log_safe(values: ArrayLike, floor: float) -> NDArray[np.float32]:
     """Values for a log axis: zeros and negatives become NaN (not drawn)."""
-    out = np.asarray(values, dtype=float).copy()
+    out: NDArray[np.float64] = np.asarray(values, dtype=float).copy()
     out[~(out > floor)] = np.nan
     return out.astype(np.float32)
 
 
-def _f32(values) -> np.ndarray:
+def _f32(values: ArrayLike) -> NDArray[np.float32]:
     """Float32 for the browser: half the bytes, ~7 significant digits (plots show 3)."""
     return np.asarray(values, dtype=float).astype(np.float32)
 
 
-def _meta(title: str, y_label: str = "") -> dict:
+def _meta(title: str, y_label: str = "") -> dict[str, list[str]]:
     return {"title": [title], "y_label": [y_label]}
 
 
 # --------------------------------------------------------------------------- dose vs time
-def probe_threshold_levels(result: ExperimentResult) -> dict:
+def probe_threshold_levels(result: ExperimentResult) -> dict[Threshold, float]:
     """{threshold on the probe: its level (Gy) in the displayed convention, column mean}.
 
     A threshold is defined in its own metric; on a plot of the displayed dose it sits at
@@ -85,7 +90,7 @@ def probe_threshold_levels(result: ExperimentResult) -> dict:
     return out
 
 
-def dose_time_data(result: ExperimentResult) -> dict[str, dict]:
+def dose_time_data(result: ExperimentResult) -> dict[str, dict[str, Any]]:
     """Cumulative probed dose (Gy) vs time (h) at up to MAX_LINES locations, SOC (%),
     threshold levels and crossings."""
     t = result.time_s
@@ -117,7 +122,7 @@ def dose_time_data(result: ExperimentResult) -> dict[str, dict]:
         "color": [Category10_10[k % 10] for k in range(len(shown))],
     }
     if n_rows > MAX_LINES:
-        band = {
+        band: dict[str, Any] = {
             "x": hours,
             "lo": _f32(np.maximum(doses.min(axis=0), floor)),
             "hi": _f32(doses.max(axis=0)),
@@ -159,7 +164,7 @@ def dose_time_data(result: ExperimentResult) -> dict[str, dict]:
     }
 
 
-def dose_time_figure(result: ExperimentResult):
+def dose_time_figure(result: ExperimentResult) -> figure:
     """Cumulative dose of the probed constituent vs time, SOC on a second axis."""
     data = dose_time_data(result)
     src = _sources(data)
@@ -197,7 +202,7 @@ def dose_time_figure(result: ExperimentResult):
         "xs", "ys", source=src["dose_lines"], line_color="color", line_width=2, legend_field="name"
     )
     fig.scatter("x", "y", source=src["crossings"], marker="x", size=10, line_width=2, color="black")
-    fig.extra_y_ranges = {"soc": Range1d(0, 100)}
+    fig.extra_y_ranges = {"soc": Range1d(start=0, end=100)}
     fig.extra_y_scales = {"soc": LinearScale()}  # the main y axis is log
     fig.add_layout(LinearAxis(y_range_name="soc", axis_label="SOC (%)"), "right")
     fig.line(
@@ -209,7 +214,8 @@ def dose_time_figure(result: ExperimentResult):
         line_dash="dotted",
         line_width=2,
     )
-    fig.y_range.renderers = [lines, levels]  # not the SOC line of the second axis
+    # not the SOC line of the second axis; figure's default y range is a DataRange1d
+    fig.y_range.renderers = [lines, levels]  # type: ignore[attr-defined]
     fig.add_tools(
         HoverTool(renderers=[lines], tooltips=[("location", "@name"), ("final dose", "@final")])
     )
@@ -219,7 +225,7 @@ def dose_time_figure(result: ExperimentResult):
 
 
 # --------------------------------------------------------------------------- dose map
-def dose_map_data(result: ExperimentResult) -> dict[str, dict]:
+def dose_map_data(result: ExperimentResult) -> dict[str, dict[str, Any]]:
     """Final probed dose (Gy) over the measured area, beam footprints and the peak."""
     beam = result.plan.beam
     xy = result.plan.schedule.xy_um
@@ -248,7 +254,7 @@ def dose_map_data(result: ExperimentResult) -> dict[str, dict]:
         "name": [loc.name for loc in result.locations],
         "dose": [si(loc.dose_Gy[result.probe], "Gy") for loc in result.locations],
     }
-    empty = {k: [] for k in foot}
+    empty: dict[str, list[Any]] = {k: [] for k in foot}
     peak = {
         "x": [dmap.peak_xy_um[0]],
         "y": [dmap.peak_xy_um[1]],
@@ -263,7 +269,7 @@ def dose_map_data(result: ExperimentResult) -> dict[str, dict]:
     }
 
 
-def dose_map_figure(result: ExperimentResult):
+def dose_map_figure(result: ExperimentResult) -> figure:
     """2-D map of the final probed dose with beam footprints (FWHM ellipses or top-hat rects)."""
     data = dose_map_data(result)
     src = _sources(data)
@@ -285,7 +291,7 @@ def dose_map_figure(result: ExperimentResult):
     )
     fig.image("image", "x", "y", "dw", "dh", source=src["map_image"], color_mapper=mapper)
     fig.add_layout(ColorBar(color_mapper=mapper, title="dose (Gy)", width=10), "right")
-    feet = [
+    feet: list[DataRenderer] = [
         fig.ellipse(
             "x",
             "y",
@@ -325,7 +331,7 @@ def dose_map_figure(result: ExperimentResult):
 
 
 # --------------------------------------------------------------------------- stack
-def stack_data(result: ExperimentResult) -> dict[str, dict]:
+def stack_data(result: ExperimentResult) -> dict[str, dict[str, Any]]:
     """Mean dose rate (Gy/s) of every constituent at the beam energy, and the fraction of the
     beam reaching its layer."""
     spec = result.spectrum
@@ -353,7 +359,7 @@ def stack_data(result: ExperimentResult) -> dict[str, dict]:
     }
 
 
-def stack_figure(result: ExperimentResult):
+def stack_figure(result: ExperimentResult) -> figure:
     """Bar chart (log y) of the mean dose rate per layer/constituent, with the beam fraction
     reaching each layer on a second axis."""
     data = stack_data(result)
@@ -377,14 +383,14 @@ def stack_figure(result: ExperimentResult):
         fill_color="color",
         line_color=None,
     )
-    fig.extra_y_ranges = {"reach": Range1d(0, 1.05)}
+    fig.extra_y_ranges = {"reach": Range1d(start=0, end=1.05)}
     fig.extra_y_scales = {"reach": LinearScale()}  # the main y axis is log
     fig.add_layout(
         LinearAxis(y_range_name="reach", axis_label="beam fraction reaching layer"), "right"
     )
     fig.line("key", "reach", source=src["stack_bars"], y_range_name="reach", color="black")
     fig.scatter("key", "reach", source=src["stack_bars"], y_range_name="reach", color="black")
-    fig.y_range.renderers = [bars]
+    fig.y_range.renderers = [bars]  # type: ignore[attr-defined]  # a DataRange1d
     fig.xaxis.major_label_orientation = 1.1
     fig.xaxis.major_label_text_font_size = "7pt"
     fig.add_tools(
@@ -407,7 +413,7 @@ def _plan_and_probe(plan_or_result: Plan | ExperimentResult) -> tuple[Plan, str 
     return plan_or_result, probe_key(plan_or_result)
 
 
-def energy_data(plan_or_result: Plan | ExperimentResult) -> dict[str, dict]:
+def energy_data(plan_or_result: Plan | ExperimentResult) -> dict[str, dict[str, Any]]:
     """Mean dose rate (Gy/s) of the probed constituent and the cell transmission vs energy
     (ENERGY_POINTS energies, one ``dose_spectrum`` call), with the beam energy marked."""
     plan, probe = _plan_and_probe(plan_or_result)
@@ -446,7 +452,7 @@ def energy_data(plan_or_result: Plan | ExperimentResult) -> dict[str, dict]:
     }
 
 
-def energy_figure(plan_or_result: Plan | ExperimentResult):
+def energy_figure(plan_or_result: Plan | ExperimentResult) -> figure:
     """Dose rate of the probed constituent (log) and whole-cell transmission vs energy."""
     data = energy_data(plan_or_result)
     src = _sources(data)
@@ -463,8 +469,8 @@ def energy_figure(plan_or_result: Plan | ExperimentResult):
     curve = fig.line(
         "energy", "rate", source=src["energy_curve"], line_width=2, legend_label="dose rate"
     )
-    fig.y_range.renderers = [curve]
-    fig.extra_y_ranges = {"transmission": Range1d(0, 1.05)}
+    fig.y_range.renderers = [curve]  # type: ignore[attr-defined]  # a DataRange1d
+    fig.extra_y_ranges = {"transmission": Range1d(start=0, end=1.05)}
     fig.extra_y_scales = {"transmission": LinearScale()}  # the main y axis is log
     fig.add_layout(LinearAxis(y_range_name="transmission", axis_label="cell transmission"), "right")
     fig.line(
@@ -570,11 +576,11 @@ def verdict_table(result: ExperimentResult) -> str:
     body = []
     for loc in rows:
         crossed = [c for c in loc.crossings if c.time_s is not None]
-        first = min(crossed, key=lambda c: c.time_s) if crossed else None
+        first = min(crossed, key=lambda c: c.time_s or 0.0) if crossed else None  # all timed
         first_text = (
             "none"
             if first is None
-            else f"{html.escape(first.threshold.name)} at {duration(first.time_s)}"
+            else f"{html.escape(first.threshold.name)} at {duration(first.time_s or 0.0)}"
             + ("" if first.soc is None else f" (SOC {100 * first.soc:.3g} %)")
         )
         body.append(
@@ -593,17 +599,18 @@ def verdict_table(result: ExperimentResult) -> str:
 
 
 # --------------------------------------------------------------------------- updates
-def _sources(data: dict[str, dict]) -> dict[str, ColumnDataSource]:
+def _sources(data: dict[str, dict[str, Any]]) -> dict[str, ColumnDataSource]:
     return {k: ColumnDataSource(v, name=k) for k, v in data.items() if k != "meta"}
 
 
-def figure_sources(fig) -> dict[str, ColumnDataSource]:
+def figure_sources(fig: figure) -> dict[str, ColumnDataSource]:
     """The figure's named data sources (look them up once and keep them: walking the bokeh
     document on every change costs tens of ms)."""
-    return {s.name: s for s in fig.select({"type": ColumnDataSource}) if s.name}
+    sources = fig.select({"type": ColumnDataSource})
+    return {s.name: s for s in sources if isinstance(s, ColumnDataSource) and s.name}
 
 
-def _same(a, b) -> bool:
+def _same(a: object, b: object) -> bool:
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         a, b = np.asarray(a), np.asarray(b)
         return (
@@ -616,13 +623,13 @@ def _same(a, b) -> bool:
     return bool(a == b) if type(a) is type(b) else False
 
 
-def _changed(source: ColumnDataSource, columns: dict) -> bool:
+def _changed(source: ColumnDataSource, columns: dict[str, Any]) -> bool:
     old = source.data
     return set(old) != set(columns) or any(not _same(old[k], v) for k, v in columns.items())
 
 
 def update_figure(
-    fig, data: dict[str, dict], sources: dict[str, ColumnDataSource] | None = None
+    fig: figure, data: dict[str, dict[str, Any]], sources: dict[str, ColumnDataSource] | None = None
 ) -> int:
     """Replace the data of ``fig``'s named sources whose columns changed (and what depends on
     them: colour range, categorical factors, title, axis label). Pass ``sources`` (from
@@ -637,8 +644,10 @@ def update_figure(
     if "map_image" in data:
         bars = [r for r in fig.right if isinstance(r, ColorBar)]  # no document walk
         high = max(float(data["map_image"]["peak"][0]), 1e-30)
-        if bars and bars[0].color_mapper.high != high:
-            bars[0].color_mapper.high = high
+        if bars:
+            mapper = cast(LinearColorMapper, bars[0].color_mapper)  # the map's colour mapper
+            if mapper.high != high:
+                mapper.high = high
     if "stack_bars" in data and isinstance(fig.x_range, FactorRange):
         keys = list(data["stack_bars"]["key"])
         if list(fig.x_range.factors) != keys:
@@ -646,24 +655,27 @@ def update_figure(
     meta = data.get("meta")
     if meta is not None:
         title = meta["title"][0]
-        if fig.title.text not in (title, STALE_PREFIX + title):
-            fig.title.text = title
+        fig_title = cast(Title, fig.title)  # figure() always holds a Title model
+        if fig_title.text not in (title, STALE_PREFIX + title):
+            fig_title.text = title
         label = meta["y_label"][0]
-        if label and fig.left and fig.left[0].axis_label != label:
-            fig.left[0].axis_label = label
+        axes = cast(list[Axis], fig.left)  # the left side holds the y axis
+        if label and axes and axes[0].axis_label != label:
+            axes[0].axis_label = label
     return sent
 
 
 STALE_PREFIX = "STALE (invalid input) — "
 
 
-def mark_stale(fig, stale: bool) -> None:
+def mark_stale(fig: figure, stale: bool) -> None:
     """Grey a figure out (and say so in its title) while its inputs are invalid."""
     fill = STALE_FILL if stale else "#ffffff"
     if fig.background_fill_color != fill:
         fig.background_fill_color = fill
-    text = fig.title.text
+    fig_title = cast(Title, fig.title)  # figure() always holds a Title model
+    text = cast(str, fig_title.text)
     if stale and not text.startswith(STALE_PREFIX):
-        fig.title.text = STALE_PREFIX + text
+        fig_title.text = STALE_PREFIX + text
     elif not stale and text.startswith(STALE_PREFIX):
-        fig.title.text = text[len(STALE_PREFIX) :]
+        fig_title.text = text[len(STALE_PREFIX) :]
