@@ -22,9 +22,9 @@ import json
 import math
 import os
 import re
-from collections.abc import Callable
 from numbers import Real
 from pathlib import Path
+from typing import Any
 
 import ipywidgets as w
 from jupyter_bokeh import BokehModel
@@ -289,7 +289,7 @@ class LiveBokehModel(BokehModel):
             super().close()
 
 
-def _solid_text(layer: dict) -> str:
+def _solid_text(layer: dict[str, Any]) -> str:
     """A layer's material as typed in the editor: a name/formula, or "mat:fraction, ..."."""
     if "solid" in layer:
         return ", ".join(f"{s['material']}:{s['mass_fraction']:g}" for s in layer["solid"])
@@ -308,7 +308,7 @@ class _LayerRow:
     """One editable layer (two lines); ``base`` keeps the keys the editor does not show (note,
     densities inside a solid mixture)."""
 
-    def __init__(self, config: dict, names: list[str]) -> None:
+    def __init__(self, config: dict[str, Any], names: list[str]) -> None:
         self.base = dict(config)
         small = {"description_width": "initial"}
         self.name = w.Text(
@@ -381,10 +381,10 @@ class _LayerRow:
             "pore_filler": self.filler,
         }
 
-    def values(self) -> dict:
+    def values(self) -> dict[str, Any]:
         return {k: c.value for k, c in self.controls.items()}
 
-    def config(self, field: str) -> dict:
+    def config(self, field: str) -> dict[str, Any]:
         """The layer mapping; ``field`` (``stack.layers[i]``) prefixes error fields."""
         cfg = {
             k: v
@@ -426,7 +426,9 @@ class _LayerRow:
         return cfg
 
 
-def _scaled_mixture(solid: list[dict], density_g_cm3: float, field: str) -> list[dict]:
+def _scaled_mixture(
+    solid: list[dict[str, Any]], density_g_cm3: float, field: str
+) -> list[dict[str, Any]]:
     """Component densities scaled by one factor so that the mixture's solid density
     (1 / Σ wᵢ/ρᵢ, mass fractions wᵢ normalised) is ``density_g_cm3``; the volume ratios of the
     components are kept."""
@@ -460,6 +462,14 @@ class Planner:
     figures : dict of name -> bokeh figure; ``widget`` : the box to display
     """
 
+    # the toolbar buttons (made in a loop by ``_build_controls``)
+    add_layer: w.Button
+    save_button: w.Button
+    load_button: w.Button
+    undo_button: w.Button
+    report_button: w.Button
+    advice_button: w.Button
+
     def __init__(self, plan: Plan | str | None = None) -> None:
         if os.environ.get("OMP_NUM_THREADS", "1") == "1":
             limit_openmp_threads(1)
@@ -472,9 +482,9 @@ class Planner:
         self.plan: Plan | None = None
         self._base = plan.to_config()
         self._rows: list[_LayerRow] = []
-        self._undo: list[dict] = []
+        self._undo: list[dict[str, Any]] = []
         self._energy_key: str | None = None
-        self._energy_cache: dict | None = None
+        self._energy_cache: dict[str, Any] | None = None
         self._dirty: set[str] = set()
         self._advice_for: Plan | None = None
         self._edited = False  # changed since the plan was loaded
@@ -670,7 +680,7 @@ class Planner:
         self.report_button.on_click(lambda _: self.render_report())
         self.advice_button.on_click(lambda _: self.compute_advice())
 
-    def _make_rows(self, layers: list[dict]) -> None:
+    def _make_rows(self, layers: list[dict[str, Any]]) -> None:
         for row in self._rows:
             for control in row.controls.values():
                 control.unobserve(self._on_change, names="value")
@@ -722,7 +732,7 @@ class Planner:
         self.update()
 
     @staticmethod
-    def _row_config_or_base(row: _LayerRow, i: int) -> dict:
+    def _row_config_or_base(row: _LayerRow, i: int) -> dict[str, Any]:
         try:
             return row.config(f"stack.layers[{i}]")
         except InputError:  # keep the typed text; the row's own message says what is wrong
@@ -744,7 +754,7 @@ class Planner:
             self._holding = previous
 
     # ------------------------------------------------------------------ undo
-    def _snapshot(self) -> dict:
+    def _snapshot(self) -> dict[str, Any]:
         return {
             "static": {
                 k: c.value
@@ -903,7 +913,7 @@ class Planner:
         if note and not self._messages["general"].value:
             self._messages["general"].value = f"<span style='color:#555'>{note}</span>"
 
-    def config(self) -> dict:
+    def config(self) -> dict[str, Any]:
         """The plan config the controls describe (raises InputError for unparsable text)."""
         c = self.controls
         cfg = {k: v for k, v in self._base.items() if k in ("version", "thresholds", "soc0")}
@@ -934,7 +944,7 @@ class Planner:
             line.strip() for line in c["protocol"].value.splitlines() if line.strip()
         ]
         loop = c["loop"].value.strip()
-        sched: dict = {
+        sched: dict[str, Any] = {
             "exposure_s": c["exposure_s"].value,
             "move_s": c["move_s"].value,
             "loop": int(loop) if loop.isdigit() else loop,
@@ -1027,7 +1037,7 @@ class Planner:
         )
 
     # ------------------------------------------------------------------ outputs
-    def _figure_data(self, key: str) -> dict:
+    def _figure_data(self, key: str) -> dict[str, Any]:
         r = self.result
         if key == "energy":  # depends on stack, beam and probe only: cached
             cfg = r.plan.to_config()
@@ -1171,7 +1181,7 @@ class Planner:
                 f"<progress max='1' value='{fraction:.3f}'></progress></span>"
             )
 
-        kwargs: dict[str, Callable] = {}
+        kwargs: dict[str, Any] = {}  # progress=, when render_report takes it
         with contextlib.suppress(TypeError, ValueError):
             if "progress" in inspect.signature(render_report).parameters:
                 kwargs["progress"] = progress
@@ -1287,13 +1297,13 @@ class Planner:
         return self.widget._repr_mimebundle_(**kwargs)
 
 
-def _repeat_text(entry: dict) -> str:
+def _repeat_text(entry: dict[str, Any]) -> str:
     ((head, steps),) = entry.items()
     inner = ", ".join(s if isinstance(s, str) else _repeat_text(s) for s in steps)
     return f"{head[0].upper()}{head[1:]}: [{inner}]"
 
 
-def _parse_locations(text: str) -> list[dict]:
+def _parse_locations(text: str) -> list[dict[str, Any]]:
     """Lines "name, x_um, y_um[, exposure_s]" -> schedule location mappings."""
     out = []
     for i, line in enumerate(x for x in text.splitlines() if x.strip()):
