@@ -22,9 +22,10 @@ import json
 import math
 import os
 import re
+from collections.abc import Iterator
 from numbers import Real
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import ipywidgets as w
 from jupyter_bokeh import BokehModel
@@ -219,7 +220,7 @@ _FIELD_LABELS = {
 }
 
 
-def format_number(x: float, unit: str = "") -> str:
+def format_number(x: object, unit: str = "") -> str:
     """A number as people write it: 3 significant digits, ``−1 × 10¹²`` for large/small ones,
     a true minus sign, the unit after a space."""
     if isinstance(x, bool) or not isinstance(x, Real):
@@ -276,7 +277,7 @@ class LiveBokehModel(BokehModel):
     Voila's first paint) asks the kernel for the widget state and gets the current document,
     not the one the model was created with, so plots always match the summary."""
 
-    def get_state(self, key=None, drop_defaults=False):
+    def get_state(self, key: str | None = None, drop_defaults: bool = False) -> Any:
         state = super().get_state(key=key, drop_defaults=drop_defaults)
         if "render_bundle" in state:
             from bokeh.core.json_encoder import serialize_json
@@ -478,7 +479,8 @@ class Planner:
         self._names = library_names()
         self.errors: dict[str, str] = {}
         self.stale = False
-        self.result: ExperimentResult | None = None
+        # set by _run(); the cast keeps mypy from taking it as None for the rest of __init__
+        self.result = cast(ExperimentResult | None, None)
         self.plan: Plan | None = None
         self._base = plan.to_config()
         self._rows: list[_LayerRow] = []
@@ -744,7 +746,7 @@ class Planner:
             }
 
     @contextlib.contextmanager
-    def hold(self):
+    def hold(self) -> Iterator[Planner]:
         """Change several controls without re-running in between (re-run once afterwards with
         :meth:`update` if needed)."""
         previous, self._holding = self._holding, True
@@ -872,7 +874,7 @@ class Planner:
         self.figure_tabs.observe(self._on_tab, names="selected_index")
 
     # ------------------------------------------------------------------ the one callback
-    def _on_change(self, change) -> None:
+    def _on_change(self, change: dict[str, Any]) -> None:
         """The single observer of every control."""
         if self._holding:
             return
@@ -1058,7 +1060,7 @@ class Planner:
         index = self.figure_tabs.selected_index if hasattr(self, "figure_tabs") else 0
         return FIGURE_TABS[index][0] if index is not None and index < len(FIGURE_TABS) else None
 
-    def _on_tab(self, change) -> None:
+    def _on_tab(self, change: dict[str, Any]) -> None:
         key = self._visible_figure()
         if key in self._dirty and self.result is not None and not self.stale:
             self.busy.value = BUSY_HTML
@@ -1292,7 +1294,7 @@ class Planner:
         box.add_class("bd-planner")
         return box
 
-    def _repr_mimebundle_(self, **kwargs):
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         """Displaying the planner displays its widget."""
         return self.widget._repr_mimebundle_(**kwargs)
 
