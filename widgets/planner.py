@@ -829,10 +829,12 @@ class Planner:
             c["spot_w_um"].value, c["spot_h_um"].value = beam.spot_um
             c["profile"].value = beam.profile
             c["convention"].value = beam.convention
-            fixed = [a for a in beam.attenuators if a.fixed_transmission is not None]
+            fixed = [
+                a.fixed_transmission for a in beam.attenuators if a.fixed_transmission is not None
+            ]
             t = 1.0
-            for a in fixed:
-                t *= a.fixed_transmission
+            for transmission in fixed:
+                t *= transmission
             c["attenuator_transmission"].value = t
             self._material_attenuators = [
                 a.to_config() for a in beam.attenuators if a.fixed_transmission is None
