@@ -25,8 +25,12 @@ RASTER_40x40 = {
     "stack": "pouch-nmc811-graphite",
     "beam": {"energy_keV": 27, "flux_ph_s": 1e11, "spot_um": [60, 30], "profile": "gaussian"},
     "protocol": [{"repeat 10 times": ["Charge at C/2 until 100%", "Discharge at C/2 until 0%"]}],
-    "schedule": {"raster": {"pattern": "snake", "nx": 40, "ny": 40, "step_um": 50},
-                 "exposure_s": 2, "move_s": 1, "loop": "until-end"},
+    "schedule": {
+        "raster": {"pattern": "snake", "nx": 40, "ny": 40, "step_um": 50},
+        "exposure_s": 2,
+        "move_s": 1,
+        "loop": "until-end",
+    },
     "probe": "NMC811 cathode",
 }
 
@@ -48,13 +52,18 @@ def test_cold_element_tables(benchmark, z):
     """Building one element's tables (fluorescence share, CS_Photo edge windows, Compton)."""
 
     def build():
-        for table in (coefficients._fluorescence_table, coefficients._edge_windows,
-                      coefficients._compton_absorption_table):
+        for table in (
+            coefficients._fluorescence_table,
+            coefficients._edge_windows,
+            coefficients._compton_absorption_table,
+        ):
             table.cache_clear()
         return coefficients.element_coefficients(z, np.array([27.0]))
 
     result = benchmark.pedantic(build, rounds=3, iterations=1)
     assert result["energy"][0] > 0
+
+
 def test_one_stack_evaluation_transport(benchmark):
     """The transport convention (issue 14 asks <= 3x test_one_stack_evaluation)."""
     beam = Beam(27.0, 8e10, (300.0, 400.0), convention="transport")

@@ -23,18 +23,31 @@ RASTER_40X40 = {
     "version": 1,
     "title": "40 × 40 Gaussian raster over 10 C/2 cycles",
     "stack": "pouch-nmc811-graphite",
-    "beam": {"energy_keV": 27, "flux_ph_s": 1e11, "spot_um": [200, 200], "profile": "gaussian",
-             "convention": "energy-absorption"},
+    "beam": {
+        "energy_keV": 27,
+        "flux_ph_s": 1e11,
+        "spot_um": [200, 200],
+        "profile": "gaussian",
+        "convention": "energy-absorption",
+    },
     "protocol": ["Repeat 10 times: [Charge at C/2 until 100%, Discharge at C/2 until 0%]"],
-    "schedule": {"raster": {"pattern": "snake", "nx": 40, "ny": 40, "step_um": [250, 250]},
-                 "exposure_s": 10, "move_s": 2, "loop": "until-end", "pause_s": 0},
+    "schedule": {
+        "raster": {"pattern": "snake", "nx": 40, "ny": 40, "step_um": [250, 250]},
+        "exposure_s": 10,
+        "move_s": 2,
+        "loop": "until-end",
+        "pause_s": 0,
+    },
     "probe": "NMC811 cathode",
     "thresholds": "jousseaume2023",
 }
 PLANS = {"default": "default", "PCc": "jousseaume2023-exp2-pcc", "40x40": RASTER_40X40}
 #: the typed changes cycled through: (control, values)
-CHANGES = (("energy_keV", (28.0, 31.0, 35.0, 27.5)), ("flux_ph_s", (9e10, 1.1e11)),
-           ("exposure_s", (3.0, 4.0)))
+CHANGES = (
+    ("energy_keV", (28.0, 31.0, 35.0, 27.5)),
+    ("flux_ph_s", (9e10, 1.1e11)),
+    ("exposure_s", (3.0, 4.0)),
+)
 
 
 def planner_for(name: str) -> Planner:
@@ -79,13 +92,17 @@ def test_observer_path(benchmark, name, tab):
 
 
 if __name__ == "__main__":
-    print(f"{'plan':8s} {'tab':10s} {'wall median':>11s} {'max':>7s} {'CPU median':>10s} "
-          f"{'max':>7s}  ms (n changes)")
+    print(
+        f"{'plan':8s} {'tab':10s} {'wall median':>11s} {'max':>7s} {'CPU median':>10s} "
+        f"{'max':>7s}  ms (n changes)"
+    )
     for name in PLANS:
         planner = planner_for(name)
         n = 6 if name == "40x40" else 16
         for tab, label in ((0, "dose_time"), (1, "dose_map"), (3, "energy")):
             times = time_changes(planner, n, tab)[1:]  # the first pays for the tab switch
             wall, cpu = [1e3 * t for t, _ in times], [1e3 * c for _, c in times]
-            print(f"{name:8s} {label:10s} {statistics.median(wall):11.1f} {max(wall):7.1f} "
-                  f"{statistics.median(cpu):10.1f} {max(cpu):7.1f}  ({len(times)})")
+            print(
+                f"{name:8s} {label:10s} {statistics.median(wall):11.1f} {max(wall):7.1f} "
+                f"{statistics.median(cpu):10.1f} {max(cpu):7.1f}  ({len(times)})"
+            )

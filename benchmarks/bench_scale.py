@@ -25,8 +25,13 @@ def raster_plan(n_side: int, profile: str = "gaussian"):
     config = yaml.safe_load(builtin_plan_text("default"))
     config["beam"]["profile"] = profile
     config["protocol"] = ["Charge at C/10 until 100%"]
-    config["schedule"]["raster"] = {"pattern": "snake", "nx": n_side, "ny": n_side,
-                                    "step_um": [150, 150], "origin_um": [0, 0]}
+    config["schedule"]["raster"] = {
+        "pattern": "snake",
+        "nx": n_side,
+        "ny": n_side,
+        "step_um": [150, 150],
+        "origin_um": [0, 0],
+    }
     return plan_from_config(config)
 
 
@@ -46,8 +51,13 @@ def _measure(n_side: int, profile: str) -> dict:
     result = run_plan(plan)
     elapsed = time.perf_counter() - start
     peak_MB = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"locations": len(result.locations), "profile": profile, "time_s": elapsed,
-            "peak_MB": peak_MB, "exposures": len(result.exposures)}
+    return {
+        "locations": len(result.locations),
+        "profile": profile,
+        "time_s": elapsed,
+        "peak_MB": peak_MB,
+        "exposures": len(result.exposures),
+    }
 
 
 if __name__ == "__main__":
@@ -57,7 +67,13 @@ if __name__ == "__main__":
     print(f"{'locations':>10} {'profile':>9} {'time s':>8} {'peak MB':>8}")
     for n_side in (10, 32, 100, 316):
         for profile in ("tophat", "gaussian"):
-            out = subprocess.run([sys.executable, __file__, str(n_side), profile],
-                                 capture_output=True, text=True, check=True).stdout
+            out = subprocess.run(
+                [sys.executable, __file__, str(n_side), profile],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
             row = json.loads(out)
-            print(f"{row['locations']:>10} {profile:>9} {row['time_s']:>8.2f} {row['peak_MB']:>8.0f}")
+            print(
+                f"{row['locations']:>10} {profile:>9} {row['time_s']:>8.2f} {row['peak_MB']:>8.0f}"
+            )

@@ -20,12 +20,15 @@ LIMIT_S = 60.0
 
 def test_thousand_pcc_plans_on_two_cores(benchmark):
     config = yaml.safe_load(builtin_plan_text("jousseaume2023-exp2-pcc"))
-    vary = {"beam.energy_keV": [27, 60],
-            "beam.flux_ph_s": [float(v) for v in np.geomspace(1e9, 1e11, 25)],
-            "schedule.locations.0.exposure_s": [float(v) for v in np.geomspace(0.5, 50, 20)]}
+    vary = {
+        "beam.energy_keV": [27, 60],
+        "beam.flux_ph_s": [float(v) for v in np.geomspace(1e9, 1e11, 25)],
+        "schedule.locations.0.exposure_s": [float(v) for v in np.geomspace(0.5, 50, 20)],
+    }
     start = time.perf_counter()
-    result = benchmark.pedantic(sweep, args=(config, vary), kwargs={"workers": 2, "progress": False},
-                                rounds=1, iterations=1)
+    result = benchmark.pedantic(
+        sweep, args=(config, vary), kwargs={"workers": 2, "progress": False}, rounds=1, iterations=1
+    )
     elapsed = time.perf_counter() - start
     assert len(result.rows) == 1000
     assert elapsed < LIMIT_S

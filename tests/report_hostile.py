@@ -32,19 +32,35 @@ def hostile_config() -> dict:
             layer["name"] = "anode " + HOSTILE[0]
     config = yaml.safe_load(builtin_plan_text("default"))
     config.update(
-        stack=stack, probe=CATHODE, title=HOSTILE[0] + HOSTILE[3], notes=HOSTILE[2],
-        schedule={"locations": [{"name": name, "x_um": 300.0 * i, "y_um": 0.0}
-                                for i, name in enumerate(HOSTILE)],
-                  "exposure_s": 10, "move_s": 2, "loop": "until-end"},
-        thresholds=["jousseaume2023",
-                    {"name": HOSTILE[0], "dose_Gy": 1e5, "verdict": HOSTILE[1], "source": HOSTILE[2]},
-                    {"name": HOSTILE[2], "dose_Gy": 5e4, "constituent": "electrolyte"}],
-        metadata={key: HOSTILE[i % len(HOSTILE)] for i, key in enumerate(
-            ("proposal", "beamline", "facility", "principal_investigator", "sample", "date"))},
+        stack=stack,
+        probe=CATHODE,
+        title=HOSTILE[0] + HOSTILE[3],
+        notes=HOSTILE[2],
+        schedule={
+            "locations": [
+                {"name": name, "x_um": 300.0 * i, "y_um": 0.0} for i, name in enumerate(HOSTILE)
+            ],
+            "exposure_s": 10,
+            "move_s": 2,
+            "loop": "until-end",
+        },
+        thresholds=[
+            "jousseaume2023",
+            {"name": HOSTILE[0], "dose_Gy": 1e5, "verdict": HOSTILE[1], "source": HOSTILE[2]},
+            {"name": HOSTILE[2], "dose_Gy": 5e4, "constituent": "electrolyte"},
+        ],
+        metadata={
+            key: HOSTILE[i % len(HOSTILE)]
+            for i, key in enumerate(
+                ("proposal", "beamline", "facility", "principal_investigator", "sample", "date")
+            )
+        },
     )
     return config
 
 
 def write_hostile_plan(path) -> None:
-    path.write_text(yaml.safe_dump(config := hostile_config(), allow_unicode=True), encoding="utf-8")
+    path.write_text(
+        yaml.safe_dump(config := hostile_config(), allow_unicode=True), encoding="utf-8"
+    )
     assert yaml.safe_load(path.read_text(encoding="utf-8")) == config

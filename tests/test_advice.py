@@ -23,8 +23,12 @@ def test_every_feasible_option_is_rechecked_below_the_threshold(name):
         if option.plan_changes:
             rerun = run_plan(plan.replace(**option.plan_changes))
             # the worst hottest-point dose, in the threshold's own metric
-            in_metric = max(c.final_dose_Gy for loc in rerun.locations for c in loc.crossings
-                            if c.threshold == advice.threshold)
+            in_metric = max(
+                c.final_dose_Gy
+                for loc in rerun.locations
+                for c in loc.crossings
+                if c.threshold == advice.threshold
+            )
             assert in_metric == pytest.approx(option.rechecked_dose_Gy, rel=1e-9)
             assert in_metric <= advice.threshold.dose_Gy
 
@@ -57,8 +61,9 @@ def test_default_threshold_falls_back_to_another_constituent():
     """A plan whose only threshold is on the electrolyte still gets advice (the report and the
     planner call advise on every valid plan)."""
     plan = load_plan("jousseaume2023-exp2-pcc")
-    electrolyte_only = plan.replace(thresholds=[{"name": "radiolysis", "dose_Gy": 2e4,
-                                                 "constituent": "electrolyte"}])
+    electrolyte_only = plan.replace(
+        thresholds=[{"name": "radiolysis", "dose_Gy": 2e4, "constituent": "electrolyte"}]
+    )
     advice = advise(electrolyte_only)
     assert advice.threshold.name == "radiolysis"
     assert advice.constituent == "NMC811 cathode/LP57"

@@ -12,7 +12,16 @@ from beamdesign.materials import resolve_material
 
 def test_atlas_is_the_reviews_table():
     names = [t.technique for t in techniques()]
-    assert names == ["STEM", "APT", "ToF-SIMS", "XANES", "RIXS", "Neutron diffraction", "ssNMR", "XCS"]
+    assert names == [
+        "STEM",
+        "APT",
+        "ToF-SIMS",
+        "XANES",
+        "RIXS",
+        "Neutron diffraction",
+        "ssNMR",
+        "XCS",
+    ]
     for row in techniques():
         assert row.source == SOURCE + " (CC BY 4.0)" and row.doi == DOI == "10.1002/adfm.202308165"
         assert row.spatial_resolution and row.information and row.penetration_depth and row.refs
@@ -32,7 +41,9 @@ def test_numeric_bounds_are_ordered_and_match_the_text():
 
 def test_lookup_is_case_insensitive_and_errors_suggest():
     assert technique("tof-sims").technique == "ToF-SIMS"
-    with pytest.raises(InputError, match=r"technique = 'XANS': one of STEM, APT.*did you mean 'XANES'"):
+    with pytest.raises(
+        InputError, match=r"technique = 'XANS': one of STEM, APT.*did you mean 'XANES'"
+    ):
         technique("XANS")
 
 

@@ -19,35 +19,69 @@ def run(capsys, *args):
 
 
 def test_dose_json_has_the_documented_keys(capsys):
-    status, out, _ = run(capsys, "dose", "--stack", "jousseaume2023-pcc", "--energy-kev", "27",
-                         "--flux", "8e10", "--spot-um", "300x400", "--json")
+    status, out, _ = run(
+        capsys,
+        "dose",
+        "--stack",
+        "jousseaume2023-pcc",
+        "--energy-kev",
+        "27",
+        "--flux",
+        "8e10",
+        "--spot-um",
+        "300x400",
+        "--json",
+    )
     assert status == 0
     data = json.loads(out)
     assert {"convention", "energy_keV", "transmission", "layers"} <= set(data)
     layer = data["layers"][0]
     assert {"name", "thickness_um", "transmission", "constituents"} <= set(layer)
-    assert {"name", "material", "dose_rate_Gy_per_s", "peak_dose_rate_Gy_per_s", "absorbed_power_W",
-            "mass_g"} <= set(layer["constituents"][0])
+    assert {
+        "name",
+        "material",
+        "dose_rate_Gy_per_s",
+        "peak_dose_rate_Gy_per_s",
+        "absorbed_power_W",
+        "mass_g",
+    } <= set(layer["constituents"][0])
     assert data["convention"] == "energy-absorption"
 
 
 def test_dose_table_is_readable(capsys):
-    status, out, _ = run(capsys, "dose", "--stack", "jousseaume2023-pcc", "--profile", "gaussian",
-                         "--convention", "total-attenuation")
+    status, out, _ = run(
+        capsys,
+        "dose",
+        "--stack",
+        "jousseaume2023-pcc",
+        "--profile",
+        "gaussian",
+        "--convention",
+        "total-attenuation",
+    )
     assert status == 0
     assert "convention: total-attenuation" in out and "kGy/s" in out and "NMC811" in out
 
 
-@pytest.mark.parametrize("args, message", [
-    (["dose", "--energy-kev", "0.2"], "beam.energy_keV = 0.2: a number from 1 to 200 keV."),
-    (["dose", "--flux", "-1"], "beam.flux_ph_s = -1: a number from 1 to 1e+16 ph/s."),
-    (["dose", "--flux-ph-s=-1e12"], "beam.flux_ph_s = -1e+12: a number from 1 to 1e+16 ph/s."),
-    (["dose", "--flux-ph-s", "nan"], "beam.flux_ph_s = nan: a number from 1 to 1e+16 ph/s; finite numbers only."),
-    (["dose", "--spot-um", "0x10"], "beam.spot_um[0] = 0: a number from 0.01 to 1e+05 µm."),
-    (["dose", "--spot-um", "1e-320x10"], "beam.spot_um[0] = 9.99989e-321: a number from 0.01"),
-    (["dose", "--stack", "/no/such/file.yaml"], "--stack = '/no/such/file.yaml': no such file."),
-    (["run", "/no/such/plan.yaml"], "plan = '/no/such/plan.yaml': no such file."),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["dose", "--energy-kev", "0.2"], "beam.energy_keV = 0.2: a number from 1 to 200 keV."),
+        (["dose", "--flux", "-1"], "beam.flux_ph_s = -1: a number from 1 to 1e+16 ph/s."),
+        (["dose", "--flux-ph-s=-1e12"], "beam.flux_ph_s = -1e+12: a number from 1 to 1e+16 ph/s."),
+        (
+            ["dose", "--flux-ph-s", "nan"],
+            "beam.flux_ph_s = nan: a number from 1 to 1e+16 ph/s; finite numbers only.",
+        ),
+        (["dose", "--spot-um", "0x10"], "beam.spot_um[0] = 0: a number from 0.01 to 1e+05 µm."),
+        (["dose", "--spot-um", "1e-320x10"], "beam.spot_um[0] = 9.99989e-321: a number from 0.01"),
+        (
+            ["dose", "--stack", "/no/such/file.yaml"],
+            "--stack = '/no/such/file.yaml': no such file.",
+        ),
+        (["run", "/no/such/plan.yaml"], "plan = '/no/such/plan.yaml': no such file."),
+    ],
+)
 def test_errors_are_one_sentence_with_status_2(capsys, args, message):
     status, out, err = run(capsys, *args)
     assert status == 2 and out == ""
@@ -73,10 +107,17 @@ def test_lists(capsys):
 
 
 def test_console_script_exit_status_without_traceback():
-    done = subprocess.run([sys.executable, "-m", "beamdesign.cli", "dose", "--stack", "nope"],
-                          capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    done = subprocess.run(
+        [sys.executable, "-m", "beamdesign.cli", "dose", "--stack", "nope"],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
     assert done.returncode == 2
-    assert done.stderr.startswith("beamdesign: error: stack = 'nope'") and "Traceback" not in done.stderr
+    assert (
+        done.stderr.startswith("beamdesign: error: stack = 'nope'")
+        and "Traceback" not in done.stderr
+    )
 
 
 PCC = "jousseaume2023-exp2-pcc"
@@ -93,12 +134,21 @@ def write_plan(path, **changes):
     return path
 
 
-@pytest.mark.parametrize("args, status", [
-    (["--version"], 0), (["run", "--list"], 0), (["run", PCC], 0),
-    (["run", PCC, "--check"], 1),  # location #3 crosses the 80 kGy threshold in the paper
-    (["run", "/no/such.yaml"], 2), (["dose", "--energy-kev", "x"], 2),
-    (["dose", "--bogus"], 3), ([], 3), (["frobnicate"], 3), (["dose", "--profile", "square"], 3),
-])
+@pytest.mark.parametrize(
+    "args, status",
+    [
+        (["--version"], 0),
+        (["run", "--list"], 0),
+        (["run", PCC], 0),
+        (["run", PCC, "--check"], 1),  # location #3 crosses the 80 kGy threshold in the paper
+        (["run", "/no/such.yaml"], 2),
+        (["dose", "--energy-kev", "x"], 2),
+        (["dose", "--bogus"], 3),
+        ([], 3),
+        (["frobnicate"], 3),
+        (["dose", "--profile", "square"], 3),
+    ],
+)
 def test_exit_codes(capsys, args, status):
     assert run(capsys, *args)[0] == status
 
@@ -128,19 +178,26 @@ def test_flux_alias_gives_the_same_result(capsys):
 
 
 def test_python_dash_m_beamdesign():
-    done = subprocess.run([sys.executable, "-m", "beamdesign", "run", "/no/such/plan.yaml"],
-                          capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    done = subprocess.run(
+        [sys.executable, "-m", "beamdesign", "run", "/no/such/plan.yaml"],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
     assert done.returncode == 2
     assert done.stderr == "beamdesign: error: plan = '/no/such/plan.yaml': no such file.\n"
 
 
-@pytest.mark.parametrize("text, shown", [
-    ("a\x1b[2J\x1b[32mALL SAFE", "a\\x1b[2J\\x1b[32mALL SAFE"),
-    ("one\ntwo\rthree", "one\\ntwo\\rthree"),
-    ("abc\u202edcba\u2066x\u2069", "abc\\u202edcba\\u2066x\\u2069"),
-    ("\x07\x08\x7f\x9b", "\\x07\\x08\\x7f\\x9b"),
-    ("NMC811 – µm ÅÄÖ 日本", "NMC811 – µm ÅÄÖ 日本"),  # printable text is kept
-])
+@pytest.mark.parametrize(
+    "text, shown",
+    [
+        ("a\x1b[2J\x1b[32mALL SAFE", "a\\x1b[2J\\x1b[32mALL SAFE"),
+        ("one\ntwo\rthree", "one\\ntwo\\rthree"),
+        ("abc\u202edcba\u2066x\u2069", "abc\\u202edcba\\u2066x\\u2069"),
+        ("\x07\x08\x7f\x9b", "\\x07\\x08\\x7f\\x9b"),
+        ("NMC811 – µm ÅÄÖ 日本", "NMC811 – µm ÅÄÖ 日本"),  # printable text is kept
+    ],
+)
 def test_clean_neutralises_control_characters(text, shown):
     from beamdesign.cli import clean
 
@@ -164,11 +221,20 @@ def test_hostile_key_in_an_error_is_neutralised(capsys, tmp_path):
     assert err.startswith("beamdesign: error: \\x1b[31mbeam\\nALL SAFE = 1: not a known key")
 
 
-@pytest.mark.parametrize("target, message", [
-    ("missing/out.csv", r"--csv = '.*missing/out.csv': the folder '.*missing' does not exist\."),
-    (".", r"--csv = '.*': a folder; give a file name\."),
-    ("plan.yaml/out.csv", r"--csv = '.*plan.yaml/out.csv': '.*plan.yaml' is a file, not a folder\."),
-])
+@pytest.mark.parametrize(
+    "target, message",
+    [
+        (
+            "missing/out.csv",
+            r"--csv = '.*missing/out.csv': the folder '.*missing' does not exist\.",
+        ),
+        (".", r"--csv = '.*': a folder; give a file name\."),
+        (
+            "plan.yaml/out.csv",
+            r"--csv = '.*plan.yaml/out.csv': '.*plan.yaml' is a file, not a folder\.",
+        ),
+    ],
+)
 def test_csv_output_is_checked_before_the_run(capsys, tmp_path, monkeypatch, target, message):
     import re
 
@@ -201,8 +267,10 @@ def test_csv_on_a_full_device_is_one_sentence_and_leaves_nothing(capsys, tmp_pat
     monkeypatch.setattr(os, "fsync", full)
     status, _, err = run(capsys, "run", PCC, "--csv", str(tmp_path / "t.csv"))
     assert status == 2
-    assert err == (f"beamdesign: error: --csv = '{tmp_path / 't.csv'}': cannot be written "
-                   "(no space left on device).\n")
+    assert err == (
+        f"beamdesign: error: --csv = '{tmp_path / 't.csv'}': cannot be written "
+        "(no space left on device).\n"
+    )
     assert list(tmp_path.iterdir()) == []
 
 
@@ -210,7 +278,9 @@ def test_csv_replaces_the_file_atomically(capsys, tmp_path):
     target = tmp_path / "t.csv"
     target.write_text("old\n")
     assert run(capsys, "run", PCC, "--csv", str(target))[0] == 0
-    assert target.read_text().startswith("time_s,soc,") and [p.name for p in tmp_path.iterdir()] == ["t.csv"]
+    assert target.read_text().startswith("time_s,soc,") and [
+        p.name for p in tmp_path.iterdir()
+    ] == ["t.csv"]
 
 
 def test_a_bug_is_one_sentence_with_status_4(capsys, monkeypatch):
@@ -223,20 +293,26 @@ def test_a_bug_is_one_sentence_with_status_4(capsys, monkeypatch):
     monkeypatch.delenv("BEAMDESIGN_DEBUG", raising=False)
     status, out, err = run(capsys, "run", PCC)
     assert status == 4 and out == "" and err.count("\n") == 1 and "Traceback" not in err
-    assert err.startswith("beamdesign: internal error (ZeroDivisionError: float division by zero);"
-                          " this is a bug, please report it")
+    assert err.startswith(
+        "beamdesign: internal error (ZeroDivisionError: float division by zero);"
+        " this is a bug, please report it"
+    )
     monkeypatch.setenv("BEAMDESIGN_DEBUG", "1")
     with pytest.raises(ZeroDivisionError):
         main(["run", PCC])
 
 
 def test_warnings_on_stderr_and_in_json(capsys, tmp_path):
-    schedule = {"locations": [{"name": "A", "x_um": 0, "y_um": 0, "exposure_s": 10}],
-                "start_s": 9 * 3600}  # the protocol lasts 8 h
+    schedule = {
+        "locations": [{"name": "A", "x_um": 0, "y_um": 0, "exposure_s": 10}],
+        "start_s": 9 * 3600,
+    }  # the protocol lasts 8 h
     plan = write_plan(tmp_path / "late.yaml", schedule=schedule)
     status, out, err = run(capsys, "run", str(plan), "--json")
     assert status == 0
-    warning = ("no exposure starts before the protocol ends (8 h; schedule start_s = 32400 s): "
-               "the plan measures nothing and every dose is 0")
+    warning = (
+        "no exposure starts before the protocol ends (8 h; schedule start_s = 32400 s): "
+        "the plan measures nothing and every dose is 0"
+    )
     assert json.loads(out)["warnings"] == [warning]
     assert err == f"beamdesign: warning: {warning}\n"

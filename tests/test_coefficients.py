@@ -32,8 +32,10 @@ MU_TOLERANCE = 0.002  # mu/rho is xraylib's CS_Total: within 0.07 % of NIST over
 KEYS = ("total", "photo", "energy")
 LIBRARY_ZS = sorted({z for material in library() for z, _ in material.mass_fractions})
 HEAVY_EXTRA_ZS = [53, 74, 82]  # I, W, Pb: not in the library, but the cascade matters most there
-EDGE_SHELLS = {name: getattr(xraylib, f"{name}_SHELL")
-               for name in ("K", "L1", "L2", "L3", "M1", "M2", "M3", "M4", "M5")}
+EDGE_SHELLS = {
+    name: getattr(xraylib, f"{name}_SHELL")
+    for name in ("K", "L1", "L2", "L3", "M1", "M2", "M3", "M4", "M5")
+}
 
 
 def _edge_keV(z: int, shell: int) -> float:
@@ -48,7 +50,8 @@ def _edges(shells: tuple[str, ...]) -> list[tuple[int, str, float]]:
     """(Z, shell, edge keV) of the library's elements and I, W, Pb with the edge in 1-200 keV."""
     return [
         (z, shell, _edge_keV(z, EDGE_SHELLS[shell]))
-        for z in LIBRARY_ZS + HEAVY_EXTRA_ZS for shell in shells
+        for z in LIBRARY_ZS + HEAVY_EXTRA_ZS
+        for shell in shells
         if ENERGY_MIN_keV <= _edge_keV(z, EDGE_SHELLS[shell]) <= ENERGY_MAX_keV / 1.01
     ]
 
@@ -69,11 +72,12 @@ def _nist_rows() -> list[dict[str, str]]:
 
 def _fractions(formula: str) -> dict[int, float]:
     parsed = xraylib.CompoundParser(formula)
-    return dict(zip(parsed["Elements"], parsed["massFractions"]))
+    return dict(zip(parsed["Elements"], parsed["massFractions"], strict=True))
 
 
 def _assert_no_negative_and_no_spike(z: int, edge_keV: float, energies_keV: np.ndarray) -> None:
-    """Energies at or above ``edge_keV``: every coefficient > 0, mu_en <= 1.25 x mu_en(1.01 edge)."""
+    """Energies at or above ``edge_keV``: every coefficient > 0,
+    mu_en <= 1.25 x mu_en(1.01 edge)."""
     c = element_coefficients(z, np.append(energies_keV, 1.01 * edge_keV))  # one call: faster
     for key in KEYS:
         assert np.all(c[key] > 0), (z, edge_keV, key, energies_keV[np.argmin(c[key])], c[key].min())
@@ -98,8 +102,9 @@ def test_10000_random_points_above_edges():
         _assert_no_negative_and_no_spike(z, edge, edge + offsets_keV[pick == index])
 
 
-@pytest.mark.parametrize("z, shell, edge", KL_EDGES + M_EDGES,
-                         ids=[f"Z{z}-{s}" for z, s, _ in KL_EDGES + M_EDGES])
+@pytest.mark.parametrize(
+    "z, shell, edge", KL_EDGES + M_EDGES, ids=[f"Z{z}-{s}" for z, s, _ in KL_EDGES + M_EDGES]
+)
 def test_fine_grid_across_edge(z, shell, edge):
     """±2 % around the edge in 0.001 % steps, plus 1 meV..2 % from it on a log scale."""
     near = np.geomspace(1e-6, 0.02 * edge, 60)
@@ -143,7 +148,9 @@ HEAVY_ZS = (30, 40, 42, 47, 50, 53, 56, 57, 64, 74, 79, 82, 83)
 @pytest.mark.parametrize("z", HEAVY_ZS)
 def test_heavy_elements_agree_with_cs_energy(z):
     edges = [_edge_keV(z, m) for m in EDGE_SHELLS.values()]  # K, L and M
-    energies = np.array([e for e in NIST_GRID_keV if all(abs(e / edge - 1) > 0.01 for edge in edges)])
+    energies = np.array(
+        [e for e in NIST_GRID_keV if all(abs(e / edge - 1) > 0.01 for edge in edges)]
+    )
     mu_en = element_coefficients(z, energies)["energy"]
     reference = np.array([xraylib.CS_Energy(z, e) for e in energies])
     assert energies.size >= 6
@@ -166,8 +173,12 @@ def test_total_and_photo_equal_xraylib_compound_functions():
     energies = np.array([8.0, 27.0, 60.0])
     c = mixture_coefficients(_fractions("LiNi0.8Mn0.1Co0.1O2"), energies)
     for i, e in enumerate(energies):
-        assert c["total"][i] == pytest.approx(xraylib.CS_Total_CP("LiNi0.8Mn0.1Co0.1O2", e), rel=1e-9)
-        assert c["photo"][i] == pytest.approx(xraylib.CS_Photo_CP("LiNi0.8Mn0.1Co0.1O2", e), rel=1e-9)
+        assert c["total"][i] == pytest.approx(
+            xraylib.CS_Total_CP("LiNi0.8Mn0.1Co0.1O2", e), rel=1e-9
+        )
+        assert c["photo"][i] == pytest.approx(
+            xraylib.CS_Photo_CP("LiNi0.8Mn0.1Co0.1O2", e), rel=1e-9
+        )
 
 
 def test_convention_ratios_at_27_keV():
@@ -197,8 +208,10 @@ def test_energy_absorption_never_exceeds_total():
 
 
 @settings(max_examples=60, deadline=None)
-@given(z=st.sampled_from(LIBRARY_ZS + list(HEAVY_ZS)),
-       energies=st.lists(st.floats(ENERGY_MIN_keV, ENERGY_MAX_keV), min_size=1, max_size=5))
+@given(
+    z=st.sampled_from(LIBRARY_ZS + list(HEAVY_ZS)),
+    energies=st.lists(st.floats(ENERGY_MIN_keV, ENERGY_MAX_keV), min_size=1, max_size=5),
+)
 def test_coefficients_are_ordered_and_independent_of_batching(z, energies):
     e = np.array(energies)
     c = element_coefficients(z, e)
@@ -219,8 +232,11 @@ def test_edge_is_on_the_upper_side_from_its_energy(edge, offset_eV):
 
 
 @settings(max_examples=60, deadline=None)
-@given(w=st.floats(0.0, 1.0), energy=st.floats(ENERGY_MIN_keV, ENERGY_MAX_keV),
-       pair=st.tuples(st.sampled_from(LIBRARY_ZS), st.sampled_from(LIBRARY_ZS)))
+@given(
+    w=st.floats(0.0, 1.0),
+    energy=st.floats(ENERGY_MIN_keV, ENERGY_MAX_keV),
+    pair=st.tuples(st.sampled_from(LIBRARY_ZS), st.sampled_from(LIBRARY_ZS)),
+)
 def test_mixture_is_mass_weighted(w, energy, pair):
     e = np.array([energy])
     a, b = (element_coefficients(z, e) for z in pair)

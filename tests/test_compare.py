@@ -25,7 +25,7 @@ def _pcc_at(energy_keV: float) -> dict:
 
 def test_columns_equal_single_runs():
     result = compare([PCC, PCD])
-    for spec, scenario in zip([PCC, PCD], result.scenarios):
+    for spec, scenario in zip([PCC, PCD], result.scenarios, strict=True):
         run = run_plan(load_plan(spec))
         worst = run.worst()
         assert scenario.row["worst_probe_dose_Gy"] == worst.dose_Gy[run.probe]
@@ -33,7 +33,10 @@ def test_columns_equal_single_runs():
         assert scenario.row["averaged_dose_rate_Gy_per_s"] == worst.averaged_dose_rate_Gy_per_s
         assert scenario.row["verdict"] == worst.verdict
     # the paper's PCd: a higher averaged rate than PCc #3 (no breaks)
-    assert result.scenarios[1].row["averaged_dose_rate_Gy_per_s"] > result.scenarios[0].row["averaged_dose_rate_Gy_per_s"]
+    assert (
+        result.scenarios[1].row["averaged_dose_rate_Gy_per_s"]
+        > result.scenarios[0].row["averaged_dose_rate_Gy_per_s"]
+    )
 
 
 def test_27_vs_60_keV_with_signal():
@@ -41,7 +44,9 @@ def test_27_vs_60_keV_with_signal():
     result = compare([_pcc_at(27), _pcc_at(60)], quality, labels=["27 keV", "60 keV"])
     low, high = (s.row for s in result.scenarios)
     assert high["worst_probe_dose_Gy"] < low["worst_probe_dose_Gy"]
-    assert high["snr_per_scan"] < low["snr_per_scan"]  # equal flux: fewer diffracted photons at 60 keV
+    assert (
+        high["snr_per_scan"] < low["snr_per_scan"]
+    )  # equal flux: fewer diffracted photons at 60 keV
     table = result.table()
     assert "SNR per scan" in table and "27 keV" in table and "60 keV" in table
 
@@ -62,10 +67,18 @@ def test_cli_compare_json(capsys):
 
 def test_cli_compare_table_with_design_file(tmp_path, capsys):
     design = tmp_path / "design.yaml"
-    design.write_text(yaml.safe_dump({"technique": "xrd-transmission", "signal": {"reflection": "NMC811-003"},
-                                      "limit": {"threshold": "jousseaume2023-safe"},
-                                      "minimum": {"snr_per_scan": 100}, "vary": {"beam.flux_ph_s": [1e9, 1e10]}}),
-                      encoding="utf-8")
+    design.write_text(
+        yaml.safe_dump(
+            {
+                "technique": "xrd-transmission",
+                "signal": {"reflection": "NMC811-003"},
+                "limit": {"threshold": "jousseaume2023-safe"},
+                "minimum": {"snr_per_scan": 100},
+                "vary": {"beam.flux_ph_s": [1e9, 1e10]},
+            }
+        ),
+        encoding="utf-8",
+    )
     assert main(["compare", PCC, PCD, "--design", str(design)]) == 0
     out = capsys.readouterr().out
     assert "SNR per scan" in out and "verdicts:" in out

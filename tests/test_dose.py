@@ -20,8 +20,11 @@ WATER = {"name": "water", "material": "H2O", "density_g_cm3": 1.0, "thickness_um
 AL = {"name": "window", "material": "Al", "density_g_cm3": 2.70, "thickness_um": 15}
 # NIST SRD 126 mu_en/rho at 30 keV (cm²/g): an independent reference for energy-absorption
 NIST_MU_EN_30 = {"Cu": 9.349, "H2O": 0.1557, "Al": 0.8778}
-XRAYLIB = {"total-attenuation": xraylib.CS_Total_CP, "photoabsorption": xraylib.CS_Photo_CP,
-           "energy-absorption": lambda formula, e: NIST_MU_EN_30[formula]}
+XRAYLIB = {
+    "total-attenuation": xraylib.CS_Total_CP,
+    "photoabsorption": xraylib.CS_Photo_CP,
+    "energy-absorption": lambda formula, e: NIST_MU_EN_30[formula],
+}
 
 
 def beam(convention="total-attenuation", **changes):
@@ -44,8 +47,9 @@ def hand_dose_rates(layers, b):
         mu = rho * xraylib.CS_Total_CP(layer["material"], b.energy_keV)
         c = XRAYLIB[b.convention](layer["material"], b.energy_keV)
         transmission = math.exp(-mu * t_cm)
-        rates.append(photons / area_cm2 * b.energy_keV * KEV_J * c * (1 - transmission)
-                     / (mu * t_cm) * 1e3)
+        rates.append(
+            photons / area_cm2 * b.energy_keV * KEV_J * c * (1 - transmission) / (mu * t_cm) * 1e3
+        )
         photons *= transmission
     return rates
 
@@ -57,7 +61,8 @@ def test_one_layer_matches_hand_calculation(convention):
     b = beam(convention)
     result = stack_dose(stack(CU), b)
     assert result.layers[0].constituents[0].dose_rate_Gy_per_s == pytest.approx(
-        hand_dose_rates([CU], b)[0], rel=tolerance)
+        hand_dose_rates([CU], b)[0], rel=tolerance
+    )
 
 
 @pytest.mark.parametrize("convention", list(XRAYLIB))
@@ -68,17 +73,28 @@ def test_three_layers_match_hand_calculation(convention):
     expected = hand_dose_rates([AL, WATER, CU], b)
     got = [layer.constituents[0].dose_rate_Gy_per_s for layer in result.layers]
     assert got == pytest.approx(expected, rel=tolerance)
-    mu_t = sum(l["density_g_cm3"] * xraylib.CS_Total_CP(l["material"], 30.0) * l["thickness_um"] * 1e-4
-               for l in (AL, WATER, CU))
+    mu_t = sum(
+        layer["density_g_cm3"]
+        * xraylib.CS_Total_CP(layer["material"], 30.0)
+        * layer["thickness_um"]
+        * 1e-4
+        for layer in (AL, WATER, CU)
+    )
     assert result.transmission == pytest.approx(math.exp(-mu_t), rel=1e-9)
 
 
 def test_porous_layer_volume_fractions_and_hand_calculation():
     """A porous electrode: v_k from mass fractions and densities, filler = porosity."""
-    layer = {"name": "cathode", "thickness_um": 60, "porosity": 0.3,
-             "pore_filler": {"material": "C3H4O3", "density_g_cm3": 1.32},
-             "solid": [{"material": "LiNi0.8Mn0.1Co0.1O2", "density_g_cm3": 4.75, "mass_fraction": 0.94},
-                       {"material": "C2H2F2", "density_g_cm3": 1.78, "mass_fraction": 0.06}]}
+    layer = {
+        "name": "cathode",
+        "thickness_um": 60,
+        "porosity": 0.3,
+        "pore_filler": {"material": "C3H4O3", "density_g_cm3": 1.32},
+        "solid": [
+            {"material": "LiNi0.8Mn0.1Co0.1O2", "density_g_cm3": 4.75, "mass_fraction": 0.94},
+            {"material": "C2H2F2", "density_g_cm3": 1.78, "mass_fraction": 0.06},
+        ],
+    }
     s = stack(layer)
     v_nmc = 0.7 * (0.94 / 4.75) / (0.94 / 4.75 + 0.06 / 1.78)
     v_pvdf = 0.7 * (0.06 / 1.78) / (0.94 / 4.75 + 0.06 / 1.78)
@@ -92,7 +108,7 @@ def test_porous_layer_volume_fractions_and_hand_calculation():
     slab = (1 - math.exp(-mu * t_cm)) / (mu * t_cm)
     fluence = 1e10 / (300 * 400 * 1e-8)
     result = stack_dose(s, b)
-    for (formula, rho, v), c in zip(parts, result.layers[0].constituents):
+    for (formula, rho, v), c in zip(parts, result.layers[0].constituents, strict=True):
         expected_rate = fluence * e * KEV_J * xraylib.CS_Total_CP(formula, e) * slab * 1e3
         assert c.dose_rate_Gy_per_s == pytest.approx(expected_rate, rel=1e-9)
         assert c.mass_g == pytest.approx(v * rho * 300 * 400 * 1e-8 * t_cm, rel=1e-12)
@@ -103,7 +119,8 @@ def test_attenuator_scales_dose_by_its_transmission():
     plain = stack_dose(stack(CU), beam())
     filtered = stack_dose(stack(CU), beam(attenuators=(Attenuator(fixed_transmission=0.25),)))
     assert filtered.constituents[0].dose_rate_Gy_per_s == pytest.approx(
-        0.25 * plain.constituents[0].dose_rate_Gy_per_s, rel=1e-12)
+        0.25 * plain.constituents[0].dose_rate_Gy_per_s, rel=1e-12
+    )
 
 
 def test_sweep_equals_single_energy_evaluations():
@@ -114,7 +131,8 @@ def test_sweep_equals_single_energy_evaluations():
     for i in (0, 137, 499):
         single = stack_dose(s, beam("energy-absorption", energy_keV=float(energies[i])))
         assert [c.dose_rate_Gy_per_s for c in single.constituents] == pytest.approx(
-            spectrum.dose_rate_Gy_per_s[:, i], rel=1e-12)
+            spectrum.dose_rate_Gy_per_s[:, i], rel=1e-12
+        )
 
 
 def test_gaussian_peak_is_0883_of_tophat_and_mean_is_two_thirds_of_it():
@@ -122,32 +140,55 @@ def test_gaussian_peak_is_0883_of_tophat_and_mean_is_two_thirds_of_it():
     top = stack_dose(s, beam(profile="tophat")).constituents[0]
     gauss = stack_dose(s, beam(profile="gaussian")).constituents[0]
     assert gauss.peak_dose_rate_Gy_per_s / top.peak_dose_rate_Gy_per_s == pytest.approx(
-        4 * math.log(2) / math.pi, rel=1e-12)
+        4 * math.log(2) / math.pi, rel=1e-12
+    )
     # mean over the FWHM ellipse: 2N/(pi w h) vs top-hat N/(w h)
-    assert gauss.dose_rate_Gy_per_s / top.dose_rate_Gy_per_s == pytest.approx(2 / math.pi, rel=1e-12)
+    assert gauss.dose_rate_Gy_per_s / top.dose_rate_Gy_per_s == pytest.approx(
+        2 / math.pi, rel=1e-12
+    )
 
 
 # ---------------------------------------------------------------- properties (hypothesis)
 thickness = st.floats(0.1, 2000.0)
 energy = st.floats(5.0, 150.0)
-formula = st.sampled_from([("Cu", 8.96), ("Al", 2.70), ("H2O", 1.0), ("LiNi0.8Mn0.1Co0.1O2", 4.75),
-                           ("C", 2.24), ("C2H2F2", 1.78), ("LiFePO4", 3.6)])
+formula = st.sampled_from(
+    [
+        ("Cu", 8.96),
+        ("Al", 2.70),
+        ("H2O", 1.0),
+        ("LiNi0.8Mn0.1Co0.1O2", 4.75),
+        ("C", 2.24),
+        ("C2H2F2", 1.78),
+        ("LiFePO4", 3.6),
+    ]
+)
 conventions = st.sampled_from(list(XRAYLIB))
 
 
 def random_stack(layers):
-    return stack(*({"name": f"L{i}", "material": f, "density_g_cm3": rho, "thickness_um": t}
-                   for i, ((f, rho), t) in enumerate(layers)))
+    return stack(
+        *(
+            {"name": f"L{i}", "material": f, "density_g_cm3": rho, "thickness_um": t}
+            for i, ((f, rho), t) in enumerate(layers)
+        )
+    )
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(formula, thickness), min_size=1, max_size=4), energy,
-       st.floats(1e6, 1e14), st.floats(0.1, 100.0), conventions)
+@given(
+    st.lists(st.tuples(formula, thickness), min_size=1, max_size=4),
+    energy,
+    st.floats(1e6, 1e14),
+    st.floats(0.1, 100.0),
+    conventions,
+)
 def test_dose_rate_is_linear_in_flux(layers, e, flux, factor, convention):
     s = random_stack(layers)
     one = dose_spectrum(s, beam(convention, energy_keV=e, flux_ph_s=flux))
     scaled = dose_spectrum(s, beam(convention, energy_keV=e, flux_ph_s=flux * factor))
-    np.testing.assert_allclose(scaled.dose_rate_Gy_per_s, factor * one.dose_rate_Gy_per_s, rtol=1e-12)
+    np.testing.assert_allclose(
+        scaled.dose_rate_Gy_per_s, factor * one.dose_rate_Gy_per_s, rtol=1e-12
+    )
 
 
 @settings(max_examples=40, deadline=None)
@@ -174,19 +215,24 @@ def test_thin_layer_tends_to_fluence_times_energy_times_coefficient(material, e,
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.lists(st.tuples(formula, thickness), min_size=1, max_size=3), st.integers(0, 2), energy,
-       conventions)
+@given(
+    st.lists(st.tuples(formula, thickness), min_size=1, max_size=3),
+    st.integers(0, 2),
+    energy,
+    conventions,
+)
 def test_splitting_a_layer_in_halves_keeps_its_dose(layers, which, e, convention):
     which = which % len(layers)
     b = beam(convention, energy_keV=e)
     whole = dose_spectrum(random_stack(layers), b)
     (f, rho), t = layers[which]
-    halves = layers[:which] + [((f, rho), t / 2), ((f, rho), t / 2)] + layers[which + 1:]
+    halves = [*layers[:which], ((f, rho), t / 2), ((f, rho), t / 2), *layers[which + 1 :]]
     split = dose_spectrum(random_stack(halves), b)
     first, second = which, which + 1
-    mass_weighted = ((split.dose_rate_Gy_per_s[first] * split.mass_g[first]
-                      + split.dose_rate_Gy_per_s[second] * split.mass_g[second])
-                     / (split.mass_g[first] + split.mass_g[second]))
+    mass_weighted = (
+        split.dose_rate_Gy_per_s[first] * split.mass_g[first]
+        + split.dose_rate_Gy_per_s[second] * split.mass_g[second]
+    ) / (split.mass_g[first] + split.mass_g[second])
     assert mass_weighted[0] == pytest.approx(whole.dose_rate_Gy_per_s[which, 0], rel=1e-9)
     assert split.transmission[0] == pytest.approx(whole.transmission[0], rel=1e-9)
 

@@ -15,10 +15,22 @@ from hypothesis import strategies as st
 
 from beamdesign import stopping
 from beamdesign.cli import main
-from beamdesign.ebeam import (ELEMENTARY_CHARGE_C, THIN_LIMIT, collision_energy_lost_keV,
-                              displacement_energies, electron_threshold_scale, electron_dose, electron_thresholds,
-                              flood_beam, given_fluence, gray_per_e_per_A2, knock_on,
-                              max_transferred_energy_eV, scanned_probe, threshold_energy_keV)
+from beamdesign.ebeam import (
+    ELEMENTARY_CHARGE_C,
+    THIN_LIMIT,
+    collision_energy_lost_keV,
+    displacement_energies,
+    electron_dose,
+    electron_threshold_scale,
+    electron_thresholds,
+    flood_beam,
+    given_fluence,
+    gray_per_e_per_A2,
+    knock_on,
+    max_transferred_energy_eV,
+    scanned_probe,
+    threshold_energy_keV,
+)
 from beamdesign.errors import InputError
 from beamdesign.materials import resolve_material
 from beamdesign.thresholds import thresholds_from_config
@@ -36,6 +48,7 @@ def _rows(name: str) -> list[dict]:
 
 # ---------------------------------------------------------------- fluence
 
+
 def test_seed_stem_frame_fluence():
     # Zhang et al. (AET seed): 19 pA x 10 us over 0.088 x 0.088 A^2; the issue quotes 1.53e5 e/A^2
     exposure = scanned_probe(19, 10, 0.088)
@@ -50,14 +63,19 @@ def test_seed_stem_frame_fluence():
 
 
 @settings(max_examples=30, deadline=None)
-@given(current_pA=st.floats(0.1, 1e4), dwell_us=st.floats(0.01, 1e3), pixel_A=st.floats(0.01, 100),
-       frames=st.integers(1, 100))
+@given(
+    current_pA=st.floats(0.1, 1e4),
+    dwell_us=st.floats(0.01, 1e3),
+    pixel_A=st.floats(0.01, 100),
+    frames=st.integers(1, 100),
+)
 def test_scanned_probe_counts_every_electron(current_pA, dwell_us, pixel_A, frames):
     exposure = scanned_probe(current_pA, dwell_us, pixel_A, frames)
     charge_C = exposure.fluence_e_per_A2 * pixel_A**2 * ELEMENTARY_CHARGE_C
     assert charge_C == pytest.approx(current_pA * 1e-12 * dwell_us * 1e-6 * frames, rel=1e-12)
     assert exposure.fluence_rate_e_per_A2_s * exposure.beam_on_time_s == pytest.approx(
-        exposure.fluence_e_per_A2, rel=1e-12)
+        exposure.fluence_e_per_A2, rel=1e-12
+    )
 
 
 @settings(max_examples=30, deadline=None)
@@ -65,11 +83,13 @@ def test_scanned_probe_counts_every_electron(current_pA, dwell_us, pixel_A, fram
 def test_flood_dose_rate_times_time_is_dose(current_nA, area_um2, time_s):
     exposure = flood_beam(current_nA, area_um2, time_s)
     assert exposure.fluence_e_per_A2 == pytest.approx(
-        current_nA * 1e-9 * time_s / ELEMENTARY_CHARGE_C / (area_um2 * 1e8), rel=1e-12)
+        current_nA * 1e-9 * time_s / ELEMENTARY_CHARGE_C / (area_um2 * 1e8), rel=1e-12
+    )
     dose = electron_dose(WATER, 200, exposure)
     assert dose.dose_rate_Gy_per_s * time_s == pytest.approx(dose.dose_Gy, rel=1e-12)
-    assert exposure.electrons == pytest.approx(current_nA * 1e-9 * time_s / ELEMENTARY_CHARGE_C,
-                                               rel=1e-12)
+    assert exposure.electrons == pytest.approx(
+        current_nA * 1e-9 * time_s / ELEMENTARY_CHARGE_C, rel=1e-12
+    )
 
 
 def test_given_fluence_rate_and_electrons():
@@ -83,8 +103,10 @@ def test_given_fluence_rate_and_electrons():
 
 # ---------------------------------------------------------------- dose vs NIST ESTAR
 
-@pytest.mark.parametrize("material, table", [(WATER, "estar_ebeam_water.csv"),
-                                             (ALUMINIUM, "estar_ebeam_aluminum.csv")])
+
+@pytest.mark.parametrize(
+    "material, table", [(WATER, "estar_ebeam_water.csv"), (ALUMINIUM, "estar_ebeam_aluminum.csv")]
+)
 def test_gray_per_fluence_matches_estar(material, table):
     # D = 1e16 e/cm^2 x S_col x 1.602e-10 Gy per MeV/g; 3 % is the issue's acceptance bound
     rows = _rows(table)
@@ -134,23 +156,34 @@ def test_energy_deposited_is_electrons_times_energy_per_electron():
     exposure = flood_beam(2, 0.01, 60)
     dose = electron_dose(NMC811, 200, exposure, thickness_nm=50)
     assert dose.energy_deposited_J == pytest.approx(
-        exposure.electrons * dose.energy_deposited_per_electron_keV * 1.602176634e-16, rel=1e-12)
+        exposure.electrons * dose.energy_deposited_per_electron_keV * 1.602176634e-16, rel=1e-12
+    )
     # thin: energy per electron = S_col x rho t
     assert dose.energy_deposited_per_electron_keV == pytest.approx(
-        dose.stopping_power_MeV_cm2_per_g * 1e3 * NMC811.density_g_cm3 * 50e-7, rel=1e-3)
+        dose.stopping_power_MeV_cm2_per_g * 1e3 * NMC811.density_g_cm3 * 50e-7, rel=1e-3
+    )
     assert electron_dose(NMC811, 200, exposure).energy_deposited_J is None
 
 
 def test_to_dict_carries_the_issue_keys():
     data = electron_dose(WATER, 300, scanned_probe(19, 10, 0.088), 10).to_dict()
-    assert {"fluence_e_per_A2", "fluence_rate_e_per_A2_s", "dose_Gy", "dose_rate_Gy_per_s",
-            "stopping_power_MeV_cm2_per_g", "energy_deposited_J", "approximation",
-            "knock_on", "inputs"} <= set(data)
+    assert {
+        "fluence_e_per_A2",
+        "fluence_rate_e_per_A2_s",
+        "dose_Gy",
+        "dose_rate_Gy_per_s",
+        "stopping_power_MeV_cm2_per_g",
+        "energy_deposited_J",
+        "approximation",
+        "knock_on",
+        "inputs",
+    } <= set(data)
     assert data["inputs"] == {"current_pA": 19.0, "dwell_us": 10.0, "pixel_A": 0.088, "frames": 1.0}
     json.dumps(data)
 
 
 # ---------------------------------------------------------------- knock-on
+
 
 @settings(max_examples=50, deadline=None)
 @given(ed=st.floats(1, 100), mass=st.floats(1, 250))
@@ -182,8 +215,11 @@ def test_thresholds_from_the_table_match_published_beam_energies():
         if row["kind"] != "threshold_keV":
             continue
         z = xraylib.SymbolToAtomicNumber(row["symbol"])
-        energy = float(threshold_energy_keV(float(table[row["symbol"]]["displacement_energy_eV"]),
-                                            xraylib.AtomicWeight(z)))
+        energy = float(
+            threshold_energy_keV(
+                float(table[row["symbol"]]["displacement_energy_eV"]), xraylib.AtomicWeight(z)
+            )
+        )
         assert 0.95 * float(row["low"]) <= energy <= 1.05 * float(row["high"]), row["symbol"]
         checked += 1
     assert checked >= 2
@@ -211,6 +247,7 @@ def test_element_without_displacement_energy_is_unknown():
 
 # ---------------------------------------------------------------- literature thresholds
 
+
 def test_electron_thresholds_are_sourced_fluences():
     rows = {t.id: t for t in electron_thresholds()}
     assert rows["lin2014-li2co3-stem-eels"].fluence_e_per_A2 == 750
@@ -226,8 +263,10 @@ def test_electron_scale_compares_fluences_in_gray():
     scale = electron_threshold_scale(NMC811, 300)
     fluences = {t.id: t.fluence_e_per_A2 for t in electron_thresholds()}
     assert len(scale) == len(fluences)
-    for threshold, fluence in zip(scale, fluences.values()):
-        assert threshold.dose_Gy == pytest.approx(fluence * gray_per_e_per_A2(NMC811, 300), rel=1e-12)
+    for threshold, fluence in zip(scale, fluences.values(), strict=True):
+        assert threshold.dose_Gy == pytest.approx(
+            fluence * gray_per_e_per_A2(NMC811, 300), rel=1e-12
+        )
         assert threshold.source and threshold.verdict and threshold.constituent is None
     safe = next(t for t in scale if t.name.startswith("zhang-aet-zr-zro2-stable"))
     assert safe.verdict.startswith("beyond the fluence shown safe")
@@ -241,29 +280,38 @@ def test_electron_rows_never_enter_the_gray_scales():
 
 # ---------------------------------------------------------------- bad input
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: scanned_probe(0, 10, 0.1), r"current_pA = 0: must be a number > 0 \(pA\)"),
-    (lambda: scanned_probe(19, -1, 0.1), r"dwell_us = -1: must be a number > 0 \(µs\)"),
-    (lambda: scanned_probe(19, 10, math.nan), r"pixel_A = nan: must be a number > 0 \(Å\)"),
-    (lambda: scanned_probe(True, 10, 0.1), r"current_pA = true: must be a number > 0"),
-    (lambda: scanned_probe(19, 10, 0.1, frames=0), r"frames = 0: a whole number of frames ≥ 1"),
-    (lambda: scanned_probe(19, 10, 0.1, frames=1.5), r"frames = 1.5: a whole number"),
-    (lambda: flood_beam(1, 0, 1), r"area_um2 = 0: must be a number > 0 \(µm²\)"),
-    (lambda: flood_beam(1, 1, -3), r"time_s = -3: must be a number > 0 \(s\)"),
-    (lambda: flood_beam(-2, 1, 1), r"current_nA = -2: must be a number > 0 \(nA\)"),
-    (lambda: given_fluence("a lot"), r"fluence_e_per_A2 = 'a lot': must be a number > 0"),
-    (lambda: electron_dose(WATER, 0.5, given_fluence(1)),
-     r"energy_keV = 0.5: an electron energy between 1 and 1000 keV"),
-    (lambda: electron_dose(WATER, 1001, given_fluence(1)), r"energy_keV = 1001"),
-    (lambda: electron_dose(WATER, 200, given_fluence(1), thickness_nm=0),
-     r"thickness_nm = 0: must be a number > 0 \(nm\)"),
-])
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: scanned_probe(0, 10, 0.1), r"current_pA = 0: must be a number > 0 \(pA\)"),
+        (lambda: scanned_probe(19, -1, 0.1), r"dwell_us = -1: must be a number > 0 \(µs\)"),
+        (lambda: scanned_probe(19, 10, math.nan), r"pixel_A = nan: must be a number > 0 \(Å\)"),
+        (lambda: scanned_probe(True, 10, 0.1), r"current_pA = true: must be a number > 0"),
+        (lambda: scanned_probe(19, 10, 0.1, frames=0), r"frames = 0: a whole number of frames ≥ 1"),
+        (lambda: scanned_probe(19, 10, 0.1, frames=1.5), r"frames = 1.5: a whole number"),
+        (lambda: flood_beam(1, 0, 1), r"area_um2 = 0: must be a number > 0 \(µm²\)"),
+        (lambda: flood_beam(1, 1, -3), r"time_s = -3: must be a number > 0 \(s\)"),
+        (lambda: flood_beam(-2, 1, 1), r"current_nA = -2: must be a number > 0 \(nA\)"),
+        (lambda: given_fluence("a lot"), r"fluence_e_per_A2 = 'a lot': must be a number > 0"),
+        (
+            lambda: electron_dose(WATER, 0.5, given_fluence(1)),
+            r"energy_keV = 0.5: an electron energy between 1 and 1000 keV",
+        ),
+        (lambda: electron_dose(WATER, 1001, given_fluence(1)), r"energy_keV = 1001"),
+        (
+            lambda: electron_dose(WATER, 200, given_fluence(1), thickness_nm=0),
+            r"thickness_nm = 0: must be a number > 0 \(nm\)",
+        ),
+    ],
+)
 def test_bad_input(call, message):
     with pytest.raises(InputError, match=message):
         call()
 
 
 # ---------------------------------------------------------------- CLI
+
 
 def run(capsys, *args):
     status = main(["ebeam", *args])
@@ -272,47 +320,105 @@ def run(capsys, *args):
 
 
 def test_cli_scanned_probe_json(capsys):
-    status, out, _ = run(capsys, "--material", "water", "--energy-kev", "300", "--current-pA", "19",
-                         "--dwell-us", "10", "--pixel-A", "0.088", "--frames", "2",
-                         "--thickness-nm", "10", "--json")
+    status, out, _ = run(
+        capsys,
+        "--material",
+        "water",
+        "--energy-kev",
+        "300",
+        "--current-pA",
+        "19",
+        "--dwell-us",
+        "10",
+        "--pixel-A",
+        "0.088",
+        "--frames",
+        "2",
+        "--thickness-nm",
+        "10",
+        "--json",
+    )
     assert status == 0
     data = json.loads(out)
     assert data["fluence_per_frame_e_per_A2"] == pytest.approx(1.5314e5, rel=1e-4)
     assert data["fluence_e_per_A2"] == pytest.approx(2 * 1.5314e5, rel=1e-4)
-    assert data["dose_Gy"] == pytest.approx(data["fluence_e_per_A2"] * gray_per_e_per_A2(WATER, 300))
+    assert data["dose_Gy"] == pytest.approx(
+        data["fluence_e_per_A2"] * gray_per_e_per_A2(WATER, 300)
+    )
     assert data["energy_deposited_J"] > 0 and data["mode"] == "scanned-probe"
 
 
 def test_cli_flood_table(capsys):
-    status, out, _ = run(capsys, "--material", "NMC811", "--energy-kev", "200", "--current-nA", "2",
-                         "--area-um2", "0.01", "--time-s", "60", "--thickness-nm", "50")
+    status, out, _ = run(
+        capsys,
+        "--material",
+        "NMC811",
+        "--energy-kev",
+        "200",
+        "--current-nA",
+        "2",
+        "--area-um2",
+        "0.01",
+        "--time-s",
+        "60",
+        "--thickness-nm",
+        "50",
+    )
     assert status == 0
     assert "dose (thin specimen)" in out and "Li  E_max" in out and "can be knocked on" in out
     assert "energy deposited" in out and "µJ" in out
 
 
 def test_cli_formula_with_density(capsys):
-    status, out, _ = run(capsys, "--material", "ZrO2", "--density-g-cm3", "5.68", "--energy-kev",
-                         "300", "--fluence-e-per-A2", "5e5")
+    status, out, _ = run(
+        capsys,
+        "--material",
+        "ZrO2",
+        "--density-g-cm3",
+        "5.68",
+        "--energy-kev",
+        "300",
+        "--fluence-e-per-A2",
+        "5e5",
+    )
     assert status == 0 and "Zr" in out
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--fluence-e-per-A2", "10", "--current-pA", "5"],
-     r"--fluence-e-per-A2 = '10': give either a fluence or a beam current, not both \(drop --current-pA\)"),
-    (["--current-pA", "5", "--current-nA", "1"], r"--current-nA = '1': give one current"),
-    (["--current-pA", "5", "--dwell-us", "1"], r"--pixel-A = None: a scanned probe"),
-    (["--current-pA", "0", "--dwell-us", "1", "--pixel-A", "1"],
-     r"--current-pA = '0': must be a number > 0 \(pA\)"),
-    (["--current-pA", "1", "--dwell-us", "1", "--pixel-A", "-1"], r"--pixel-A = '-1': must be a number > 0"),
-    (["--current-pA", "1", "--dwell-us", "1", "--pixel-A", "1", "--frames", "0"], r"--frames = '0'"),
-    (["--current-pA", "1", "--dwell-us", "1", "--pixel-A", "1", "--time-s", "3"],
-     r"--time-s = '3': not used by a scanned probe"),
-    (["--current-nA", "1", "--area-um2", "1"], r"--time-s = None: a flood beam"),
-    (["--current-nA", "1", "--area-um2", "0", "--time-s", "1"], r"--area-um2 = '0': must be a number > 0"),
-    (["--current-nA", "1", "--area-um2", "1", "--time-s", "inf"], r"--time-s = 'inf'"),
-    ([], r"beam = None: give --fluence-e-per-A2"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["--fluence-e-per-A2", "10", "--current-pA", "5"],
+            r"--fluence-e-per-A2 = '10': give either a fluence or a beam current, not both \(drop "
+            r"--current-pA\)",
+        ),
+        (["--current-pA", "5", "--current-nA", "1"], r"--current-nA = '1': give one current"),
+        (["--current-pA", "5", "--dwell-us", "1"], r"--pixel-A = None: a scanned probe"),
+        (
+            ["--current-pA", "0", "--dwell-us", "1", "--pixel-A", "1"],
+            r"--current-pA = '0': must be a number > 0 \(pA\)",
+        ),
+        (
+            ["--current-pA", "1", "--dwell-us", "1", "--pixel-A", "-1"],
+            r"--pixel-A = '-1': must be a number > 0",
+        ),
+        (
+            ["--current-pA", "1", "--dwell-us", "1", "--pixel-A", "1", "--frames", "0"],
+            r"--frames = '0'",
+        ),
+        (
+            ["--current-pA", "1", "--dwell-us", "1", "--pixel-A", "1", "--time-s", "3"],
+            r"--time-s = '3': not used by a scanned probe",
+        ),
+        (["--current-nA", "1", "--area-um2", "1"], r"--time-s = None: a flood beam"),
+        (
+            ["--current-nA", "1", "--area-um2", "0", "--time-s", "1"],
+            r"--area-um2 = '0': must be a number > 0",
+        ),
+        (["--current-nA", "1", "--area-um2", "1", "--time-s", "inf"], r"--time-s = 'inf'"),
+        ([], r"beam = None: give --fluence-e-per-A2"),
+    ],
+)
 def test_cli_bad_beams(capsys, args, message):
     status, _, err = run(capsys, "--material", "water", "--energy-kev", "200", *args)
     assert status == 2
@@ -320,12 +426,24 @@ def test_cli_bad_beams(capsys, args, message):
     assert re.search(message, err), err
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--energy-kev", "1500"], r"--energy-kev = '1500': an electron energy between 1 and 1000 keV"),
-    (["--energy-kev", "0"], r"--energy-kev = '0'"),
-    (["--energy-kev", "200", "--material", "ZrO2"], r"--density-g-cm3 = None: 'ZrO2' is not in"),
-    (["--energy-kev", "200", "--thickness-nm", "-5"], r"--thickness-nm = '-5': must be a number > 0"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["--energy-kev", "1500"],
+            r"--energy-kev = '1500': an electron energy between 1 and 1000 keV",
+        ),
+        (["--energy-kev", "0"], r"--energy-kev = '0'"),
+        (
+            ["--energy-kev", "200", "--material", "ZrO2"],
+            r"--density-g-cm3 = None: 'ZrO2' is not in",
+        ),
+        (
+            ["--energy-kev", "200", "--thickness-nm", "-5"],
+            r"--thickness-nm = '-5': must be a number > 0",
+        ),
+    ],
+)
 def test_cli_bad_material_energy_thickness(capsys, args, message):
     base = ["--material", "water"] if "--material" not in args else []
     status, _, err = run(capsys, *base, *args, "--fluence-e-per-A2", "1")

@@ -1,4 +1,5 @@
-"""Experiment engine: the founding paper's relative doses, intermittent exposure, exact crossings."""
+"""Experiment engine: the founding paper's relative doses, intermittent exposure,
+exact crossings."""
 
 from __future__ import annotations
 
@@ -42,7 +43,9 @@ def test_experiment3_dose_rates_match_the_paper():
     c3 = next(loc for loc in pcc.locations if loc.name == "#3")
     d = pcd.locations[0]
     assert d.local_dose_rate_Gy_per_s / c3.local_dose_rate_Gy_per_s == pytest.approx(1.22, rel=0.02)
-    assert d.averaged_dose_rate_Gy_per_s / c3.averaged_dose_rate_Gy_per_s == pytest.approx(1.43, rel=0.03)
+    assert d.averaged_dose_rate_Gy_per_s / c3.averaged_dose_rate_Gy_per_s == pytest.approx(
+        1.43, rel=0.03
+    )
     assert d.dose_Gy[pcd.probe] < c3.dose_Gy[pcc.probe]  # "comparable dose but lower"
 
 
@@ -51,7 +54,7 @@ def test_intermittent_exposure_same_dose_per_scan_lower_averaged_rate():
     five_loops = {**plan.config["schedule"], "loop": 5}
     steady = run_plan(plan.replace(schedule=five_loops))
     intermittent = run_plan(plan.replace(schedule={**five_loops, "pause_s": 600}))
-    for a, b in zip(steady.locations, intermittent.locations):
+    for a, b in zip(steady.locations, intermittent.locations, strict=True):
         assert a.scans == b.scans == 5
         assert b.dose_Gy == pytest.approx(a.dose_Gy, rel=1e-12)
         assert b.averaged_dose_rate_Gy_per_s < a.averaged_dose_rate_Gy_per_s
@@ -62,10 +65,11 @@ def test_pause_until_end_gives_fewer_scans_same_dose_per_beam_second():
     plan = load_plan("jousseaume2023-exp2-pcc")
     steady = run_plan(plan)
     paused = run_plan(plan.replace(schedule={**plan.config["schedule"], "pause_s": 600}))
-    for a, b in zip(steady.locations, paused.locations):
+    for a, b in zip(steady.locations, paused.locations, strict=True):
         assert b.scans < a.scans
         assert b.dose_Gy[paused.probe] / b.beam_on_s == pytest.approx(
-            a.dose_Gy[steady.probe] / a.beam_on_s, rel=1e-12)
+            a.dose_Gy[steady.probe] / a.beam_on_s, rel=1e-12
+        )
         assert b.averaged_dose_rate_Gy_per_s < a.averaged_dose_rate_Gy_per_s
 
 
@@ -97,7 +101,8 @@ def test_gaussian_raster_overlap_reaches_neighbours_and_crossings_stay_exact():
         assert crossing.time_s is not None
         metric = crossing.final_dose_Gy / loc.dose_Gy[result.probe]
         assert metric * probed_dose_at(result, loc.name, crossing.time_s) == pytest.approx(
-            crossing.threshold.dose_Gy, rel=1e-9)
+            crossing.threshold.dose_Gy, rel=1e-9
+        )
 
 
 @pytest.mark.parametrize("name", builtin_plan_names())
@@ -111,8 +116,15 @@ def test_every_builtin_plan_runs_and_is_self_consistent(name):
         assert loc.averaged_dose_rate_Gy_per_s <= loc.local_dose_rate_Gy_per_s * (1 + 1e-9)
         assert loc.verdict
     data = result.to_dict()
-    assert set(data["locations"][0]) >= {"name", "x_um", "y_um", "dose_Gy", "local_dose_rate_Gy_per_s",
-                                         "averaged_dose_rate_Gy_per_s", "crossings"}
+    assert set(data["locations"][0]) >= {
+        "name",
+        "x_um",
+        "y_um",
+        "dose_Gy",
+        "local_dose_rate_Gy_per_s",
+        "averaged_dose_rate_Gy_per_s",
+        "crossings",
+    }
     assert set(data["timeline"]) == {"time_s", "soc", "dose_Gy"}
 
 
@@ -138,7 +150,8 @@ def test_sparse_timeline_equals_a_dense_sum(name):
     for loc in result.locations[::3]:
         for i in range(0, result.time_s.size, 97):
             assert result.probe_dose_Gy[result.locations.index(loc), i] == pytest.approx(
-                probed_dose_at(result, loc.name, result.time_s[i]), rel=1e-9, abs=1e-6)
+                probed_dose_at(result, loc.name, result.time_s[i]), rel=1e-9, abs=1e-6
+            )
 
 
 def test_a_plan_whose_beam_never_comes_on_receives_nothing():
@@ -146,8 +159,13 @@ def test_a_plan_whose_beam_never_comes_on_receives_nothing():
     late = run_plan(plan.replace(schedule={**plan.config["schedule"], "start_s": 10 * HOUR}))
     assert len(late.exposures) == 0
     for loc in late.locations:
-        assert loc.scans == 0 and loc.dose_Gy[late.probe] == 0 and loc.averaged_dose_rate_Gy_per_s == 0
-        assert all(c.time_s is None for c in loc.crossings) and loc.verdict == "safe for microstructure"
+        assert (
+            loc.scans == 0 and loc.dose_Gy[late.probe] == 0 and loc.averaged_dose_rate_Gy_per_s == 0
+        )
+        assert (
+            all(c.time_s is None for c in loc.crossings)
+            and loc.verdict == "safe for microstructure"
+        )
     assert not late.probe_dose_Gy.any()
 
 
@@ -159,23 +177,26 @@ def test_crossing_times_do_not_depend_on_the_displayed_convention():
     other = plan.replace(beam={**plan.config["beam"], "convention": "energy-absorption"})
     a, b = run_plan(plan), run_plan(other)
     assert b.locations[2].dose_Gy[b.probe] < 0.9 * a.locations[2].dose_Gy[a.probe]
-    for la, lb in zip(a.locations, b.locations):
+    for la, lb in zip(a.locations, b.locations, strict=True):
         assert la.verdict == lb.verdict
-        for ca, cb in zip(la.crossings, lb.crossings):
+        for ca, cb in zip(la.crossings, lb.crossings, strict=True):
             assert (ca.time_s is None) == (cb.time_s is None)
             if ca.time_s is not None:
                 assert cb.time_s == pytest.approx(ca.time_s, rel=1e-12)
             assert cb.final_dose_Gy == pytest.approx(ca.final_dose_Gy, rel=1e-12)
-            assert ca.convention == ("transport" if "Ortiz" in ca.threshold.source
-                                     else "total-attenuation")
+            assert ca.convention == (
+                "transport" if "Ortiz" in ca.threshold.source else "total-attenuation"
+            )
 
 
 def test_graphite_at_60_keV_is_judged_in_the_papers_metric():
     """The review's example: graphite at 60 keV looks 8× safer in energy-absorption than in the
     paper's own total-attenuation metric; the verdict uses the latter."""
     plan = load_plan("jousseaume2023-exp2-pcc")
-    plan = plan.replace(beam={**plan.config["beam"], "energy_keV": 60,
-                              "convention": "energy-absorption"}, probe="graphite anode")
+    plan = plan.replace(
+        beam={**plan.config["beam"], "energy_keV": 60, "convention": "energy-absorption"},
+        probe="graphite anode",
+    )
     result = run_plan(plan)
     loc = result.locations[2]
     shown = loc.dose_Gy[result.probe]
@@ -210,8 +231,11 @@ def test_a_threshold_on_a_missing_constituent_is_refused_when_the_plan_loads():
 
     config = load_plan("default").to_config()
     config["thresholds"] = [{"name": "binder", "dose_Gy": 1e5, "constituent": "PTFE"}]
-    with pytest.raises(InputError, match=r"thresholds\[binder\].constituent = 'PTFE': a "
-                                         r"constituent of the probed layer"):
+    with pytest.raises(
+        InputError,
+        match=r"thresholds\[binder\].constituent = 'PTFE': a "
+        r"constituent of the probed layer",
+    ):
         plan_from_config(config)
 
 
@@ -220,4 +244,5 @@ def test_dose_at_equals_the_dense_sum_at_any_time():
     for name in ("#1", "#2", "#3"):
         for time_s in (0.0, 1234.5, 3 * HOUR, 8 * HOUR):
             assert result.dose_at(name, time_s) == pytest.approx(
-                probed_dose_at(result, name, time_s), rel=1e-12, abs=1e-9)
+                probed_dose_at(result, name, time_s), rel=1e-12, abs=1e-9
+            )

@@ -61,7 +61,7 @@ def brute_force_max(xy, seconds, b, q, n=161):
         gx, gy = gx[inside], gy[inside]
     px, py = xy[q, 0] + gx.ravel(), xy[q, 1] + gy.ravel()
     profile = b.relative_fluence()
-    field = sum(s * profile(px - x, py - y) for (x, y), s in zip(xy, seconds))
+    field = sum(s * profile(px - x, py - y) for (x, y), s in zip(xy, seconds, strict=True))
     return float(np.max(field))
 
 
@@ -69,8 +69,11 @@ positions = st.lists(st.tuples(st.floats(0, 300), st.floats(0, 300)), min_size=1
 
 
 @settings(max_examples=40, deadline=None)
-@given(positions, st.lists(st.floats(0.1, 10), min_size=6, max_size=6),
-       st.sampled_from(["tophat", "gaussian"]))
+@given(
+    positions,
+    st.lists(st.floats(0.1, 10), min_size=6, max_size=6),
+    st.sampled_from(["tophat", "gaussian"]),
+)
 def test_hot_points_match_a_dense_brute_force_search(points, durations, profile):
     """The hot point lies in the footprint, its value is the field there, and no point of a
     dense grid over the footprint is higher (top-hat: exactly, the grid holding the edges;
@@ -88,15 +91,19 @@ def test_hot_points_match_a_dense_brute_force_search(points, durations, profile)
             assert (dx / 50) ** 2 + (dy / 35) ** 2 <= 1 + 1e-9
         d = spots.xy_um[q] - xy
         assert spots.fluence_s[q] == pytest.approx(
-            float(profile_at(d[:, 0], d[:, 1]) @ seconds), rel=1e-12)
+            float(profile_at(d[:, 0], d[:, 1]) @ seconds), rel=1e-12
+        )
         grid = brute_force_max(xy, seconds, b, q)
         tolerance = 1e-12 if profile == "tophat" else 2e-3
         assert spots.fluence_s[q] >= grid * (1 - tolerance)
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(st.floats(-500, 500), st.floats(-500, 500)), min_size=1, max_size=40),
-       st.floats(1, 300), st.floats(1, 300))
+@given(
+    st.lists(st.tuples(st.floats(-500, 500), st.floats(-500, 500)), min_size=1, max_size=40),
+    st.floats(1, 300),
+    st.floats(1, 300),
+)
 def test_neighbour_lists_equal_a_dense_search(points, reach_x, reach_y):
     xy = np.array(points, dtype=float)
     q, p = neighbours(xy, reach_x, reach_y)
@@ -108,9 +115,15 @@ def test_neighbour_lists_equal_a_dense_search(points, reach_x, reach_y):
 
 def two_spot_plan(distance_um: float):
     plan = load_plan("default")
-    schedule = {"locations": [{"name": "A", "x_um": 0.0, "y_um": 0.0},
-                              {"name": "B", "x_um": distance_um, "y_um": 0.0}],
-                "exposure_s": 10, "move_s": 2, "loop": "until-end"}
+    schedule = {
+        "locations": [
+            {"name": "A", "x_um": 0.0, "y_um": 0.0},
+            {"name": "B", "x_um": distance_um, "y_um": 0.0},
+        ],
+        "exposure_s": 10,
+        "move_s": 2,
+        "loop": "until-end",
+    }
     beam_config = {**plan.config["beam"], "spot_um": [100, 100], "profile": "gaussian"}
     return plan.replace(schedule=schedule, beam=beam_config)
 
@@ -125,9 +138,10 @@ def test_doses_and_averaged_rates_are_continuous_in_the_geometry(distance_um):
     a = run_plan(two_spot_plan(distance_um))
     for move, tolerance in ((1.0, 0.015), (0.01, 0.00015)):
         b = run_plan(two_spot_plan(distance_um + move))
-        for la, lb in zip(a.locations, b.locations):
+        for la, lb in zip(a.locations, b.locations, strict=True):
             assert lb.averaged_dose_rate_Gy_per_s == pytest.approx(
-                la.averaged_dose_rate_Gy_per_s, rel=tolerance)
+                la.averaged_dose_rate_Gy_per_s, rel=tolerance
+            )
             assert lb.dose_Gy[b.probe] == pytest.approx(la.dose_Gy[a.probe], rel=tolerance)
 
 

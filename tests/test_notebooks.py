@@ -12,9 +12,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
-DOCUMENTS = ["00_start_here.ipynb", "01_dose_basics.ipynb", "02_jousseaume2023.ipynb",
-             "03_plan_my_beamtime.ipynb", "04_classroom_exercises.ipynb", "app.ipynb",
-             "teacher/04_classroom_exercises_teacher.ipynb"]
+DOCUMENTS = [
+    "00_start_here.ipynb",
+    "01_dose_basics.ipynb",
+    "02_jousseaume2023.ipynb",
+    "03_plan_my_beamtime.ipynb",
+    "04_classroom_exercises.ipynb",
+    "app.ipynb",
+    "teacher/04_classroom_exercises_teacher.ipynb",
+]
 
 
 def _tools():
@@ -36,10 +42,16 @@ def test_notebook_is_small_and_normalised(name):
     nb = json.loads(path.read_text(encoding="utf-8"))
     tools = _tools()
     assert tools.dumps(tools.normalise(nb)) == path.read_text(encoding="utf-8"), (
-        f"{name} is not normalised: run `python tools/notebooks.py normalise`")
+        f"{name} is not normalised: run `python tools/notebooks.py normalise`"
+    )
     text = path.read_text(encoding="utf-8")
-    for noise in ("bokehjs_load", "widget-view+json", "widget-state+json", "iopub.status",
-                  "papermill"):
+    for noise in (
+        "bokehjs_load",
+        "widget-view+json",
+        "widget-state+json",
+        "iopub.status",
+        "papermill",
+    ):
         assert noise not in text
     counts = [c["execution_count"] for c in nb["cells"] if c["cell_type"] == "code"]
     assert counts == list(range(1, len(counts) + 1))  # renumbered: no drift between runs
@@ -100,7 +112,8 @@ def test_paper_notebook_checks():
         tb.inject("""
 i3 = names.index("#3")
 # the exact dose agrees with the stored timeline (1001 points: linear interpolation, 1 %)
-assert abs(dose_at(pcc, "#3", 3 * 3600) / np.interp(3 * 3600, pcc.time_s, pcc.probe_dose_Gy[i3]) - 1) < 0.01
+stored_Gy = np.interp(3 * 3600, pcc.time_s, pcc.probe_dose_Gy[i3])
+assert abs(dose_at(pcc, "#3", 3 * 3600) / stored_Gy - 1) < 0.01
 """)
 
 
@@ -121,9 +134,10 @@ assert not planner.stale and planner.errors == {}
 
 
 def test_student_copy_gives_feedback():
-    with testbook(str(NOTEBOOKS / "04_classroom_exercises.ipynb"), execute=True,
-                  timeout=600) as tb:
-        first = next(i for i, c in enumerate(tb.cells) if "energy_keV, exposure_s = ..." in c.source)
+    with testbook(str(NOTEBOOKS / "04_classroom_exercises.ipynb"), execute=True, timeout=600) as tb:
+        first = next(
+            i for i, c in enumerate(tb.cells) if "energy_keV, exposure_s = ..." in c.source
+        )
         assert "replace every ... by your answer" in tb.cell_output_text(first)
         tb.inject("assert check_exercise_1(60, 0.04) and check_exercise_3(3.8)")
         assert "✓" in tb.inject("_ = check_exercise_4(8e10 / 0.8825)").outputs[0]["text"]
@@ -132,6 +146,7 @@ def test_student_copy_gives_feedback():
 def test_teacher_copy_passes_every_check():
     path = NOTEBOOKS / "teacher" / "04_classroom_exercises_teacher.ipynb"
     with testbook(str(path), execute=True, timeout=600) as tb:
-        text = "".join(tb.cell_output_text(i) for i, c in enumerate(tb.cells)
-                       if c.cell_type == "code")
+        text = "".join(
+            tb.cell_output_text(i) for i, c in enumerate(tb.cells) if c.cell_type == "code"
+        )
         assert text.count("✓") == 4 and text.count("✗") == 1  # the default plan's ✗ only

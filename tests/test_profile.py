@@ -42,12 +42,16 @@ def test_filter_transmission_depends_on_energy():
 
 
 def test_apply_profile_sets_flux_shape_filter_and_move_time():
-    config = apply_profile({**_pcc(), "beamline": "example-high-energy-xrd"}, "example-high-energy-xrd",
-                           attenuator="Al-1mm")
+    config = apply_profile(
+        {**_pcc(), "beamline": "example-high-energy-xrd"},
+        "example-high-energy-xrd",
+        attenuator="Al-1mm",
+    )
     assert "beamline" not in config
     assert config["beam"]["flux_ph_s"] == pytest.approx(4.0e11)  # table value at 27 keV
-    assert config["beam"]["attenuators"] == [{"material": "Al", "density_g_cm3": pytest.approx(2.699, rel=0.01),
-                                              "thickness_um": 1000.0}]
+    assert config["beam"]["attenuators"] == [
+        {"material": "Al", "density_g_cm3": pytest.approx(2.699, rel=0.01), "thickness_um": 1000.0}
+    ]
     assert config["schedule"]["move_s"] == 27  # already slower than the profile's 2 s
     result = run_plan(plan_from_config(config))
     assert 0.0 < result.spectrum.attenuator_transmission[0] < 1.0
@@ -59,13 +63,24 @@ def test_apply_profile_raises_a_short_move_time():
     assert apply_profile(plan, "example-high-energy-xrd")["schedule"]["move_s"] == 2.0
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda c: c["beam"].update(energy_keV=150), r"beam.energy_keV = 150: beamline 'example-high-energy-xrd' "
-                                                   r"has flux from 20 to 110 keV \(its flux_table\)"),
-    (lambda c: c["beam"].update(spot_um=[50, 50]), r"beam.spot_um = \[50, 50\]: a spot offered by beamline"),
-    (lambda c: c["schedule"]["locations"][0].update(exposure_s=0.01),
-     r"schedule.locations\[0\].exposure_s = 0.01: at least 0.1 s"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (
+            lambda c: c["beam"].update(energy_keV=150),
+            r"beam.energy_keV = 150: beamline 'example-high-energy-xrd' "
+            r"has flux from 20 to 110 keV \(its flux_table\)",
+        ),
+        (
+            lambda c: c["beam"].update(spot_um=[50, 50]),
+            r"beam.spot_um = \[50, 50\]: a spot offered by beamline",
+        ),
+        (
+            lambda c: c["schedule"]["locations"][0].update(exposure_s=0.01),
+            r"schedule.locations\[0\].exposure_s = 0.01: at least 0.1 s",
+        ),
+    ],
+)
 def test_apply_profile_errors(change, message):
     config = _pcc()
     change(config)
@@ -74,23 +89,43 @@ def test_apply_profile_errors(change, message):
 
 
 def test_unknown_filter_and_profile():
-    with pytest.raises(InputError, match=r"attenuator = 'Al-3mm': a filter of beamline .*did you mean"):
+    with pytest.raises(
+        InputError, match=r"attenuator = 'Al-3mm': a filter of beamline .*did you mean"
+    ):
         apply_profile(_pcc(), "example-high-energy-xrd", attenuator="Al-3mm")
-    with pytest.raises(InputError, match=r"beamline = 'example-xrd': a beamline profile file or a built-in"):
+    with pytest.raises(
+        InputError, match=r"beamline = 'example-xrd': a beamline profile file or a built-in"
+    ):
         load_profile("example-xrd")
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda c: c["flux_table"].update(flux_ph_s=[1e11]), r"flux_table.flux_ph_s = \[100000000000.0\]: a list"),
-    (lambda c: c["flux_table"].update(energy_keV=[20, 10]), r"energy_keV = \[20.0, 10.0\]: energies in increasing"),
-    (lambda c: c["flux_table"].update(energy_keV=[10, True]), r"energy_keV\[1\] = true: a number > 0"),
-    (lambda c: c.update(fluxx=1), r"beamline.fluxx = 1: not a known key"),
-    (lambda c: c.update(move_s=-1), r"beamline.move_s = -1: a number >= 0"),
-    (lambda c: c.update(detector={"window_deg": 0}), r"detector.window_deg = 0: a 2θ window"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (
+            lambda c: c["flux_table"].update(flux_ph_s=[1e11]),
+            r"flux_table.flux_ph_s = \[100000000000.0\]: a list",
+        ),
+        (
+            lambda c: c["flux_table"].update(energy_keV=[20, 10]),
+            r"energy_keV = \[20.0, 10.0\]: energies in increasing",
+        ),
+        (
+            lambda c: c["flux_table"].update(energy_keV=[10, True]),
+            r"energy_keV\[1\] = true: a number > 0",
+        ),
+        (lambda c: c.update(fluxx=1), r"beamline.fluxx = 1: not a known key"),
+        (lambda c: c.update(move_s=-1), r"beamline.move_s = -1: a number >= 0"),
+        (lambda c: c.update(detector={"window_deg": 0}), r"detector.window_deg = 0: a 2θ window"),
+    ],
+)
 def test_bad_profile_files(change, message):
-    config = {"name": "mine", "flux_table": {"energy_keV": [10, 20], "flux_ph_s": [1e11, 2e11]},
-              "spots_um": [[100, 100]], "shortest_exposure_s": 0.1}
+    config = {
+        "name": "mine",
+        "flux_table": {"energy_keV": [10, 20], "flux_ph_s": [1e11, 2e11]},
+        "spots_um": [[100, 100]],
+        "shortest_exposure_s": 0.1,
+    }
     change(config)
     with pytest.raises(InputError, match=message):
         load_profile(config)
@@ -98,7 +133,16 @@ def test_bad_profile_files(change, message):
 
 def test_profile_from_file(tmp_path):
     path = tmp_path / "mine.yaml"
-    path.write_text(yaml.safe_dump({"name": "mine", "flux_table": {"energy_keV": [10, 30], "flux_ph_s": [1e11, 1e11]},
-                                    "spots_um": [[300, 400]], "shortest_exposure_s": 1}), encoding="utf-8")
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "name": "mine",
+                "flux_table": {"energy_keV": [10, 30], "flux_ph_s": [1e11, 1e11]},
+                "spots_um": [[300, 400]],
+                "shortest_exposure_s": 1,
+            }
+        ),
+        encoding="utf-8",
+    )
     config = apply_profile(_pcc(), str(path))
     assert config["beam"]["flux_ph_s"] == pytest.approx(1e11)

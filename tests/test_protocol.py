@@ -33,17 +33,29 @@ def test_every_example_parses_and_round_trips(example: str) -> None:
 
 
 def test_step_fields_and_units() -> None:
-    assert parse_step("Charge at C/8 for 8 h") == Step("Charge at C/8 for 8 h", "charge",
-                                                       0.125, 8 * HOUR, None)
+    assert parse_step("Charge at C/8 for 8 h") == Step(
+        "Charge at C/8 for 8 h", "charge", 0.125, 8 * HOUR, None
+    )
     assert parse_step("DISCHARGE AT 2 C UNTIL 20 %").c_rate_per_h == 2.0
     assert parse_step("Discharge at C until 20 %").until_soc == pytest.approx(0.2, rel=RTOL)
     assert parse_step("Hold at 4.2 V for 1 h").voltage_V == 4.2
     rates = {"C/8": 0.125, "1C": 1.0, "0.5C": 0.5, "2 C": 2.0, "C": 1.0, "C / 4": 0.25}
     for rate, per_h in rates.items():
         assert parse_step(f"Charge at {rate} for 1 h").c_rate_per_h == per_h
-    units = {"90 s": 90, "90 sec": 90, "1 second": 1, "2 seconds": 2, "30 min": 1800,
-             "1 minute": 60, "2 minutes": 120, "1.5 h": 5400, "2 hr": 7200, "1 hour": 3600,
-             "3 hours": 10800, "30min": 1800}
+    units = {
+        "90 s": 90,
+        "90 sec": 90,
+        "1 second": 1,
+        "2 seconds": 2,
+        "30 min": 1800,
+        "1 minute": 60,
+        "2 minutes": 120,
+        "1.5 h": 5400,
+        "2 hr": 7200,
+        "1 hour": 3600,
+        "3 hours": 10800,
+        "30min": 1800,
+    }
     for text, seconds in units.items():
         assert parse_step(f"Rest for {text}").duration_s == seconds
 
@@ -54,8 +66,9 @@ def test_charge_at_c8_for_8h() -> None:
     assert protocol.soc_at(3 * HOUR) == pytest.approx(0.375, rel=RTOL)
     assert protocol.soc_at(4.48 * HOUR) == pytest.approx(0.56, rel=RTOL)
     # Clamped outside the protocol; vectorized with the input's shape.
-    np.testing.assert_allclose(protocol.soc_at([[-HOUR, 0.0], [8 * HOUR, 100 * HOUR]]),
-                               [[0.0, 0.0], [1.0, 1.0]], rtol=RTOL)
+    np.testing.assert_allclose(
+        protocol.soc_at([[-HOUR, 0.0], [8 * HOUR, 100 * HOUR]]), [[0.0, 0.0], [1.0, 1.0]], rtol=RTOL
+    )
 
 
 def test_discharge_until_empty_at_1c_takes_one_hour() -> None:
@@ -64,10 +77,13 @@ def test_discharge_until_empty_at_1c_takes_one_hour() -> None:
     assert protocol.soc_at(1800.0) == pytest.approx(0.5, rel=RTOL)
 
 
-@pytest.mark.parametrize("config", [
-    [{"repeat 3 times": ["Charge at C/2 until 100%", "Discharge at C/2 until 0%"]}],
-    ["Repeat 3 times: [Charge at C/2 until 100%, Discharge at C/2 until 0%]"],
-])
+@pytest.mark.parametrize(
+    "config",
+    [
+        [{"repeat 3 times": ["Charge at C/2 until 100%", "Discharge at C/2 until 0%"]}],
+        ["Repeat 3 times: [Charge at C/2 until 100%, Discharge at C/2 until 0%]"],
+    ],
+)
 def test_repeat_expands_in_order(config: list) -> None:
     protocol = parse_protocol(config)
     assert [s.kind for s in protocol.steps] == ["charge", "discharge"] * 3
@@ -78,10 +94,16 @@ def test_repeat_expands_in_order(config: list) -> None:
 
 
 def test_nested_repeats_and_step_at() -> None:
-    config = ["Rest for 1 h",
-              {"Repeat 2 times": ["Charge at 1C for 30 min",
-                                  "Repeat 2 times: [Rest for 10 min, Hold at 4.2 V for 5 min]",
-                                  "Discharge at 1C until 0 %"]}]
+    config = [
+        "Rest for 1 h",
+        {
+            "Repeat 2 times": [
+                "Charge at 1C for 30 min",
+                "Repeat 2 times: [Rest for 10 min, Hold at 4.2 V for 5 min]",
+                "Discharge at 1C until 0 %",
+            ]
+        },
+    ]
     protocol = parse_protocol(config)
     assert len(protocol.steps) == 1 + 2 * (1 + 4 + 1)
     assert protocol.duration_s == pytest.approx(HOUR + 2 * (1800 + 1800 + 1800), rel=RTOL)
@@ -121,10 +143,13 @@ def test_protocol_is_frozen_and_hashable() -> None:
 RATES = st.sampled_from(["C/8", "C/3", "C/2", "0.5C", "1C", "2 C", "C"])
 
 
-@given(soc0=st.integers(0, 100), targets=st.lists(st.tuples(RATES, st.integers(0, 100)),
-                                                   min_size=1, max_size=12))
+@given(
+    soc0=st.integers(0, 100),
+    targets=st.lists(st.tuples(RATES, st.integers(0, 100)), min_size=1, max_size=12),
+)
 def test_until_sequences_stay_in_range_and_follow_the_c_rate(
-        soc0: int, targets: list[tuple[str, int]]) -> None:
+    soc0: int, targets: list[tuple[str, int]]
+) -> None:
     steps, soc = [], soc0
     for rate, target in targets:
         steps.append(f"{'Charge' if target >= soc else 'Discharge'} at {rate} until {target}%")
@@ -144,53 +169,110 @@ def test_until_sequences_stay_in_range_and_follow_the_c_rate(
         change = protocol.soc_end[i] - protocol.soc_start[i]
         assert change * 3600.0 == pytest.approx(
             sign * step.c_rate_per_h * (protocol.end_s[i] - protocol.start_s[i]),
-            rel=1e-9, abs=1e-12)  # SOC within 1e-9 of its target by construction
+            rel=1e-9,
+            abs=1e-12,
+        )  # SOC within 1e-9 of its target by construction
 
 
-@pytest.mark.parametrize(("config", "soc0", "field", "allowed"), [
-    (["Charge at C/0 for 1 h"], 0.0, "protocol[0]", "a C-rate above 0"),
-    (["Charge at 0C for 1 h"], 0.0, "protocol[0]", "a C-rate above 0"),
-    (["Charge at C/8 for -1 h"], 0.0, "protocol[0]", "a duration above 0"),
-    (["Rest for 0 min"], 0.0, "protocol[0]", "a duration above 0"),
-    (["Charge at C/8 for 9 h"], 0.0, "protocol[0]",
-     "within 0 % to 100 %.*at 8 h into this step .*SOC reaches 100 %.*'until 100%'"),
-    (["Rest for 1 h", "Discharge at 1C for 1 h"], 0.5, "protocol[1]",
-     r"at 30 min into this step \(90 min into the protocol\) SOC reaches 0 %"),
-    (["Charge at 1C until 50%"], 0.8, "protocol[0]",
-     "a charge target at or above the 80 % SOC.*discharge to reach 50 %"),
-    (["Charge at 1C until 120%"], 0.0, "protocol[0]", "an SOC target from 0 % to 100 %"),
-    (["Dance for 1 h"], 0.0, "protocol[0]", "a step starting with Charge, Discharge, Rest"),
-    (["Chrage at 1C for 1 h"], 0.0, "protocol[0]", "did you mean 'charge'"),
-    (["Charge at 1C"], 0.0, "protocol[0]", "a charge step, e.g. "),
-    (["Rest for 2 years"], 0.0, "protocol[0]", "a time unit s, min or h"),
-    (["Hold at 0 V for 1 h"], 0.0, "protocol[0]", "a hold voltage above 0 and at most 10 V"),
-    (["Hold at 11 V for 1 h"], 0.0, "protocol[0]", "a hold voltage above 0 and at most 10 V"),
-    (["Charge at 2000C for 1 h"], 0.0, "protocol[0]", "a C-rate above 0 and at most 1000 C"),
-    (["Rest for " + "9" * 400 + " s"], 0.0, "protocol[0]", "a duration above 0 and at most 3.156e"),
-    ([{"repeat 0 times": ["Rest for 1 h"]}], 0.0, "protocol[0]", r"from 1 to 1e\+06 repeats"),
-    (["Repeat 2.5 times: [Rest for 1 h]"], 0.0, "protocol[0]", "a whole number of repeats"),
-    (["Repeat three times: [Rest for 1 h]"], 0.0, "protocol[0]", "a repeat, e.g. "),
-    ([{"repeat 2 times": []}], 0.0, "protocol[0].repeat", "a non-empty list of steps"),
-    (["Repeat 2 times: []"], 0.0, "protocol[0].repeat", "a non-empty list of steps"),
-    ([{"repeat 2 times": ["Rest for 1 h"], "repeat 3 times": ["Rest for 1 h"]}], 0.0,
-     "protocol[0]", "a one-key mapping"),
-    ([{"repeat 1000001 times": ["Rest for 1 s"]}], 0.0, "protocol[0]", r"from 1 to 1e\+06 repeats"),
-    ([{"repeat 600000 times": ["Rest for 1 s", "Rest for 1 s"]}], 0.0, "protocol[0]",
-     "at most 1000000 steps once repeats are expanded"),
-    (["Repeat 2 times: [" * 9 + "Rest for 1 s" + "]" * 9], 0.0,
-     "protocol[0]" + ".repeat[0]" * 8, "repeats nested at most 8 deep"),
-    (["Rest for 1 h", {"repeat 2 times": ["Charge at C/2 until 100%", "Dance"]}], 0.0,
-     "protocol[1].repeat[1]", "a step starting with"),
-    (["Rest for 1 h", "Repeat 2 times: [Rest for 1 h, Repeat 2 times: [Hold for -1 h]]"], 0.0,
-     "protocol[1].repeat[1].repeat[0]", "a duration above 0"),
-    (["Rest for 5000 h", "Rest for 5000 h"], 0.0, "protocol[1]", "ends within 1 year.*never ends"),
-    # 5 h cycles: the charge of cycle 1754 ends at 8768 h, past 1 year (8766 h).
-    ([{"repeat 2000 times": ["Charge at C/3 until 100%", "Discharge at C/2 until 0%"]}], 0.0,
-     "protocol[0].repeat[0]", "never ends"),
-    ([], 0.0, "protocol", "a list of at least one step"),
-])
+@pytest.mark.parametrize(
+    ("config", "soc0", "field", "allowed"),
+    [
+        (["Charge at C/0 for 1 h"], 0.0, "protocol[0]", "a C-rate above 0"),
+        (["Charge at 0C for 1 h"], 0.0, "protocol[0]", "a C-rate above 0"),
+        (["Charge at C/8 for -1 h"], 0.0, "protocol[0]", "a duration above 0"),
+        (["Rest for 0 min"], 0.0, "protocol[0]", "a duration above 0"),
+        (
+            ["Charge at C/8 for 9 h"],
+            0.0,
+            "protocol[0]",
+            "within 0 % to 100 %.*at 8 h into this step .*SOC reaches 100 %.*'until 100%'",
+        ),
+        (
+            ["Rest for 1 h", "Discharge at 1C for 1 h"],
+            0.5,
+            "protocol[1]",
+            r"at 30 min into this step \(90 min into the protocol\) SOC reaches 0 %",
+        ),
+        (
+            ["Charge at 1C until 50%"],
+            0.8,
+            "protocol[0]",
+            "a charge target at or above the 80 % SOC.*discharge to reach 50 %",
+        ),
+        (["Charge at 1C until 120%"], 0.0, "protocol[0]", "an SOC target from 0 % to 100 %"),
+        (["Dance for 1 h"], 0.0, "protocol[0]", "a step starting with Charge, Discharge, Rest"),
+        (["Chrage at 1C for 1 h"], 0.0, "protocol[0]", "did you mean 'charge'"),
+        (["Charge at 1C"], 0.0, "protocol[0]", "a charge step, e.g. "),
+        (["Rest for 2 years"], 0.0, "protocol[0]", "a time unit s, min or h"),
+        (["Hold at 0 V for 1 h"], 0.0, "protocol[0]", "a hold voltage above 0 and at most 10 V"),
+        (["Hold at 11 V for 1 h"], 0.0, "protocol[0]", "a hold voltage above 0 and at most 10 V"),
+        (["Charge at 2000C for 1 h"], 0.0, "protocol[0]", "a C-rate above 0 and at most 1000 C"),
+        (
+            ["Rest for " + "9" * 400 + " s"],
+            0.0,
+            "protocol[0]",
+            "a duration above 0 and at most 3.156e",
+        ),
+        ([{"repeat 0 times": ["Rest for 1 h"]}], 0.0, "protocol[0]", r"from 1 to 1e\+06 repeats"),
+        (["Repeat 2.5 times: [Rest for 1 h]"], 0.0, "protocol[0]", "a whole number of repeats"),
+        (["Repeat three times: [Rest for 1 h]"], 0.0, "protocol[0]", "a repeat, e.g. "),
+        ([{"repeat 2 times": []}], 0.0, "protocol[0].repeat", "a non-empty list of steps"),
+        (["Repeat 2 times: []"], 0.0, "protocol[0].repeat", "a non-empty list of steps"),
+        (
+            [{"repeat 2 times": ["Rest for 1 h"], "repeat 3 times": ["Rest for 1 h"]}],
+            0.0,
+            "protocol[0]",
+            "a one-key mapping",
+        ),
+        (
+            [{"repeat 1000001 times": ["Rest for 1 s"]}],
+            0.0,
+            "protocol[0]",
+            r"from 1 to 1e\+06 repeats",
+        ),
+        (
+            [{"repeat 600000 times": ["Rest for 1 s", "Rest for 1 s"]}],
+            0.0,
+            "protocol[0]",
+            "at most 1000000 steps once repeats are expanded",
+        ),
+        (
+            ["Repeat 2 times: [" * 9 + "Rest for 1 s" + "]" * 9],
+            0.0,
+            "protocol[0]" + ".repeat[0]" * 8,
+            "repeats nested at most 8 deep",
+        ),
+        (
+            ["Rest for 1 h", {"repeat 2 times": ["Charge at C/2 until 100%", "Dance"]}],
+            0.0,
+            "protocol[1].repeat[1]",
+            "a step starting with",
+        ),
+        (
+            ["Rest for 1 h", "Repeat 2 times: [Rest for 1 h, Repeat 2 times: [Hold for -1 h]]"],
+            0.0,
+            "protocol[1].repeat[1].repeat[0]",
+            "a duration above 0",
+        ),
+        (
+            ["Rest for 5000 h", "Rest for 5000 h"],
+            0.0,
+            "protocol[1]",
+            "ends within 1 year.*never ends",
+        ),
+        # 5 h cycles: the charge of cycle 1754 ends at 8768 h, past 1 year (8766 h).
+        (
+            [{"repeat 2000 times": ["Charge at C/3 until 100%", "Discharge at C/2 until 0%"]}],
+            0.0,
+            "protocol[0].repeat[0]",
+            "never ends",
+        ),
+        ([], 0.0, "protocol", "a list of at least one step"),
+    ],
+)
 def test_bad_input_names_field_value_and_an_example(
-        config: list, soc0: float, field: str, allowed: str) -> None:
+    config: list, soc0: float, field: str, allowed: str
+) -> None:
     with pytest.raises(InputError, match=re.escape(field) + " = .*" + allowed) as info:
         parse_protocol(config, soc0)
     assert info.value.field == field

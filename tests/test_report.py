@@ -34,7 +34,10 @@ ROOT = Path(__file__).resolve().parents[1]
 # report kernels and CLI subprocesses start in other folders: give them this checkout's package
 # by absolute path (a relative PYTHONPATH=src would resolve elsewhere there)
 os.environ["PYTHONPATH"] = os.pathsep.join(
-    [str(ROOT / "src")] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
+    [str(ROOT / "src")] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+)
+
+from report_hostile import CATHODE, HOSTILE, PWNED, write_hostile_plan  # noqa: E402
 
 from beamdesign import __version__  # noqa: E402
 from beamdesign import report as report_module  # noqa: E402
@@ -42,9 +45,13 @@ from beamdesign.cli import main  # noqa: E402
 from beamdesign.errors import InputError  # noqa: E402
 from beamdesign.experiment import run_plan  # noqa: E402
 from beamdesign.plan import builtin_plan_names, builtin_plan_text, load_plan, plan_from_config  # noqa: E402
-from beamdesign.report import (SCRATCH_PREFIX, render_report, review_summary,  # noqa: E402
-                               template_path, write_index)
-from report_hostile import CATHODE, HOSTILE, PWNED, write_hostile_plan  # noqa: E402
+from beamdesign.report import (  # noqa: E402
+    SCRATCH_PREFIX,
+    render_report,
+    review_summary,
+    template_path,
+    write_index,
+)
 
 BUILTIN = builtin_plan_names()
 #: the report and this test run the same code on the same inputs and JSON round-trips floats
@@ -75,10 +82,14 @@ class _Page(HTMLParser):
         if tag == "script":
             self._script, self._text = attrs, []
         elif tag == "meta":
-            self.metas[attrs.get("name") or attrs.get("http-equiv") or ""] = attrs.get("content") or ""
+            self.metas[attrs.get("name") or attrs.get("http-equiv") or ""] = (
+                attrs.get("content") or ""
+            )
         elif tag == "table":
             classes = (attrs.get("class") or "").split()
-            self._table = next((c for c in classes if c.startswith("bd-") and c != "bd-table"), None)
+            self._table = next(
+                (c for c in classes if c.startswith("bd-") and c != "bd-table"), None
+            )
             if self._table:
                 self.tables.setdefault(self._table, [])
         elif tag == "tr" and self._table and any(k.startswith("data-") for k in attrs):
@@ -134,7 +145,9 @@ def _sources(node, found=None) -> dict[str, dict]:
         attrs = node.get("attributes", {})
         if node.get("name") == "ColumnDataSource" and attrs.get("name"):
             data = attrs.get("data", {})
-            found[attrs["name"]] = dict(data.get("entries", [])) if data.get("type") == "map" else data
+            found[attrs["name"]] = (
+                dict(data.get("entries", [])) if data.get("type") == "map" else data
+            )
         for value in node.values():
             _sources(value, found)
     elif isinstance(node, list):
@@ -150,7 +163,7 @@ def _assert_close(got, expected, where="result"):
             _assert_close(got[key], expected[key], f"{where}.{key}")
     elif isinstance(expected, (list, tuple)):
         assert isinstance(got, list) and len(got) == len(expected), where
-        for i, (g, e) in enumerate(zip(got, expected)):
+        for i, (g, e) in enumerate(zip(got, expected, strict=True)):
             _assert_close(g, e, f"{where}[{i}]")
     elif isinstance(expected, float):
         assert math.isclose(got, expected, rel_tol=REL, abs_tol=0.0), (where, got, expected)
@@ -181,9 +194,14 @@ def rendered(tmp_path_factory) -> dict:
     out = tmp_path_factory.mktemp("reports")
     write_hostile_plan(out / "hostile.yaml")
     config = yaml.safe_load(builtin_plan_text("jousseaume2023-exp3-pcd"))
-    config["metadata"] = {"proposal": "MA-1234", "beamline": "ID31", "facility": "ESRF",
-                          "principal_investigator": "A. Scientist", "sample": "PCd pouch cell",
-                          "date": "2026-11-29"}
+    config["metadata"] = {
+        "proposal": "MA-1234",
+        "beamline": "ID31",
+        "facility": "ESRF",
+        "principal_investigator": "A. Scientist",
+        "sample": "PCd pouch cell",
+        "date": "2026-11-29",
+    }
     (out / "pcd copy.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
     config["schedule"]["locations"][0]["exposure_s"] = -5
     (out / "negative.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
@@ -191,11 +209,17 @@ def rendered(tmp_path_factory) -> dict:
     jobs = {name: ["report", name, "-o", str(out / f"{name}.html")] for name in BUILTIN}
     jobs[BUILTIN[0]].append("--keep-ipynb")
     jobs["hostile"] = ["report", str(out / "hostile.yaml"), "-o", str(out / "hostile.html")]
-    jobs["batch"] = ["report", "jousseaume2023-exp1-pcb", str(out / "negative.yaml"),
-                     str(out / "pcd copy.yaml"), "-o", str(out / "batch")]
+    jobs["batch"] = [
+        "report",
+        "jousseaume2023-exp1-pcb",
+        str(out / "negative.yaml"),
+        str(out / "pcd copy.yaml"),
+        "-o",
+        str(out / "batch"),
+    ]
     order = ["batch"] + [job for job in jobs if job != "batch"]  # the longest job first
     with ProcessPoolExecutor(max_workers=2, mp_context=get_context("spawn")) as pool:
-        done = dict(zip(order, pool.map(_cli, [jobs[job] for job in order])))
+        done = dict(zip(order, pool.map(_cli, [jobs[job] for job in order]), strict=True))
     return {"dir": out, **done}
 
 
@@ -211,16 +235,19 @@ def test_template_copy_in_notebooks_is_identical():
     packaged = template_path().read_bytes()
     assert (ROOT / "notebooks" / "report_template.ipynb").read_bytes() == packaged, (
         "notebooks/report_template.ipynb differs from src/beamdesign/data/report_template.ipynb; "
-        "edit one and copy it over the other")
+        "edit one and copy it over the other"
+    )
     cells = json.loads(packaged)["cells"]
     assert [c for c in cells if "parameters" in c["metadata"].get("tags", [])]
     assert all(not c.get("outputs") for c in cells if c["cell_type"] == "code")  # stored clean
 
 
 def test_importing_report_loads_no_jupyter_package():
-    code = ("import sys, beamdesign.report; "
-            "print(sorted(m for m in ('papermill', 'nbconvert', 'nbformat', 'bokeh', 'IPython', "
-            "'ipykernel') if m in sys.modules))")
+    code = (
+        "import sys, beamdesign.report; "
+        "print(sorted(m for m in ('papermill', 'nbconvert', 'nbformat', 'bokeh', 'IPython', "
+        "'ipykernel') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -229,14 +256,18 @@ def test_review_summary_one_row_per_threshold_in_its_own_metric():
     result = run_plan(load_plan("default"))
     summary = review_summary(result)
     assert [r["name"] for r in summary["thresholds"]] == [t.name for t in result.plan.thresholds]
-    for row, threshold in zip(summary["thresholds"], result.plan.thresholds):
-        crossings = [(loc, c) for loc in result.locations for c in loc.crossings
-                     if c.threshold is threshold]
+    for row, threshold in zip(summary["thresholds"], result.plan.thresholds, strict=True):
+        crossings = [
+            (loc, c) for loc in result.locations for c in loc.crossings if c.threshold is threshold
+        ]
         crossed = [(loc, c) for loc, c in crossings if c.time_s is not None]
         assert row["status"] == ("at risk" if crossed else "pass")
         assert row["crossed_at"] == len(crossed) and row["locations"] == len(result.locations)
         assert row["max_dose_Gy"] == max(c.final_dose_Gy for _, c in crossings)
-        assert (row["convention"], row["where"]) == (crossings[0][1].convention, crossings[0][1].where)
+        assert (row["convention"], row["where"]) == (
+            crossings[0][1].convention,
+            crossings[0][1].where,
+        )
         if crossed:
             assert row["first_time_s"] == min(c.time_s for _, c in crossed)
     assert summary["at_risk"] == sum(r["status"] == "at risk" for r in summary["thresholds"])
@@ -252,14 +283,26 @@ def test_review_summary_carries_the_plan_warnings():
     assert {r["status"] for r in summary["thresholds"]} == {"pass"}
 
 
-@pytest.mark.parametrize("make, allowed, api_allowed", [
-    (lambda d: d / "folder.html", "a folder; give a file name ending in .html", "a folder; give"),
-    (lambda d: d / "plan.yaml", "an existing file that is not HTML", "a report file name ends in .html"),
-    (lambda d: d / "missing" / "r.html", "does not exist", "does not exist"),
-    (lambda d: d / "fifo.html", "not a regular file", "not a regular file"),
-])
-def test_bad_output_path_is_one_sentence_before_any_kernel(tmp_path, monkeypatch, capsys, make, allowed,
-                                                           api_allowed):
+@pytest.mark.parametrize(
+    "make, allowed, api_allowed",
+    [
+        (
+            lambda d: d / "folder.html",
+            "a folder; give a file name ending in .html",
+            "a folder; give",
+        ),
+        (
+            lambda d: d / "plan.yaml",
+            "an existing file that is not HTML",
+            "a report file name ends in .html",
+        ),
+        (lambda d: d / "missing" / "r.html", "does not exist", "does not exist"),
+        (lambda d: d / "fifo.html", "not a regular file", "not a regular file"),
+    ],
+)
+def test_bad_output_path_is_one_sentence_before_any_kernel(
+    tmp_path, monkeypatch, capsys, make, allowed, api_allowed
+):
     (tmp_path / "folder.html").mkdir()
     (tmp_path / "plan.yaml").write_text("keep me", encoding="utf-8")
     os.mkfifo(tmp_path / "fifo.html")
@@ -279,13 +322,18 @@ def test_read_only_folder_is_refused_before_any_kernel(tmp_path, monkeypatch, ca
     folder.mkdir()
     folder.chmod(0o555)
     try:
-        if os.access(folder, os.W_OK):  # root ignores the mode: make the folder immutable
-            if subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode:
-                pytest.skip("running as root and chattr +i is not available here")
-        monkeypatch.setattr(report_module, "_execute", lambda *a, **k: pytest.fail("a kernel started"))
+        # root ignores the mode: make the folder immutable
+        if (
+            os.access(folder, os.W_OK)
+            and subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode
+        ):
+            pytest.skip("running as root and chattr +i is not available here")
+        monkeypatch.setattr(
+            report_module, "_execute", lambda *a, **k: pytest.fail("a kernel started")
+        )
         assert main(["report", "default", "-o", str(folder / "r.html")]) == 2
         err = capsys.readouterr().err
-        assert ("is not writable" in err or "a folder you can write to" in err)
+        assert "is not writable" in err or "a folder you can write to" in err
         assert len(err.strip().splitlines()) == 1
         assert main(["report", "default", "default", "-o", str(folder / "batch")]) == 2
         assert "-o" in capsys.readouterr().err
@@ -348,8 +396,12 @@ def test_write_is_atomic_through_a_unique_temporary_neighbour(tmp_path, monkeypa
 
 
 def test_stale_scratch_of_a_dead_process_is_removed_live_ones_kept(tmp_path):
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True).stdout.strip()
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     (tmp_path / f"{SCRATCH_PREFIX}{dead}-abc").mkdir()
     (tmp_path / f"{SCRATCH_PREFIX}{dead}-def.part").write_text("x")
     mine = tmp_path / f"{SCRATCH_PREFIX}{os.getpid()}-ghi"
@@ -360,12 +412,25 @@ def test_stale_scratch_of_a_dead_process_is_removed_live_ones_kept(tmp_path):
 
 def test_index_is_rebuilt_from_the_reports_on_disk_and_escapes_them(tmp_path):
     for name, verdict in (("a.html", "pass"), ("b.html", "at risk")):
-        meta = html.escape(json.dumps({"plan": HOSTILE[0], "title": HOSTILE[1], "verdict": verdict,
-                                       "summary": HOSTILE[2], "at_risk": verdict != "pass"}))
-        (tmp_path / name).write_text(f'<!DOCTYPE html><html><head><meta name="beamdesign-report" '
-                                     f'content="{meta}"><title>x</title></head></html>')
+        meta = html.escape(
+            json.dumps(
+                {
+                    "plan": HOSTILE[0],
+                    "title": HOSTILE[1],
+                    "verdict": verdict,
+                    "summary": HOSTILE[2],
+                    "at_risk": verdict != "pass",
+                }
+            )
+        )
+        (tmp_path / name).write_text(
+            f'<!DOCTYPE html><html><head><meta name="beamdesign-report" '
+            f'content="{meta}"><title>x</title></head></html>'
+        )
     (tmp_path / "other.html").write_text("<html><head><title>not a report</title></head></html>")
-    (tmp_path / ".beamdesign-failed-c.json").write_text(json.dumps({"plan": "c.yaml", "error": HOSTILE[3]}))
+    (tmp_path / ".beamdesign-failed-c.json").write_text(
+        json.dumps({"plan": "c.yaml", "error": HOSTILE[3]})
+    )
     index = write_index(tmp_path)
     page = _parse(index)
     links = [a.get("href") for tag, a in page.elements if tag == "a"]
@@ -389,19 +454,24 @@ def test_report_numbers_equal_the_engine(builtin_reports, name):
     _assert_close(_bd_result(page), result.to_dict(timeline=False))
 
     rows = page.tables["bd-verdicts"]
-    order = sorted(range(len(result.locations)), key=lambda i: -result.locations[i].dose_Gy[result.probe])
-    expected = [result.locations[i] for i in order[:12]] if len(order) > 12 else list(result.locations)
+    order = sorted(
+        range(len(result.locations)), key=lambda i: -result.locations[i].dose_Gy[result.probe]
+    )
+    expected = (
+        [result.locations[i] for i in order[:12]] if len(order) > 12 else list(result.locations)
+    )
     assert [r["data-location"] for r in rows] == [loc.name for loc in expected]
-    for r, loc in zip(rows, expected):
+    for r, loc in zip(rows, expected, strict=True):
         assert r["data-verdict"] == loc.verdict
         assert math.isclose(float(r["data-dose-gy"]), loc.dose_Gy[result.probe], rel_tol=REL)
-        assert math.isclose(float(r["data-local-rate-gy-per-s"]), loc.local_dose_rate_Gy_per_s,
-                            rel_tol=REL)
+        assert math.isclose(
+            float(r["data-local-rate-gy-per-s"]), loc.local_dose_rate_Gy_per_s, rel_tol=REL
+        )
 
     summary = review_summary(result)
     thresholds = page.tables["bd-thresholds"]
     assert [r["data-threshold"] for r in thresholds] == [t["name"] for t in summary["thresholds"]]
-    for r, t in zip(thresholds, summary["thresholds"]):
+    for r, t in zip(thresholds, summary["thresholds"], strict=True):
         assert r["data-status"] == t["status"] and r["data-convention"] == t["convention"]
         assert r["data-where"] == t["where"] and int(r["data-crossed-at"]) == t["crossed_at"]
         assert math.isclose(float(r["data-max-dose-gy"]), t["max_dose_Gy"], rel_tol=REL)
@@ -413,7 +483,9 @@ def test_report_numbers_equal_the_engine(builtin_reports, name):
     assert largest.keys() == result.locations[0].dose_Gy.keys()
     for key, dose in largest.items():
         assert math.isclose(dose, result.worst(key).dose_Gy[key], rel_tol=REL)
-    assert {r["data-constituent"] for r in page.tables["bd-stack"]} == set(result.locations[0].dose_Gy)
+    assert {r["data-constituent"] for r in page.tables["bd-stack"]} == set(
+        result.locations[0].dose_Gy
+    )
 
     docs = _bokeh_docs(page)
     assert len(docs) == 1 and len(docs[0]["roots"]) == 4  # dose/time, map, stack, energy
@@ -428,7 +500,12 @@ def test_report_numbers_equal_the_engine(builtin_reports, name):
 
     text = html_path.read_text(encoding="utf-8")
     # offline page: nothing loaded from elsewhere (BokehJS mentions a MathJax CDN it never uses)
-    assert not [a for _, a in page.elements for k in ("src", "href") if (a.get(k) or "").startswith(("http", "//"))]
+    assert not [
+        a
+        for _, a in page.elements
+        for k in ("src", "href")
+        if (a.get(k) or "").startswith(("http", "//"))
+    ]
     assert hashlib.sha256(builtin_plan_text(name).encode()).hexdigest() in text
     assert f">{__version__}<" in text
     assert "data:text/csv;base64," in text
@@ -441,9 +518,15 @@ def test_only_the_two_hashed_scripts_run(builtin_reports):
     page = _parse(builtin_reports["default"])
     csp = page.metas["Content-Security-Policy"]
     hashes = set(re.findall(r"'sha256-([^']+)'", csp))
-    runnable = [text for attrs, text in page.scripts if attrs.get("type", "text/javascript") != "application/json"]
+    runnable = [
+        text
+        for attrs, text in page.scripts
+        if attrs.get("type", "text/javascript") != "application/json"
+    ]
     assert len(runnable) == 2 and "default-src 'none'" in csp
-    assert hashes == {base64.b64encode(hashlib.sha256(t.encode()).digest()).decode() for t in runnable}
+    assert hashes == {
+        base64.b64encode(hashlib.sha256(t.encode()).digest()).decode() for t in runnable
+    }
 
 
 def test_first_page_carries_the_beamtime_fields(rendered):
@@ -467,7 +550,9 @@ def test_hostile_names_stay_text_everywhere(rendered):
         assert PWNED not in (attrs.get("class") or ""), (tag, attrs)
         assert not [k for k in attrs if k.startswith("on")], (tag, attrs)
         assert tag not in {"img", "svg"}, (tag, attrs)
-    runnable = [t for a, t in page.scripts if a.get("type", "text/javascript") != "application/json"]
+    runnable = [
+        t for a, t in page.scripts if a.get("type", "text/javascript") != "application/json"
+    ]
     assert len(runnable) == 2 and not any("__pwned" in t for t in runnable[:1])
     # the plot script carries the names only HTML-escaped inside a JS string
     assert "<img" not in runnable[1] and "</script" not in runnable[1]
@@ -489,13 +574,18 @@ def test_batch_renders_the_good_plans_and_lists_the_bad(rendered):
     out = rendered["dir"] / "batch"
     assert status == 1
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == [
-        "index.html", "jousseaume2023-exp1-pcb.html", "pcd_copy.html"]
+        "index.html",
+        "jousseaume2023-exp1-pcb.html",
+        "pcd_copy.html",
+    ]
     assert "negative.yaml" in err and "exposure_s = -5" in err and "Traceback" not in err
     index = (out / "index.html").read_text(encoding="utf-8")
     assert 'href="jousseaume2023-exp1-pcb.html"' in index and 'href="pcd_copy.html"' in index
     assert "exposure_s = -5" in index and "1 failed" in index
-    assert _bd_result(_parse(out / "pcd_copy.html"))["title"] == load_plan(
-        "jousseaume2023-exp3-pcd").title
+    assert (
+        _bd_result(_parse(out / "pcd_copy.html"))["title"]
+        == load_plan("jousseaume2023-exp3-pcd").title
+    )
 
 
 # --------------------------------------------------------------------------- kills, concurrency
@@ -505,8 +595,11 @@ def crowded(tmp_path_factory) -> dict:
     folder = tmp_path_factory.mktemp("crowded")
     facts = {"dir": folder}
     for sig in (signal.SIGKILL, signal.SIGTERM):
-        proc = subprocess.Popen(_command("report", "jousseaume2023-exp1-pca", "-o", str(folder / "killed.html")),
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            _command("report", "jousseaume2023-exp1-pca", "-o", str(folder / "killed.html")),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         deadline = time.monotonic() + 60
         while not list(folder.glob(f"{SCRATCH_PREFIX}{proc.pid}-*")):
             assert time.monotonic() < deadline and proc.poll() is None, "the report never started"
@@ -515,10 +608,21 @@ def crowded(tmp_path_factory) -> dict:
         proc.send_signal(sig)
         proc.communicate(timeout=60)
         facts[sig.name] = (proc.returncode, _leftovers(folder), (folder / "killed.html").exists())
-    plans = ["jousseaume2023-exp1-pca", "jousseaume2023-exp1-pcb", "jousseaume2023-exp2-pcc",
-             "jousseaume2023-exp3-pcd"]
-    procs = [subprocess.Popen(_command("report", plan, "-o", str(folder)), stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for plan in plans]
+    plans = [
+        "jousseaume2023-exp1-pca",
+        "jousseaume2023-exp1-pcb",
+        "jousseaume2023-exp2-pcc",
+        "jousseaume2023-exp3-pcd",
+    ]
+    procs = [
+        subprocess.Popen(
+            _command("report", plan, "-o", str(folder)),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for plan in plans
+    ]
     facts["batches"] = [(p.wait(timeout=600), p.stderr.read()) for p in procs]
     for p in procs:
         p.stdout.close()
@@ -570,7 +674,9 @@ def test_progress_hook_and_size_of_a_100x100_raster(tmp_path):
     assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 1.0
     assert len(stages) >= 5 and all(isinstance(s, str) and s for s, _ in stages)
     page = _parse(out)
-    assert len(page.tables["bd-verdicts"]) == 12 and "Showing 12 of 10000 locations" in out.read_text("utf-8")
+    assert len(
+        page.tables["bd-verdicts"]
+    ) == 12 and "Showing 12 of 10000 locations" in out.read_text("utf-8")
     data = _bd_result(page)
     assert data["locations_total"] == 10000 and len(data["locations"]) == 400
     image = _sources(_bokeh_docs(page))["map_image"]["image"][0]
@@ -616,40 +722,58 @@ def test_progress_goes_to_stderr_only_on_a_terminal(monkeypatch):
 
 def test_plan_object_report_names_the_source_it_is_given(tmp_path):
     """What the planner does: render its Plan object, saying where the plan came from."""
-    out = render_report(load_plan("jousseaume2023-exp1-pca"), tmp_path / "mine.html",
-                        source="/beamtime/ma-1234.yaml (edited in the planner)")
+    out = render_report(
+        load_plan("jousseaume2023-exp1-pca"),
+        tmp_path / "mine.html",
+        source="/beamtime/ma-1234.yaml (edited in the planner)",
+    )
     page = _parse(out)
-    assert json.loads(page.metas["beamdesign-report"])["plan"] == "/beamtime/ma-1234.yaml (edited in the planner)"
-    assert 'class="bd-source">/beamtime/ma-1234.yaml (edited in the planner)<' in out.read_text("utf-8")
+    assert (
+        json.loads(page.metas["beamdesign-report"])["plan"]
+        == "/beamtime/ma-1234.yaml (edited in the planner)"
+    )
+    assert 'class="bd-source">/beamtime/ma-1234.yaml (edited in the planner)<' in out.read_text(
+        "utf-8"
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.html"]
 
 
-def test_notebook_kept_only_with_keep_ipynb_and_no_ipynb_still_accepted(tmp_path, monkeypatch, capsys):
+def test_notebook_kept_only_with_keep_ipynb_and_no_ipynb_still_accepted(
+    tmp_path, monkeypatch, capsys
+):
     calls = []
-    monkeypatch.setattr(report_module, "render_report",
-                        lambda plan, out, **kw: calls.append(kw) or Path(out))
+    monkeypatch.setattr(
+        report_module, "render_report", lambda plan, out, **kw: calls.append(kw) or Path(out)
+    )
     out = str(tmp_path / "r.html")
     assert main(["report", "default", "-o", out]) == 0
     assert main(["report", "default", "-o", out, "--no-ipynb"]) == 0
     assert main(["report", "default", "-o", out, "--keep-ipynb", "--pdf"]) == 0
-    assert [(c["keep_ipynb"], c["pdf"]) for c in calls] == [(False, False), (False, False), (True, True)]
+    assert [(c["keep_ipynb"], c["pdf"]) for c in calls] == [
+        (False, False),
+        (False, False),
+        (True, True),
+    ]
     assert main(["report", "default", "-o", out, "--keep-ipynb", "--no-ipynb"]) == 2
     assert "either --keep-ipynb or --no-ipynb, not both" in capsys.readouterr().err
 
 
 def test_kernel_with_another_beamdesign_is_refused(tmp_path):
     """A kernel importing another installation of beamdesign would report other numbers."""
-    code = (f"import os, sys; sys.path.insert(0, {str(ROOT / 'src')!r}); "
-            "from beamdesign.report import render_report, ReportError\n"
-            "try:\n"
-            f"    render_report('jousseaume2023-exp1-pca', {str(tmp_path / 'r.html')!r})\n"
-            "except ReportError as e:\n"
-            "    print(e)\n")
+    code = (
+        f"import os, sys; sys.path.insert(0, {str(ROOT / 'src')!r}); "
+        "from beamdesign.report import render_report, ReportError\n"
+        "try:\n"
+        f"    render_report('jousseaume2023-exp1-pca', {str(tmp_path / 'r.html')!r})\n"
+        "except ReportError as e:\n"
+        "    print(e)\n"
+    )
     env = {**os.environ, "PYTHONPATH": str(tmp_path / "elsewhere")}
     fake = tmp_path / "elsewhere" / "beamdesign"
     fake.mkdir(parents=True)
     (fake / "__init__.py").write_text("__version__ = 'other'\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                         timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
     assert "the report kernel imports beamdesign from" in out.stdout, out.stderr[-2000:]
     assert str(fake) in out.stdout and not (tmp_path / "r.html").exists()

@@ -31,15 +31,27 @@ PCC = {
 
 
 def intervals(exposures: Exposures) -> list[tuple[int, float, float]]:
-    return list(zip(exposures.location_index.tolist(), exposures.start_s.tolist(),
-                    exposures.end_s.tolist()))
+    return list(
+        zip(
+            exposures.location_index.tolist(),
+            exposures.start_s.tolist(),
+            exposures.end_s.tolist(),
+            strict=True,
+        )
+    )
 
 
 def test_two_locations_exact_intervals():
     # loop period = 2 + 3 + 2 * 5 + 10 = 25 s; the next loop starts move_s + pause_s after B
     exposures = Schedule.from_config(TWO).exposures(end_s=60)
     assert intervals(exposures) == [
-        (0, 0, 2), (1, 7, 10), (0, 25, 27), (1, 32, 35), (0, 50, 52), (1, 57, 60)]
+        (0, 0, 2),
+        (1, 7, 10),
+        (0, 25, 27),
+        (1, 32, 35),
+        (0, 50, 52),
+        (1, 57, 60),
+    ]
     assert exposures.truncated == 0 and exposures.dropped == 0
     np.testing.assert_array_equal(exposures.duration_s, [2, 3, 2, 3, 2, 3])
 
@@ -89,15 +101,26 @@ def test_paper_pcc_until_end_of_8h_charge():
     assert exposures.end_s[-1] == 8 * 3600
 
 
-@pytest.mark.parametrize("pattern, xs", [
-    ("grid", [0, 300, 600, 0, 300, 600]),
-    ("snake", [0, 300, 600, 600, 300, 0]),
-])
+@pytest.mark.parametrize(
+    "pattern, xs",
+    [
+        ("grid", [0, 300, 600, 0, 300, 600]),
+        ("snake", [0, 300, 600, 600, 300, 0]),
+    ],
+)
 def test_raster_order(pattern, xs):
-    schedule = Schedule.from_config({
-        "raster": {"pattern": pattern, "nx": 3, "ny": 2, "step_um": [300, 400], "origin_um": [0, 10]},
-        "exposure_s": 2,
-    })
+    schedule = Schedule.from_config(
+        {
+            "raster": {
+                "pattern": pattern,
+                "nx": 3,
+                "ny": 2,
+                "step_um": [300, 400],
+                "origin_um": [0, 10],
+            },
+            "exposure_s": 2,
+        }
+    )
     np.testing.assert_array_equal(schedule.xy_um[:, 0], xs)
     np.testing.assert_array_equal(schedule.xy_um[:, 1], [10, 10, 10, 410, 410, 410])
     assert schedule.locations[3].name == ("r2c1" if pattern == "grid" else "r2c3")
@@ -105,15 +128,25 @@ def test_raster_order(pattern, xs):
 
 
 def test_line_raster_and_single_step():
-    schedule = Schedule.from_config({"raster": {"pattern": "line", "nx": 4, "step_um": 50},
-                                     "exposure_s": 1})
+    schedule = Schedule.from_config(
+        {"raster": {"pattern": "line", "nx": 4, "step_um": 50}, "exposure_s": 1}
+    )
     np.testing.assert_array_equal(schedule.xy_um, [[0, 0], [50, 0], [100, 0], [150, 0]])
 
 
-@pytest.mark.parametrize("cfg", [
-    TWO, PCC, {**TWO, "loop": 3, "start_s": 4.5},
-    {"raster": {"pattern": "snake", "nx": 3, "ny": 2, "step_um": 300}, "exposure_s": 2, "loop": "once"},
-])
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        TWO,
+        PCC,
+        {**TWO, "loop": 3, "start_s": 4.5},
+        {
+            "raster": {"pattern": "snake", "nx": 3, "ny": 2, "step_um": 300},
+            "exposure_s": 2,
+            "loop": "once",
+        },
+    ],
+)
 def test_round_trip(cfg):
     schedule = Schedule.from_config(cfg)
     again = Schedule.from_config(schedule.to_config())
@@ -122,50 +155,117 @@ def test_round_trip(cfg):
 
 
 def test_default_exposure_and_names_for_explicit_points():
-    schedule = Schedule.from_config({"locations": [{"x_um": 0, "y_um": 0},
-                                                   {"x_um": 5, "y_um": 0, "exposure_s": 9}],
-                                     "exposure_s": 3})
+    schedule = Schedule.from_config(
+        {
+            "locations": [{"x_um": 0, "y_um": 0}, {"x_um": 5, "y_um": 0, "exposure_s": 9}],
+            "exposure_s": 3,
+        }
+    )
     assert [(p.name, p.exposure_s) for p in schedule.locations] == [("#1", 3.0), ("#2", 9.0)]
 
 
 RASTER = {"pattern": "grid", "nx": 2, "ny": 2, "step_um": 100}
 
 
-@pytest.mark.parametrize("cfg, message", [
-    ({**TWO, "moves_s": 5}, r"schedule\.moves_s = 5: not a known key; allowed: locations, raster.*did you mean 'move_s'\?"),
-    ({**TWO, "raster": RASTER, "exposure_s": 1}, r"schedule = 'both locations and raster': give exactly one"),
-    ({"move_s": 1}, r"schedule = 'neither': give exactly one of 'locations'"),
-    ({"locations": [TWO["locations"][0], {**TWO["locations"][1], "exposure_s": -1}]},
-     r"schedule\.locations\[1\]\.exposure_s = -1: a number above 0 and at most 1e\+07 s\."),
-    ({"locations": [{**TWO["locations"][0], "exposure_s": 0}]}, r"locations\[0\]\.exposure_s = 0: a number above 0"),
-    ({"locations": [{"name": "A", "x_um": 0, "y_um": 0}]},
-     r"locations\[0\]\.exposure_s = missing: an exposure time > 0 s is required"),
-    ({"locations": [{"name": "A", "y_um": 0, "exposure_s": 1}]}, r"locations\[0\]\.x_um = missing: a number from -1e\+06 to 1e\+06 µm\."),
-    ({"locations": [TWO["locations"][0], {**TWO["locations"][1], "name": "A"}]},
-     r"locations\[1\]\.name = 'A': location names must be unique; it is already used by schedule\.locations\[0\]"),
-    ({"locations": []}, r"schedule\.locations = \[\]: must be a non-empty list"),
-    ({**TWO, "move_s": -1}, r"schedule\.move_s = -1: a number from 0 to 3.156e\+07 s\."),
-    ({**TWO, "pause_s": -0.5}, r"schedule\.pause_s = -0\.5: a number from 0"),
-    ({**TWO, "pause_s": float("nan")}, r"schedule\.pause_s = nan: a number from 0 to 3.156e\+07 s; finite numbers only\."),
-    ({**TWO, "loop": "until_end"}, r"schedule\.loop = 'until_end': 'until-end', 'once' or a whole number.*did you mean 'until-end'\?"),
-    ({**TWO, "loop": 0}, r"schedule\.loop = 0: a whole number from 1 to 1e\+06 loops\."),
-    ({**TWO, "loop": True}, r"schedule\.loop = true: a whole number from 1 to 1e\+06 loops; true/false is not a number\."),
-    ({**TWO, "loop": 2.5}, r"schedule\.loop = 2\.5: a whole number"),
-    ({"raster": RASTER}, r"schedule\.exposure_s = missing: a raster needs an exposure time"),
-    ({"raster": {**RASTER, "nx": 0}, "exposure_s": 1}, r"schedule\.raster\.nx = 0: a whole number from 1 to 1e\+05 points\."),
-    ({"raster": {**RASTER, "ny": 0}, "exposure_s": 1}, r"schedule\.raster\.ny = 0: a whole number from 1"),
-    ({"raster": {**RASTER, "pattern": "snak"}, "exposure_s": 1},
-     r"schedule\.raster\.pattern = 'snak': must be one of snake, grid, line; did you mean 'snake'\?"),
-    ({"raster": {**RASTER, "pattern": "line"}, "exposure_s": 1}, r"schedule\.raster\.ny = 2: a 'line' raster has ny = 1"),
-    ({"raster": {**RASTER, "step_um": [100, 0]}, "exposure_s": 1}, r"schedule\.raster\.step_um\[1\] = 0: a number from 0.01 to 1e\+05 µm\."),
-    ({"raster": {**RASTER, "step_um": [1, 2, 3]}, "exposure_s": 1}, r"schedule\.raster\.step_um = \[1, 2, 3\]: a number or a pair"),
-    ({"raster": {**RASTER, "nx": 1000, "ny": 1000}, "exposure_s": 1}, r"schedule\.raster\.nx = 1000: nx \* ny = 1000000 points"),
-    ({"raster": {**RASTER, "size": 3}, "exposure_s": 1}, r"schedule\.raster\.size = 3: not a known key; allowed: pattern, nx, ny"),
-    ("schedule", r"schedule = 'schedule': a mapping with keys locations, raster"),
-    ({**TWO, "loop": 10**400}, r"schedule\.loop = 1\.000e\+400: a whole number from 1 to 1e\+06 loops\."),
-    ({**TWO, "start_s": "8e10"}, r"schedule\.start_s = '8e10': .*a number in quotes is text; write it without quotes\."),
-    ({**TWO, "move_s": "1_000"}, r"schedule\.move_s = '1_000': .*without underscores"),
-])
+@pytest.mark.parametrize(
+    "cfg, message",
+    [
+        (
+            {**TWO, "moves_s": 5},
+            r"schedule\.moves_s = 5: not a known key; allowed: locations, raster.*did you mean "
+            r"'move_s'\?",
+        ),
+        (
+            {**TWO, "raster": RASTER, "exposure_s": 1},
+            r"schedule = 'both locations and raster': give exactly one",
+        ),
+        ({"move_s": 1}, r"schedule = 'neither': give exactly one of 'locations'"),
+        (
+            {"locations": [TWO["locations"][0], {**TWO["locations"][1], "exposure_s": -1}]},
+            r"schedule\.locations\[1\]\.exposure_s = -1: a number above 0 and at most 1e\+07 s\.",
+        ),
+        (
+            {"locations": [{**TWO["locations"][0], "exposure_s": 0}]},
+            r"locations\[0\]\.exposure_s = 0: a number above 0",
+        ),
+        (
+            {"locations": [{"name": "A", "x_um": 0, "y_um": 0}]},
+            r"locations\[0\]\.exposure_s = missing: an exposure time > 0 s is required",
+        ),
+        (
+            {"locations": [{"name": "A", "y_um": 0, "exposure_s": 1}]},
+            r"locations\[0\]\.x_um = missing: a number from -1e\+06 to 1e\+06 µm\.",
+        ),
+        (
+            {"locations": [TWO["locations"][0], {**TWO["locations"][1], "name": "A"}]},
+            r"locations\[1\]\.name = 'A': location names must be unique; it is already used by "
+            r"schedule\.locations\[0\]",
+        ),
+        ({"locations": []}, r"schedule\.locations = \[\]: must be a non-empty list"),
+        ({**TWO, "move_s": -1}, r"schedule\.move_s = -1: a number from 0 to 3.156e\+07 s\."),
+        ({**TWO, "pause_s": -0.5}, r"schedule\.pause_s = -0\.5: a number from 0"),
+        (
+            {**TWO, "pause_s": float("nan")},
+            r"schedule\.pause_s = nan: a number from 0 to 3.156e\+07 s; finite numbers only\.",
+        ),
+        (
+            {**TWO, "loop": "until_end"},
+            r"schedule\.loop = 'until_end': 'until-end', 'once' or a whole number.*did you mean "
+            r"'until-end'\?",
+        ),
+        ({**TWO, "loop": 0}, r"schedule\.loop = 0: a whole number from 1 to 1e\+06 loops\."),
+        (
+            {**TWO, "loop": True},
+            r"schedule\.loop = true: a whole number from 1 to 1e\+06 loops; true/false is not a "
+            r"number\.",
+        ),
+        ({**TWO, "loop": 2.5}, r"schedule\.loop = 2\.5: a whole number"),
+        ({"raster": RASTER}, r"schedule\.exposure_s = missing: a raster needs an exposure time"),
+        (
+            {"raster": {**RASTER, "nx": 0}, "exposure_s": 1},
+            r"schedule\.raster\.nx = 0: a whole number from 1 to 1e\+05 points\.",
+        ),
+        (
+            {"raster": {**RASTER, "ny": 0}, "exposure_s": 1},
+            r"schedule\.raster\.ny = 0: a whole number from 1",
+        ),
+        (
+            {"raster": {**RASTER, "pattern": "snak"}, "exposure_s": 1},
+            r"schedule\.raster\.pattern = 'snak': must be one of snake, grid, line; did you mean "
+            r"'snake'\?",
+        ),
+        (
+            {"raster": {**RASTER, "pattern": "line"}, "exposure_s": 1},
+            r"schedule\.raster\.ny = 2: a 'line' raster has ny = 1",
+        ),
+        (
+            {"raster": {**RASTER, "step_um": [100, 0]}, "exposure_s": 1},
+            r"schedule\.raster\.step_um\[1\] = 0: a number from 0.01 to 1e\+05 µm\.",
+        ),
+        (
+            {"raster": {**RASTER, "step_um": [1, 2, 3]}, "exposure_s": 1},
+            r"schedule\.raster\.step_um = \[1, 2, 3\]: a number or a pair",
+        ),
+        (
+            {"raster": {**RASTER, "nx": 1000, "ny": 1000}, "exposure_s": 1},
+            r"schedule\.raster\.nx = 1000: nx \* ny = 1000000 points",
+        ),
+        (
+            {"raster": {**RASTER, "size": 3}, "exposure_s": 1},
+            r"schedule\.raster\.size = 3: not a known key; allowed: pattern, nx, ny",
+        ),
+        ("schedule", r"schedule = 'schedule': a mapping with keys locations, raster"),
+        (
+            {**TWO, "loop": 10**400},
+            r"schedule\.loop = 1\.000e\+400: a whole number from 1 to 1e\+06 loops\.",
+        ),
+        (
+            {**TWO, "start_s": "8e10"},
+            r"schedule\.start_s = '8e10': .*a number in quotes is text; write it without quotes\.",
+        ),
+        ({**TWO, "move_s": "1_000"}, r"schedule\.move_s = '1_000': .*without underscores"),
+    ],
+)
 def test_errors_name_field_value_and_rule(cfg, message):
     with pytest.raises(InputError, match=message):
         Schedule.from_config(cfg)
@@ -177,9 +277,15 @@ def test_error_prefix_follows_field():
 
 
 def test_too_many_exposures_is_an_error():
-    raster = {"raster": {"pattern": "snake", "nx": 100, "ny": 100, "step_um": 10}, "exposure_s": 0.01}
-    with pytest.raises(InputError, match=r"schedule\.loop = 'until-end': the schedule would make .* exposures.*"
-                       rf"at most {MAX_EXPOSURES}.*use fewer locations, a finite loop"):
+    raster = {
+        "raster": {"pattern": "snake", "nx": 100, "ny": 100, "step_um": 10},
+        "exposure_s": 0.01,
+    }
+    with pytest.raises(
+        InputError,
+        match=r"schedule\.loop = 'until-end': the schedule would make .* exposures.*"
+        rf"at most {MAX_EXPOSURES}.*use fewer locations, a finite loop",
+    ):
         Schedule.from_config(raster).exposures(end_s=1e5)
     with pytest.raises(InputError, match=r"end_s = inf: a number s; finite numbers only\."):
         Schedule.from_config(TWO).exposures(end_s=float("inf"))
@@ -193,12 +299,18 @@ def test_exposures_reject_overlap():
 @settings(max_examples=60, deadline=None)
 @given(
     exposure_s=st.lists(st.floats(0.1, 50), min_size=1, max_size=5),
-    move_s=st.floats(0, 20), pause_s=st.floats(0, 100), start_s=st.floats(0, 30),
+    move_s=st.floats(0, 20),
+    pause_s=st.floats(0, 100),
+    start_s=st.floats(0, 30),
     end_s=st.floats(0, 2000),
 )
 def test_until_end_invariants(exposure_s, move_s, pause_s, start_s, end_s):
-    cfg = {"locations": [{"x_um": i, "y_um": 0, "exposure_s": e} for i, e in enumerate(exposure_s)],
-           "move_s": move_s, "pause_s": pause_s, "start_s": start_s}
+    cfg = {
+        "locations": [{"x_um": i, "y_um": 0, "exposure_s": e} for i, e in enumerate(exposure_s)],
+        "move_s": move_s,
+        "pause_s": pause_s,
+        "start_s": start_s,
+    }
     ex = Schedule.from_config(cfg).exposures(end_s=end_s)
     assert np.all(ex.start_s < end_s) and np.all(ex.end_s <= end_s)
     assert np.all(ex.start_s >= start_s) and np.all(ex.start_s[1:] >= ex.end_s[:-1])

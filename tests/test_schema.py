@@ -14,8 +14,9 @@ from beamdesign.plan import builtin_plan_names, builtin_plan_text, load_plan
 from beamdesign.schema import THRESHOLD_KEYS, plan_schema, schema_text
 from beamdesign.stack import preset_config, preset_names
 
-SCHEMA = json.loads(resources.files("beamdesign").joinpath("data/plan.schema.json")
-                    .read_text("utf-8"))
+SCHEMA = json.loads(
+    resources.files("beamdesign").joinpath("data/plan.schema.json").read_text("utf-8")
+)
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
 
 
@@ -70,14 +71,19 @@ def test_threshold_keys_equal_the_code():
     assert set(thresholds.THRESHOLD_KEYS) == set(THRESHOLD_KEYS)
 
 
-@pytest.mark.parametrize("change, path", [
-    ({"beam": {"energy_keV": 27, "flux_ph_s": True, "spot_um": 10}}, "beam.flux_ph_s"),
-    ({"beam": {"energy_keV": 500, "flux_ph_s": 1e10, "spot_um": 10}}, "beam.energy_keV"),
-    ({"colour": "red"}, ""),
-    ({"schedule": {"locations": [{"x_um": 0, "y_um": 0, "exposure_s": 1}], "loop": 0}},
-     "schedule.loop"),
-    ({"thresholds": [{"name": "x", "dose_Gy": 1e6, "where": "everywhere"}]}, "thresholds"),
-])
+@pytest.mark.parametrize(
+    "change, path",
+    [
+        ({"beam": {"energy_keV": 27, "flux_ph_s": True, "spot_um": 10}}, "beam.flux_ph_s"),
+        ({"beam": {"energy_keV": 500, "flux_ph_s": 1e10, "spot_um": 10}}, "beam.energy_keV"),
+        ({"colour": "red"}, ""),
+        (
+            {"schedule": {"locations": [{"x_um": 0, "y_um": 0, "exposure_s": 1}], "loop": 0}},
+            "schedule.loop",
+        ),
+        ({"thresholds": [{"name": "x", "dose_Gy": 1e6, "where": "everywhere"}]}, "thresholds"),
+    ],
+)
 def test_the_schema_refuses_what_the_code_refuses(change, path):
     from beamdesign.errors import InputError
     from beamdesign.plan import plan_from_config

@@ -11,8 +11,16 @@ from hypothesis import strategies as st
 from beamdesign.beam import Beam
 from beamdesign.errors import InputError
 from beamdesign.plan import load_plan
-from beamdesign.signal import (Detector, EDGE_OFFSET_KEV, path_factor_cm, reflection, signal,
-                               xas_fluorescence, xas_transmission, xrd_transmission)
+from beamdesign.signal import (
+    EDGE_OFFSET_KEV,
+    Detector,
+    path_factor_cm,
+    reflection,
+    signal,
+    xas_fluorescence,
+    xas_transmission,
+    xrd_transmission,
+)
 from beamdesign.stack import stack_from_config
 
 
@@ -26,9 +34,13 @@ BEAM = Beam(energy_keV=27.0, flux_ph_s=1e10, spot_um=(100.0, 100.0))
 
 def test_single_slab_diffraction_peaks_at_mu_t_one():
     """Diffracted intensity ∝ t exp(-μt) (2θ → 0, constant cross section): maximal at μt = 1."""
-    mu_per_cm = _slab("Cu", 10).layers[0].constituents[0].material.coefficients(27.0)["total"][0] * 8.96
+    mu_per_cm = (
+        _slab("Cu", 10).layers[0].constituents[0].material.coefficients(27.0)["total"][0] * 8.96
+    )
     thickness_um = np.linspace(0.2, 3.0, 141) / mu_per_cm * 1e4  # μt from 0.2 to 3 in steps of 0.02
-    counts = [xrd_transmission(_slab("Cu", t), BEAM, "foil/Cu", 1.0).signal_counts for t in thickness_um]
+    counts = [
+        xrd_transmission(_slab("Cu", t), BEAM, "foil/Cu", 1.0).signal_counts for t in thickness_um
+    ]
     best_mu_t = thickness_um[int(np.argmax(counts))] * 1e-4 * mu_per_cm
     assert best_mu_t == pytest.approx(1.0, abs=0.02)  # the grid step
 
@@ -53,9 +65,13 @@ def test_bragg_intensity_scales_as_lambda_squared_at_small_angle():
     hkl = reflection("graphite-002")
     ratio = []
     for energy in (40.0, 80.0):
-        s = xrd_transmission(stack, BEAM.replace(energy_keV=energy), "foil/graphite", 1.0, "graphite-002")
+        s = xrd_transmission(
+            stack, BEAM.replace(energy_keV=energy), "foil/graphite", 1.0, "graphite-002"
+        )
         p = (1 + np.cos(np.radians(s.two_theta_deg)) ** 2) / 2
-        ratio.append(s.signal_counts / (hkl.structure_factor_sq(energy) * p * np.exp(-s.probe_mu_t)))
+        ratio.append(
+            s.signal_counts / (hkl.structure_factor_sq(energy) * p * np.exp(-s.probe_mu_t))
+        )
     assert ratio[0] / ratio[1] == pytest.approx(4.0, rel=1e-3)  # cos 2θ path correction < 1e-4
 
 
@@ -72,7 +88,11 @@ def test_copper_foil_edge_jump_from_tabulated_coefficients():
     stack = _slab("Cu", 10.0)
     s = xas_transmission(stack, BEAM, "foil", 1.0, "Cu")
     e0 = xraylib.EdgeEnergy(29, xraylib.K_SHELL)
-    by_hand = 8.96 * 10e-4 * (xraylib.CS_Photo(29, e0 + EDGE_OFFSET_KEV) - xraylib.CS_Photo(29, e0 - EDGE_OFFSET_KEV))
+    by_hand = (
+        8.96
+        * 10e-4
+        * (xraylib.CS_Photo(29, e0 + EDGE_OFFSET_KEV) - xraylib.CS_Photo(29, e0 - EDGE_OFFSET_KEV))
+    )
     assert s.edge_keV == pytest.approx(8.979, abs=1e-3)
     assert s.edge_jump_mu_t == pytest.approx(by_hand, rel=1e-6)
     assert 2.0 < s.edge_jump_mu_t < 2.3  # jump ratio ~7.5 of Cu K: ~0.24 of ρt(μ above)
@@ -80,7 +100,9 @@ def test_copper_foil_edge_jump_from_tabulated_coefficients():
 
 def test_transmission_xas_noise_is_counting_statistics():
     stack = _slab("Cu", 5.0)
-    s = xas_transmission(stack, BEAM, "foil", 2.0, "Cu", detector=Detector(i0_fraction=0.2, points=4))
+    s = xas_transmission(
+        stack, BEAM, "foil", 2.0, "Cu", detector=Detector(i0_fraction=0.2, points=4)
+    )
     n0 = 1e10 * 0.5
     n1 = n0 * 0.8 * np.exp(-s.total_mu_t)
     assert s.sigma_mu_t == pytest.approx(np.sqrt(1 / n1 + 1 / (0.2 * n0)), rel=1e-12)
@@ -92,8 +114,10 @@ def _optimal_total_mu_t(i0_fraction: float) -> float:
     mu_above = 8.96 * xraylib.CS_Total(29, e0 + EDGE_OFFSET_KEV)  # 1/cm
     thickness_um = np.linspace(0.5, 5.0, 451) / mu_above * 1e4  # total μt in steps of 0.01
     detector = Detector(i0_fraction=i0_fraction)
-    snr = [xas_transmission(_slab("Cu", t), BEAM, "foil", 1.0, "Cu", detector=detector).snr_per_scan
-           for t in thickness_um]
+    snr = [
+        xas_transmission(_slab("Cu", t), BEAM, "foil", 1.0, "Cu", detector=detector).snr_per_scan
+        for t in thickness_um
+    ]
     return float(thickness_um[int(np.argmax(snr))] * 1e-4 * mu_above)
 
 
@@ -119,7 +143,10 @@ def test_fluorescence_thin_and_thick_limits():
     thin = [xas_fluorescence(_slab("Cu", t), beam, "foil", 1.0, "Cu") for t in (0.001, 0.002)]
     assert thin[0].self_absorption_factor == pytest.approx(1.0, abs=1e-3)
     assert thin[1].fluorescence_counts / thin[0].fluorescence_counts == pytest.approx(2.0, rel=2e-3)
-    thick = [xas_fluorescence(_slab("Cu", t), beam, "foil", 1.0, "Cu").fluorescence_counts for t in (200, 400)]
+    thick = [
+        xas_fluorescence(_slab("Cu", t), beam, "foil", 1.0, "Cu").fluorescence_counts
+        for t in (200, 400)
+    ]
     assert thick[1] == pytest.approx(thick[0], rel=1e-9)  # exp(-χt) < 1e-40 at 200 µm
     assert thin[0].snr_per_scan == pytest.approx(np.sqrt(thin[0].fluorescence_counts))
 
@@ -128,44 +155,84 @@ def test_fluorescence_crosses_upstream_layers():
     beam = BEAM.replace(energy_keV=9.5)
     window = {"name": "window", "material": "Al", "thickness_um": 20}
     bare = xas_fluorescence(_slab("Cu", 1.0), beam, "foil", 1.0, "Cu")
-    stack = stack_from_config({"name": "w", "layers": [window, {"name": "foil", "material": "Cu",
-                                                                  "thickness_um": 1.0}]})
+    stack = stack_from_config(
+        {"name": "w", "layers": [window, {"name": "foil", "material": "Cu", "thickness_um": 1.0}]}
+    )
     covered = xas_fluorescence(stack, beam, "foil", 1.0, "Cu")
     mu_in = 2.699 * xraylib.CS_Total(13, 9.5) * 20e-4 / np.cos(np.pi / 4)
     mu_out = 2.699 * xraylib.CS_Total(13, covered.line_keV) * 20e-4 / np.cos(np.pi / 4)
-    assert covered.exit_transmission == pytest.approx(np.exp(-mu_out), rel=1e-3)  # Al density 2.699 vs library
+    assert covered.exit_transmission == pytest.approx(
+        np.exp(-mu_out), rel=1e-3
+    )  # Al density 2.699 vs library
     assert covered.fluorescence_counts / bare.fluorescence_counts == pytest.approx(
-        np.exp(-mu_in - mu_out), rel=2e-3)
+        np.exp(-mu_in - mu_out), rel=2e-3
+    )
 
 
 def test_pcc_60_keV_gives_fewer_counts_than_27_keV_at_equal_flux():
     plan = load_plan("jousseaume2023-exp2-pcc")
     low = xrd_transmission(plan.stack, plan.beam, "NMC811 cathode/NMC811", 2.5, "NMC811-003")
-    high = xrd_transmission(plan.stack, plan.beam.replace(energy_keV=60.0), "NMC811 cathode/NMC811", 2.5,
-                            "NMC811-003")
+    high = xrd_transmission(
+        plan.stack, plan.beam.replace(energy_keV=60.0), "NMC811 cathode/NMC811", 2.5, "NMC811-003"
+    )
     assert high.signal_counts < low.signal_counts
     assert 2.0 < low.two_theta_deg / high.two_theta_deg < 2.5  # sin θ ∝ 1/E: 60/27 = 2.22
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda s: signal("saxs", s, BEAM, "foil", 1.0), r"technique = 'saxs': one of xrd-transmission"),
-    (lambda s: signal("xas-transmission", s, BEAM, "foil", 1.0), r"signal.element = None: xas-transmission needs"),
-    (lambda s: signal("xas-transmission", s, BEAM, "foil", 1.0, {"element": "Ni"}),
-     r"element = 'Ni': an element of the probed layer 'foil': Cu"),
-    (lambda s: signal("xrd-transmission", s, BEAM, "foil", 1.0, {"element": "Cu"}),
-     r"signal.element = 'Cu': xrd-transmission takes reflection"),
-    (lambda s: signal("xrd-transmission", s, BEAM, "foil/Cu", 1.0, {"reflection": "graphite-002"}),
-     r"reflection = 'graphite-002': a reflection of the probed constituent 'Cu'"),
-    (lambda s: signal("xrd-transmission", s, BEAM, "foil/Cu", 1.0, {"reflection": "NMC-003"}),
-     r"reflection = 'NMC-003': a named reflection"),
-    (lambda s: xas_fluorescence(s, BEAM.replace(energy_keV=8.0), "foil", 1.0, "Cu"),
-     r"beam.energy_keV = 8: above the Cu K edge"),
-    (lambda s: xas_transmission(s, BEAM, "foil", 1.0, "Cu", edge="M5"), r"edge = 'M5': one of K, L1"),
-    (lambda s: xrd_transmission(s, BEAM, "foil/Cu", -1.0), r"exposure_s = -1: a scan exposure > 0 s"),
-    (lambda s: Detector.from_config({"efficency": 0.5}), r"detector.efficency = 0.5: not a known key.*efficiency"),
-    (lambda s: Detector(efficiency=True), r"detector.efficiency = true: a fraction in \(0, 1\]"),
-    (lambda s: Detector(points=0), r"detector.points = 0: a whole number"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (
+            lambda s: signal("saxs", s, BEAM, "foil", 1.0),
+            r"technique = 'saxs': one of xrd-transmission",
+        ),
+        (
+            lambda s: signal("xas-transmission", s, BEAM, "foil", 1.0),
+            r"signal.element = None: xas-transmission needs",
+        ),
+        (
+            lambda s: signal("xas-transmission", s, BEAM, "foil", 1.0, {"element": "Ni"}),
+            r"element = 'Ni': an element of the probed layer 'foil': Cu",
+        ),
+        (
+            lambda s: signal("xrd-transmission", s, BEAM, "foil", 1.0, {"element": "Cu"}),
+            r"signal.element = 'Cu': xrd-transmission takes reflection",
+        ),
+        (
+            lambda s: signal(
+                "xrd-transmission", s, BEAM, "foil/Cu", 1.0, {"reflection": "graphite-002"}
+            ),
+            r"reflection = 'graphite-002': a reflection of the probed constituent 'Cu'",
+        ),
+        (
+            lambda s: signal(
+                "xrd-transmission", s, BEAM, "foil/Cu", 1.0, {"reflection": "NMC-003"}
+            ),
+            r"reflection = 'NMC-003': a named reflection",
+        ),
+        (
+            lambda s: xas_fluorescence(s, BEAM.replace(energy_keV=8.0), "foil", 1.0, "Cu"),
+            r"beam.energy_keV = 8: above the Cu K edge",
+        ),
+        (
+            lambda s: xas_transmission(s, BEAM, "foil", 1.0, "Cu", edge="M5"),
+            r"edge = 'M5': one of K, L1",
+        ),
+        (
+            lambda s: xrd_transmission(s, BEAM, "foil/Cu", -1.0),
+            r"exposure_s = -1: a scan exposure > 0 s",
+        ),
+        (
+            lambda s: Detector.from_config({"efficency": 0.5}),
+            r"detector.efficency = 0.5: not a known key.*efficiency",
+        ),
+        (
+            lambda s: Detector(efficiency=True),
+            r"detector.efficiency = true: a fraction in \(0, 1\]",
+        ),
+        (lambda s: Detector(points=0), r"detector.points = 0: a whole number"),
+    ],
+)
 def test_bad_input_is_one_sentence(call, message):
     with pytest.raises(InputError, match=message):
         call(_slab("Cu", 10.0))
@@ -173,5 +240,7 @@ def test_bad_input_is_one_sentence(call, message):
 
 def test_light_element_edge_out_of_range():
     stack = _slab("graphite", 10.0)
-    with pytest.raises(InputError, match=r"element = 'C': an element whose K edge lies in 1–200 keV"):
+    with pytest.raises(
+        InputError, match=r"element = 'C': an element whose K edge lies in 1–200 keV"
+    ):
         xas_transmission(stack, BEAM, "foil", 1.0, "C")

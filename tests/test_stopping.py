@@ -31,8 +31,11 @@ def _estar(name: str) -> dict[str, np.ndarray]:
     return {key: np.array([float(r[key]) for r in rows]) for key in rows[0]}
 
 
-MATERIALS = {"water": resolve_material("water", "m"), "aluminum": resolve_material("Al", "m"),
-             "mylar": resolve_material("C10H8O4", "m", 1.40)}
+MATERIALS = {
+    "water": resolve_material("water", "m"),
+    "aluminum": resolve_material("Al", "m"),
+    "mylar": resolve_material("C10H8O4", "m", 1.40),
+}
 
 
 @pytest.mark.parametrize("name", sorted(MATERIALS))
@@ -43,7 +46,9 @@ def test_collision_stopping_power_within_2_percent_of_estar(name: str) -> None:
     # The acceptance: 2 % between 10 and 300 keV; measured: < 0.4 % for water, Al and
     # Mylar (whose Bragg-additivity I, 78.7 eV, is ESTAR's).
     in_range = energy_keV <= 300.0
-    np.testing.assert_allclose(mine[in_range], table["collision_MeV_cm2_per_g"][in_range], rtol=0.02)
+    np.testing.assert_allclose(
+        mine[in_range], table["collision_MeV_cm2_per_g"][in_range], rtol=0.02
+    )
     # Up to 1 MeV (the electron-beam range), with the density effect: still within 2 %.
     np.testing.assert_allclose(mine, table["collision_MeV_cm2_per_g"], rtol=0.02)
 
@@ -80,15 +85,17 @@ def test_mean_excitation_energies_match_icru37() -> None:
 def test_radiative_is_below_one_percent_of_total_for_light_elements_below_300_keV() -> None:
     energies = np.geomspace(0.1, 300.0, 40)
     for material in MATERIALS.values():
-        ratio = (radiative_stopping_power_MeV_cm2_per_g(material, energies)
-                 / collision_stopping_power_MeV_cm2_per_g(material, energies))
+        ratio = radiative_stopping_power_MeV_cm2_per_g(
+            material, energies
+        ) / collision_stopping_power_MeV_cm2_per_g(material, energies)
         assert ratio.max() < 0.01
 
 
 def test_range_in_um_uses_the_density() -> None:
     copper = resolve_material("Cu", "m")
     assert csda_range_um(copper, 20.0) == pytest.approx(
-        csda_range_g_per_cm2(copper, 20.0) / copper.density_g_cm3 * 1e4, rel=1e-12)
+        csda_range_g_per_cm2(copper, 20.0) / copper.density_g_cm3 * 1e4, rel=1e-12
+    )
     # a 20 keV photoelectron in Cu travels ~1.6 µm (ESTAR-type Bethe range)
     assert 1.0 < float(csda_range_um(copper, 20.0)[0]) < 2.5
 
@@ -96,7 +103,11 @@ def test_range_in_um_uses_the_density() -> None:
 @settings(max_examples=30, deadline=None)
 @given(st.floats(min_value=0.1, max_value=999.0))
 def test_stopping_positive_and_range_increasing_everywhere(energy_keV: float) -> None:
-    for material in (*MATERIALS.values(), resolve_material("Cu", "m"), resolve_material("NMC811", "m")):
+    for material in (
+        *MATERIALS.values(),
+        resolve_material("Cu", "m"),
+        resolve_material("NMC811", "m"),
+    ):
         assert collision_stopping_power_MeV_cm2_per_g(material, energy_keV)[0] > 0
         low, high = csda_range_g_per_cm2(material, [energy_keV, energy_keV * 1.001])
         assert 0 < low < high
@@ -104,7 +115,9 @@ def test_stopping_positive_and_range_increasing_everywhere(energy_keV: float) ->
 
 @pytest.mark.parametrize("energy", [0.05, 1000.5, float("nan"), float("inf"), -1.0])
 def test_energies_outside_the_table_are_refused(energy: float) -> None:
-    with pytest.raises(InputError, match=r"energy_keV = .*: electron stopping data cover 0\.1–1000 keV\."):
+    with pytest.raises(
+        InputError, match=r"energy_keV = .*: electron stopping data cover 0\.1–1000 keV\."
+    ):
         csda_range_um(MATERIALS["water"], energy)
 
 
@@ -115,23 +128,34 @@ def test_a_bool_is_not_an_energy() -> None:
 
 def test_element_without_i_value_is_refused() -> None:
     americium = resolve_material("Am", "m", 13.7)
-    with pytest.raises(InputError, match=r"material = 'element Z = 95': no ICRU 37 mean excitation energy beyond Z = 92\."):
+    with pytest.raises(
+        InputError,
+        match=r"material = 'element Z = 95': no ICRU 37 mean excitation energy beyond Z = 92\.",
+    ):
         mean_excitation_energy_eV(americium)
 
 
 def test_cli_json_keys(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["stopping", "--material", "water", "--energy-kev", "100", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert {"collision_stopping_power_MeV_cm2_per_g", "radiative_stopping_power_MeV_cm2_per_g",
-            "csda_range_g_per_cm2", "csda_range_um", "material", "density_g_cm3",
-            "energy_keV"} <= set(out)
+    assert {
+        "collision_stopping_power_MeV_cm2_per_g",
+        "radiative_stopping_power_MeV_cm2_per_g",
+        "csda_range_g_per_cm2",
+        "csda_range_um",
+        "material",
+        "density_g_cm3",
+        "energy_keV",
+    } <= set(out)
     assert out["collision_stopping_power_MeV_cm2_per_g"] == pytest.approx(4.115, rel=0.005)
     assert out["csda_range_um"] == pytest.approx(143.1, rel=0.01)
 
 
 def test_cli_formula_with_density_and_table(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["stopping", "--material", "C5H8O2", "--density-g-cm3", "1.19",
-                 "--energy-kev", "20"]) == 0
+    assert (
+        main(["stopping", "--material", "C5H8O2", "--density-g-cm3", "1.19", "--energy-kev", "20"])
+        == 0
+    )
     out = capsys.readouterr().out
     assert "C5H8O2" in out and "CSDA range" in out and "µm" in out
 

@@ -32,7 +32,9 @@ def test_parse_vary_reads_numbers_and_words():
     assert parse_vary("beam.profile=gaussian,tophat") == ("beam.profile", ["gaussian", "tophat"])
 
 
-@pytest.mark.parametrize("text", ["beam.energy_keV", "=27,60", "beam.energy_keV=", "beam.energy_keV=27,,60"])
+@pytest.mark.parametrize(
+    "text", ["beam.energy_keV", "=27,60", "beam.energy_keV=", "beam.energy_keV=27,,60"]
+)
 def test_parse_vary_errors(text):
     with pytest.raises(InputError, match=r"--vary = .*: KEY=V1,V2,\.\.\. with a dotted plan key"):
         parse_vary(text)
@@ -47,10 +49,16 @@ def test_set_dotted_sets_lists_and_every_location_exposure():
     assert [loc["exposure_s"] for loc in every["schedule"]["locations"]] == [3.0, 3.0, 3.0]
 
 
-@pytest.mark.parametrize("key, message", [
-    ("schedule.locations.7.exposure_s", r"'schedule.locations.7' indexes a list of 3 items \(0–2\)"),
-    ("beam.energy_keV.low", r"'beam.energy_keV' is a value, not a section"),
-])
+@pytest.mark.parametrize(
+    "key, message",
+    [
+        (
+            "schedule.locations.7.exposure_s",
+            r"'schedule.locations.7' indexes a list of 3 items \(0–2\)",
+        ),
+        ("beam.energy_keV.low", r"'beam.energy_keV' is a value, not a section"),
+    ],
+)
 def test_set_dotted_errors(key, message):
     with pytest.raises(InputError, match=message):
         set_dotted(_pcc(), key, 1.0)
@@ -58,8 +66,14 @@ def test_set_dotted_errors(key, message):
 
 def test_grid_first_key_slowest():
     points = grid(_pcc(), {"beam.energy_keV": [27, 60], "beam.flux_ph_s": [1e9, 1e10, 1e11]})
-    assert [tuple(v.values()) for v, _ in points] == [(27, 1e9), (27, 1e10), (27, 1e11),
-                                                      (60, 1e9), (60, 1e10), (60, 1e11)]
+    assert [tuple(v.values()) for v, _ in points] == [
+        (27, 1e9),
+        (27, 1e10),
+        (27, 1e11),
+        (60, 1e9),
+        (60, 1e10),
+        (60, 1e11),
+    ]
     assert points[4][1]["beam"] == {**_pcc()["beam"], "energy_keV": 60, "flux_ph_s": 1e10}
 
 
@@ -67,7 +81,7 @@ def test_local_parallel_sweep_equals_single_runs():
     vary = {"beam.flux_ph_s": [1e9, 8e10], "schedule.move_s": [0, 27, 60]}
     result = sweep(_pcc(), vary, workers=2, progress=False)
     assert len(result.rows) == 6
-    for (values, config), row in zip(grid(_pcc(), vary), result.rows):
+    for (values, config), row in zip(grid(_pcc(), vary), result.rows, strict=True):
         assert {k: row[k] for k in vary} == values
         assert row["worst_probe_dose_Gy"] == _single_run_dose(config)  # identical, not close
 
@@ -75,17 +89,20 @@ def test_local_parallel_sweep_equals_single_runs():
 def test_dask_sweep_equals_single_runs():
     distributed = pytest.importorskip("distributed")
     vary = {"beam.energy_keV": [27, 60], "schedule.locations.0.exposure_s": [2.5, 10]}
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as cluster:
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
         result = sweep(_pcc(), vary, scheduler=cluster.scheduler_address, progress=False)
-    for (_, config), row in zip(grid(_pcc(), vary), result.rows):
+    for (_, config), row in zip(grid(_pcc(), vary), result.rows, strict=True):
         assert row["worst_probe_dose_Gy"] == _single_run_dose(config)
 
 
 def test_unreachable_scheduler(monkeypatch):
     pytest.importorskip("distributed")
     monkeypatch.setattr(sweep_module, "DASK_CONNECT_TIMEOUT_S", 1)
-    with pytest.raises(InputError, match=r"--scheduler = 'tcp://127.0.0.1:9': no Dask scheduler answered"):
+    with pytest.raises(
+        InputError, match=r"--scheduler = 'tcp://127.0.0.1:9': no Dask scheduler answered"
+    ):
         sweep(_pcc(), {"beam.energy_keV": [27]}, scheduler="tcp://127.0.0.1:9", progress=False)
 
 
@@ -96,9 +113,21 @@ def test_bad_value_in_the_grid_is_one_sentence():
 
 def test_load_plan_config_splits_design_and_resolves_stack(tmp_path):
     stack_file = tmp_path / "cell.yaml"
-    stack_file.write_text(yaml.safe_dump({"name": "cell", "layers": [
-        {"name": "electrode", "material": "NMC811", "thickness_um": 50}]}), encoding="utf-8")
-    plan = {**_pcc(), "stack": "cell.yaml", "probe": "electrode", "design": {"technique": "xrd-transmission"}}
+    stack_file.write_text(
+        yaml.safe_dump(
+            {
+                "name": "cell",
+                "layers": [{"name": "electrode", "material": "NMC811", "thickness_um": 50}],
+            }
+        ),
+        encoding="utf-8",
+    )
+    plan = {
+        **_pcc(),
+        "stack": "cell.yaml",
+        "probe": "electrode",
+        "design": {"technique": "xrd-transmission"},
+    }
     path = tmp_path / "plan.yaml"
     path.write_text(yaml.safe_dump(plan), encoding="utf-8")
     config, design = load_plan_config(str(path))

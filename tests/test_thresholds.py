@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 
 from beamdesign.errors import InputError
@@ -37,7 +36,8 @@ def test_literature_rows_name_their_metric():
         assert row["where"] in WHERE, row["id"]
         assert row["source"], row["id"]
     assert {rows[i]["convention"] for i in rows if i.startswith("jousseaume2023")} == {
-        "total-attenuation"}
+        "total-attenuation"
+    }
     # absorbed dose measured in bulk electrolyte: in a cell, the best estimate of the same
     # quantity includes the photoelectrons the active material sends into the pores
     assert rows["ortiz2015-radiolysis"]["convention"] == "transport"
@@ -50,29 +50,50 @@ def test_every_threshold_carries_its_metric_and_the_papers_is_flagged_when_borro
     assert safe.caveat("graphite", 30.0) == ""
     assert "NMC811/NMC622 | graphite" in safe.caveat("LFP", 27.0)
     assert safe.caveat("NMC811", 60.0).startswith("borrowed")
-    custom = thresholds_from_config([{"name": "mine", "dose_Gy": 1e5, "convention":
-                                      "total-attenuation", "where": "hottest-point"}])[0]
+    custom = thresholds_from_config(
+        [
+            {
+                "name": "mine",
+                "dose_Gy": 1e5,
+                "convention": "total-attenuation",
+                "where": "hottest-point",
+            }
+        ]
+    )[0]
     assert custom.metric == "total-attenuation, hottest-point" and custom.caveat("LFP", 60) == ""
 
 
-@pytest.mark.parametrize("item, message", [
-    ({"name": "x", "dose_Gy": 5, "convention": "mu_en"},
-     r"thresholds\[0\].convention = 'mu_en': one of energy-absorption"),
-    ({"name": "x", "dose_Gy": 5, "where": "surface"},
-     r"thresholds\[0\].where = 'surface': one of column-mean, hottest-point"),
-    ({"name": "x", "dose_Gy": float("inf")}, r"dose_Gy = inf: .*finite numbers only"),
-    ({"name": "x", "dose_Gy": 2e9}, r"dose_Gy = 2e\+09: a number above 0 and at most 1e\+09 Gy"),
-    ({"name": "x", "dose_Gy": True}, r"thresholds\[0\].dose_Gy = true: .*not a number"),
-    ({"name": "x", "dose_Gy": 5, "constituent": 7}, r"thresholds\[0\].constituent = 7: text"),
-    ({"name": 7, "dose_Gy": 5}, r"thresholds\[0\].name = 7: text"),
-])
+@pytest.mark.parametrize(
+    "item, message",
+    [
+        (
+            {"name": "x", "dose_Gy": 5, "convention": "mu_en"},
+            r"thresholds\[0\].convention = 'mu_en': one of energy-absorption",
+        ),
+        (
+            {"name": "x", "dose_Gy": 5, "where": "surface"},
+            r"thresholds\[0\].where = 'surface': one of column-mean, hottest-point",
+        ),
+        ({"name": "x", "dose_Gy": float("inf")}, r"dose_Gy = inf: .*finite numbers only"),
+        (
+            {"name": "x", "dose_Gy": 2e9},
+            r"dose_Gy = 2e\+09: a number above 0 and at most 1e\+09 Gy",
+        ),
+        ({"name": "x", "dose_Gy": True}, r"thresholds\[0\].dose_Gy = true: .*not a number"),
+        ({"name": "x", "dose_Gy": 5, "constituent": 7}, r"thresholds\[0\].constituent = 7: text"),
+        ({"name": 7, "dose_Gy": 5}, r"thresholds\[0\].name = 7: text"),
+    ],
+)
 def test_new_threshold_keys_are_validated(item, message):
     with pytest.raises(InputError, match=message):
         thresholds_from_config([item])
 
 
 def test_custom_thresholds_and_mixed_lists():
-    config = ["jousseaume2023-active-only", {"name": "my binder limit", "dose_Gy": 5e5, "constituent": "PVDF"}]
+    config = [
+        "jousseaume2023-active-only",
+        {"name": "my binder limit", "dose_Gy": 5e5, "constituent": "PVDF"},
+    ]
     scale = thresholds_from_config(config)
     assert scale[-1].constituent == "PVDF" and scale[-1].dose_Gy == 5e5
 
@@ -85,14 +106,20 @@ def test_verdicts():
     assert verdict([scale[20e3]]) == f"{SAFE_VERDICT}; electrolyte radiolysis likely"
 
 
-@pytest.mark.parametrize("config, message", [
-    ([{"name": "x"}], r"thresholds\[0\].dose_Gy = missing: required"),
-    ([{"name": "x", "dose_Gy": -5}], r"thresholds\[0\].dose_Gy = -5"),
-    ([{"dose_Gy": 5}], r"thresholds\[0\].name = missing: required"),
-    ([{"name": "x", "dose_Gy": 5, "unit": "Gy"}], r"thresholds\[0\].unit = 'Gy': not a known key"),
-    ("nope", r"thresholds = 'nope': a threshold scale: jousseaume2023"),
-    ([], r"thresholds = \[\]"),
-])
+@pytest.mark.parametrize(
+    "config, message",
+    [
+        ([{"name": "x"}], r"thresholds\[0\].dose_Gy = missing: required"),
+        ([{"name": "x", "dose_Gy": -5}], r"thresholds\[0\].dose_Gy = -5"),
+        ([{"dose_Gy": 5}], r"thresholds\[0\].name = missing: required"),
+        (
+            [{"name": "x", "dose_Gy": 5, "unit": "Gy"}],
+            r"thresholds\[0\].unit = 'Gy': not a known key",
+        ),
+        ("nope", r"thresholds = 'nope': a threshold scale: jousseaume2023"),
+        ([], r"thresholds = \[\]"),
+    ],
+)
 def test_bad_thresholds(config, message):
     with pytest.raises(InputError, match=message):
         thresholds_from_config(config)

@@ -11,21 +11,24 @@ from beamdesign.errors import InputError, show
 from beamdesign.validate import Range, choice, mapping, number, text, unknown_keys
 
 
-@pytest.mark.parametrize("value, message", [
-    (True, r"f = true: a number from 1 to 1e\+16 ph/s; true/false is not a number\."),
-    (False, r"f = false: .*true/false is not a number"),
-    ("8e10", r"f = '8e10': .*a number in quotes is text; write it without quotes\."),
-    ("1_000", r"f = '1_000': .*write the number without underscores, e.g. 1000 not 1_000\."),
-    ("lots", r"f = 'lots': a number from 1 to 1e\+16 ph/s; text is not a number\."),
-    (None, r"f = missing: a number from 1"),
-    ([1], r"f = \[1\]: a number from 1"),
-    (math.nan, r"f = nan: .*; finite numbers only\."),
-    (-math.inf, r"f = -inf: .*; finite numbers only\."),
-    (-1e12, r"f = -1e\+12: a number from 1 to 1e\+16 ph/s\."),
-    (0.5, r"f = 0.5: a number from 1"),
-    (2e16, r"f = 2e\+16: a number from 1 to 1e\+16 ph/s\."),
-    (10**400, r"f = 1.000e\+400: a number from 1 to 1e\+16 ph/s\."),
-])
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        (True, r"f = true: a number from 1 to 1e\+16 ph/s; true/false is not a number\."),
+        (False, r"f = false: .*true/false is not a number"),
+        ("8e10", r"f = '8e10': .*a number in quotes is text; write it without quotes\."),
+        ("1_000", r"f = '1_000': .*write the number without underscores, e.g. 1000 not 1_000\."),
+        ("lots", r"f = 'lots': a number from 1 to 1e\+16 ph/s; text is not a number\."),
+        (None, r"f = missing: a number from 1"),
+        ([1], r"f = \[1\]: a number from 1"),
+        (math.nan, r"f = nan: .*; finite numbers only\."),
+        (-math.inf, r"f = -inf: .*; finite numbers only\."),
+        (-1e12, r"f = -1e\+12: a number from 1 to 1e\+16 ph/s\."),
+        (0.5, r"f = 0.5: a number from 1"),
+        (2e16, r"f = 2e\+16: a number from 1 to 1e\+16 ph/s\."),
+        (10**400, r"f = 1.000e\+400: a number from 1 to 1e\+16 ph/s\."),
+    ],
+)
 def test_number_refusals(value, message):
     with pytest.raises(InputError, match=message):
         validate.FLUX_PH_S.check(value, "f")
@@ -44,12 +47,19 @@ def test_number_accepts_ints_floats_and_bounds():
     assert validate.POROSITY.check(0, "f") == 0.0
 
 
-@pytest.mark.parametrize("rule, words", [
-    (Range(0, 1), "from 0 to 1"), (Range(0, 1, "s", low_open=True), "above 0 and at most 1 s"),
-    (Range(0, 1, high_open=True), "from 0 to below 1"), (Range(0, None, "Gy", low_open=True), "above 0 Gy"),
-    (Range(2, None), "at least 2"), (Range(None, 5, high_open=True), "below 5"), (Range(None, None), ""),
-    (validate.WAIT_S, "from 0 to 3.156e+07 s"),
-])
+@pytest.mark.parametrize(
+    "rule, words",
+    [
+        (Range(0, 1), "from 0 to 1"),
+        (Range(0, 1, "s", low_open=True), "above 0 and at most 1 s"),
+        (Range(0, 1, high_open=True), "from 0 to below 1"),
+        (Range(0, None, "Gy", low_open=True), "above 0 Gy"),
+        (Range(2, None), "at least 2"),
+        (Range(None, 5, high_open=True), "below 5"),
+        (Range(None, None), ""),
+        (validate.WAIT_S, "from 0 to 3.156e+07 s"),
+    ],
+)
 def test_range_in_words(rule, words):
     assert rule.rule() == words
 
@@ -60,11 +70,20 @@ def test_number_without_bounds_needs_only_a_finite_number():
         number(math.inf, "x")
 
 
-@pytest.mark.parametrize("value, shown", [
-    (-1e12, "-1e+12"), (1e-320, "9.99989e-321"), (0.1 + 0.2, "0.3"), (12, "12"), (True, "true"),
-    (10**20, "1.000e+20"), ("a\nb", "'a\\nb'"), (None, "None"),
-    ("x" * 300, "'" + "x" * 158 + "…' (302 characters)"),
-])
+@pytest.mark.parametrize(
+    "value, shown",
+    [
+        (-1e12, "-1e+12"),
+        (1e-320, "9.99989e-321"),
+        (0.1 + 0.2, "0.3"),
+        (12, "12"),
+        (True, "true"),
+        (10**20, "1.000e+20"),
+        ("a\nb", "'a\\nb'"),
+        (None, "None"),
+        ("x" * 300, "'" + "x" * 158 + "…' (302 characters)"),
+    ],
+)
 def test_show(value, shown):
     assert show(value) == shown
 
@@ -82,14 +101,23 @@ def test_text():
 
 def test_choice_is_case_insensitive_and_suggests():
     assert choice("Gaussian", "beam.profile", ("tophat", "gaussian")) == "gaussian"
-    with pytest.raises(InputError, match=r"beam.profile = 'gausian': one of tophat, gaussian; did you mean 'gaussian'\?"):
+    with pytest.raises(
+        InputError,
+        match=r"beam.profile = 'gausian': one of tophat, gaussian; did you mean 'gaussian'\?",
+    ):
         choice("gausian", "beam.profile", ("tophat", "gaussian"))
     with pytest.raises(InputError, match=r"beam.profile = true: one of tophat, gaussian\.$"):
         choice(True, "beam.profile", ("tophat", "gaussian"))
 
 
 def test_unknown_keys_and_mapping():
-    with pytest.raises(InputError, match=r"beam.flux = 1: not a known key; allowed: energy_keV, flux_ph_s; did you mean 'flux_ph_s'\?"):
+    with pytest.raises(
+        InputError,
+        match=(
+            r"beam.flux = 1: not a known key; allowed: energy_keV, flux_ph_s; did you mean "
+            r"'flux_ph_s'\?"
+        ),
+    ):
         unknown_keys({"flux": 1}, ("energy_keV", "flux_ph_s"), "beam")
     with pytest.raises(InputError, match=r"^colour = 'red': not a known key"):
         unknown_keys({"colour": "red"}, ("title",), "")

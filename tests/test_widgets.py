@@ -3,31 +3,48 @@ what the panels show."""
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
-
 import json
 
+import numpy as np
+import pytest
 import yaml
 
+from beamdesign import widgets as widgets_package
 from beamdesign.errors import InputError
 from beamdesign.experiment import run_plan
 from beamdesign.plan import builtin_plan_names, load_plan, plan_from_config
-from beamdesign import widgets as widgets_package
 from beamdesign.widgets import figures
 from beamdesign.widgets import planner as planner_module
-from beamdesign.widgets.planner import (LAYER_TOOLTIPS, TOOLTIPS, Planner, format_number,
-                                        human_message)
+from beamdesign.widgets.planner import (
+    LAYER_TOOLTIPS,
+    TOOLTIPS,
+    Planner,
+    format_number,
+    human_message,
+)
 
 # the 40 × 40 raster of benchmarks/bench_planner.py
 RASTER_40X40 = {
-    "version": 1, "title": "40 × 40 raster", "stack": "pouch-nmc811-graphite",
-    "beam": {"energy_keV": 27, "flux_ph_s": 1e11, "spot_um": [200, 200], "profile": "gaussian",
-             "convention": "energy-absorption"},
+    "version": 1,
+    "title": "40 × 40 raster",
+    "stack": "pouch-nmc811-graphite",
+    "beam": {
+        "energy_keV": 27,
+        "flux_ph_s": 1e11,
+        "spot_um": [200, 200],
+        "profile": "gaussian",
+        "convention": "energy-absorption",
+    },
     "protocol": ["Charge at C/2 until 100%"],
-    "schedule": {"raster": {"pattern": "snake", "nx": 40, "ny": 40, "step_um": [250, 250]},
-                 "exposure_s": 10, "move_s": 2, "loop": "until-end", "pause_s": 0},
-    "probe": "NMC811 cathode", "thresholds": "jousseaume2023",
+    "schedule": {
+        "raster": {"pattern": "snake", "nx": 40, "ny": 40, "step_um": [250, 250]},
+        "exposure_s": 10,
+        "move_s": 2,
+        "loop": "until-end",
+        "pause_s": 0,
+    },
+    "probe": "NMC811 cathode",
+    "thresholds": "jousseaume2023",
 }
 
 
@@ -180,7 +197,9 @@ def test_figure_data_lengths(name):
     foot = dm["map_ellipses"] if result.plan.beam.profile == "gaussian" else dm["map_rects"]
     assert len(foot["x"]) == n_loc
     st = figures.stack_data(result)
-    assert len(st["stack_bars"]["key"]) == len(result.spectrum.keys) == len(st["stack_bars"]["rate"])
+    assert (
+        len(st["stack_bars"]["key"]) == len(result.spectrum.keys) == len(st["stack_bars"]["rate"])
+    )
     en = figures.energy_data(result.plan)
     assert len(en["energy_curve"]["energy"]) == figures.ENERGY_POINTS
     assert en["energy_marker"]["energy"] == [result.plan.beam.energy_keV]
@@ -196,8 +215,12 @@ def test_energy_marker_matches_spectrum(default_result):
 
 
 def test_figures_build_and_update(default_result):
-    figs = [figures.dose_time_figure(default_result), figures.dose_map_figure(default_result),
-            figures.stack_figure(default_result), figures.energy_figure(default_result.plan)]
+    figs = [
+        figures.dose_time_figure(default_result),
+        figures.dose_map_figure(default_result),
+        figures.stack_figure(default_result),
+        figures.energy_figure(default_result.plan),
+    ]
     assert all(f is not None for f in figs)
     data = figures.dose_map_data(default_result)
     data["map_image"]["peak"] = [123.0]
@@ -267,12 +290,22 @@ def test_render_report_button_renders_the_current_plan(planner, tmp_path, monkey
     assert "kernel died" in planner.file_html.value and "⚠" in planner.file_html.value
 
 
-@pytest.mark.parametrize("field, key", [
-    ("beam.energy_keV", "energy_keV"), ("beam.spot_um", "spot"), ("beam.flux_ph_s", "flux_ph_s"),
-    ("beam.attenuators[0].transmission", "attenuator_transmission"), ("protocol[2]", "protocol"),
-    ("schedule.locations[1].exposure_s", "locations"), ("schedule.raster.nx", "raster"),
-    ("schedule.move_s", "move_s"), ("probe", "probe"), ("stack", "cell"), ("weird", "general"),
-])
+@pytest.mark.parametrize(
+    "field, key",
+    [
+        ("beam.energy_keV", "energy_keV"),
+        ("beam.spot_um", "spot"),
+        ("beam.flux_ph_s", "flux_ph_s"),
+        ("beam.attenuators[0].transmission", "attenuator_transmission"),
+        ("protocol[2]", "protocol"),
+        ("schedule.locations[1].exposure_s", "locations"),
+        ("schedule.raster.nx", "raster"),
+        ("schedule.move_s", "move_s"),
+        ("probe", "probe"),
+        ("stack", "cell"),
+        ("weird", "general"),
+    ],
+)
 def test_error_fields_map_to_their_control(planner, field, key):
     assert planner._message_widget(field) is planner._messages[key]
 
@@ -280,18 +313,29 @@ def test_error_fields_map_to_their_control(planner, field, key):
 # ---------------------------------------------------------------------- issue 10
 def test_every_control_has_a_tooltip_and_a_hook(planner):
     for name, control in planner.controls.items():
-        key = name.split(".")[-1]
         assert control.tooltip, name
-        assert f"bd-{name}" in control._dom_classes or f"bd-{name.replace('[', '-').replace('].', '-')}" in control._dom_classes
+        assert (
+            f"bd-{name}" in control._dom_classes
+            or f"bd-{name.replace('[', '-').replace('].', '-')}" in control._dom_classes
+        )
     assert set(TOOLTIPS) == set(planner._static_controls)
     assert all(key in LAYER_TOOLTIPS for key in planner._rows[0].controls)
 
 
-@pytest.mark.parametrize("value, unit, text", [
-    (-1e12, "ph/s", "−1 × 10¹² ph/s"), (27, "keV", "27 keV"), (0.335, "", "0.335"),
-    (2.5e-5, "s", "2.5 × 10⁻⁵ s"), (99999.0, "", "1 × 10⁵"), (12345.0, "", "1.23 × 10⁴"), (float("nan"), "", "not a number"),
-    (float("inf"), "µm", "∞ µm"), ("x", "", "'x'"),
-])
+@pytest.mark.parametrize(
+    "value, unit, text",
+    [
+        (-1e12, "ph/s", "−1 × 10¹² ph/s"),
+        (27, "keV", "27 keV"),
+        (0.335, "", "0.335"),
+        (2.5e-5, "s", "2.5 × 10⁻⁵ s"),
+        (99999.0, "", "1 × 10⁵"),
+        (12345.0, "", "1.23 × 10⁴"),
+        (float("nan"), "", "not a number"),
+        (float("inf"), "µm", "∞ µm"),
+        ("x", "", "'x'"),
+    ],
+)
 def test_format_number(value, unit, text):
     assert format_number(value, unit) == text
 
@@ -304,7 +348,9 @@ def test_error_in_plain_words_next_to_its_control(planner):
     assert "beam.flux_ph_s" not in text and "1000000000000" not in text
     assert planner._messages["flux_ph_s"].value and not planner._messages["energy_keV"].value
     # figures and summary stale together, with the same sentence
-    assert "Stale" in planner.summary_html.value and "got −1 × 10¹² ph/s" in planner.summary_html.value
+    assert (
+        "Stale" in planner.summary_html.value and "got −1 × 10¹² ph/s" in planner.summary_html.value
+    )
     assert all(f.title.text.startswith("STALE") for f in planner.figures.values())
     error = InputError("beam.spot_um", [0, 5], "must be two numbers > 0 (µm)")
     assert human_message(error) == "Spot size must be two numbers > 0 (µm); got 0 × 5 µm."
@@ -312,10 +358,18 @@ def test_error_in_plain_words_next_to_its_control(planner):
 
 def test_nothing_typed_crashes(planner):
     c = planner.controls
-    for name, bad in [("loop", "forever"), ("protocol", ""), ("locations", "x"), ("nx", 0),
-                      ("layers[0].material", "Zz9"), ("layers[0].thickness_um", float("nan")),
-                      ("energy_keV", float("inf")), ("layers[0].density_g_cm3", -2.0),
-                      ("title", ""), ("meta_sample", "  ")]:
+    for name, bad in [
+        ("loop", "forever"),
+        ("protocol", ""),
+        ("locations", "x"),
+        ("nx", 0),
+        ("layers[0].material", "Zz9"),
+        ("layers[0].thickness_um", float("nan")),
+        ("energy_keV", float("inf")),
+        ("layers[0].density_g_cm3", -2.0),
+        ("title", ""),
+        ("meta_sample", "  "),
+    ]:
         c[name].value = bad
         assert planner.stale == bool(planner.errors)
         if planner.errors:  # the summary says stale whenever the figures are
@@ -332,7 +386,10 @@ def test_title_notes_metadata_are_saved(planner, tmp_path):
     c["meta_beamline"].value = "ID31"
     c["meta_principal_investigator"].value = "A. Person"
     assert planner.result.plan.title == "LFP pouch at ID31"
-    assert planner.result.plan.metadata == {"beamline": "ID31", "principal_investigator": "A. Person"}
+    assert planner.result.plan.metadata == {
+        "beamline": "ID31",
+        "principal_investigator": "A. Person",
+    }
     assert "LFP pouch at ID31" in planner.summary_html.value
     path = planner.save(tmp_path / "p.yaml")
     saved = yaml.safe_load(path.read_text())

@@ -46,18 +46,27 @@ TEACHER = NOTEBOOKS / "teacher" / "04_classroom_exercises_teacher.ipynb"
 #: notebooks that are templates run by the report (executed by papermill, never in place)
 TEMPLATES = {"report_template.ipynb"}
 MAX_BYTES = 1_000_000
-_DROPPED_MIME = {"application/javascript", "application/vnd.bokehjs_load.v0+json",
-                 "application/vnd.bokehjs_exec.v0+json", "application/vnd.jupyter.widget-view+json",
-                 "application/vnd.jupyter.widget-state+json"}
-_COMMENT_TAGS = {"# NBVAL_CHECK_OUTPUT": "nbval-check-output",
-                 "# NBVAL_IGNORE_OUTPUT": "nbval-ignore-output"}
+_DROPPED_MIME = {
+    "application/javascript",
+    "application/vnd.bokehjs_load.v0+json",
+    "application/vnd.bokehjs_exec.v0+json",
+    "application/vnd.jupyter.widget-view+json",
+    "application/vnd.jupyter.widget-state+json",
+}
+_COMMENT_TAGS = {
+    "# NBVAL_CHECK_OUTPUT": "nbval-check-output",
+    "# NBVAL_IGNORE_OUTPUT": "nbval-ignore-output",
+}
 _CELL_KEYS_KEPT = {"tags", "jupyter", "editable", "deletable"}
 
 
 def all_notebooks() -> list[Path]:
     """The documents (not the report template, which the report helper owns and papermill runs)."""
-    return sorted(p for p in NOTEBOOKS.rglob("*.ipynb")
-                  if ".ipynb_checkpoints" not in p.parts and p.name not in TEMPLATES)
+    return sorted(
+        p
+        for p in NOTEBOOKS.rglob("*.ipynb")
+        if ".ipynb_checkpoints" not in p.parts and p.name not in TEMPLATES
+    )
 
 
 def _source(cell: dict) -> str:
@@ -72,12 +81,17 @@ def _lines(text: str) -> list[str]:
 def _keep_output(output: dict) -> dict | None:
     kind = output.get("output_type")
     if kind == "stream":
-        return None if output.get("name") == "stderr" else {
-            "name": output["name"], "output_type": "stream", "text": output.get("text", "")}
+        return (
+            None
+            if output.get("name") == "stderr"
+            else {"name": output["name"], "output_type": "stream", "text": output.get("text", "")}
+        )
     if kind in ("display_data", "execute_result"):
         data = {k: v for k, v in output.get("data", {}).items() if k not in _DROPPED_MIME}
-        if not data or set(output.get("data", {})) & {"application/vnd.jupyter.widget-view+json",
-                                                      "application/vnd.bokehjs_exec.v0+json"}:
+        if not data or set(output.get("data", {})) & {
+            "application/vnd.jupyter.widget-view+json",
+            "application/vnd.bokehjs_exec.v0+json",
+        }:
             # a widget view without its state is a raw VBox(children=…) text; a bokeh plot
             # needs the BokehJS that is not stored (and its ids change on every run)
             return None
@@ -93,10 +107,14 @@ def _keep_output(output: dict) -> dict | None:
 def normalise(nb: dict) -> dict:
     """The notebook without execution noise (see the module docstring). Idempotent."""
     nb = copy.deepcopy(nb)
-    nb["metadata"] = {k: v for k, v in nb.get("metadata", {}).items()
-                      if k in ("kernelspec", "language_info")}
-    nb["metadata"]["kernelspec"] = {"display_name": "Python 3", "language": "python",
-                                    "name": "python3"}
+    nb["metadata"] = {
+        k: v for k, v in nb.get("metadata", {}).items() if k in ("kernelspec", "language_info")
+    }
+    nb["metadata"]["kernelspec"] = {
+        "display_name": "Python 3",
+        "language": "python",
+        "name": "python3",
+    }
     if "language_info" in nb["metadata"]:
         nb["metadata"]["language_info"] = {"name": "python", "pygments_lexer": "ipython3"}
     count = 0
@@ -147,7 +165,7 @@ def _split_solution(text: str, student: bool) -> tuple[str, bool]:
         if stripped.startswith("### STUDENT:"):
             found = True
             if student:
-                out.append(line[: line.index("###")] + stripped[len("### STUDENT:"):].strip())
+                out.append(line[: line.index("###")] + stripped[len("### STUDENT:") :].strip())
         elif stripped == "### BEGIN SOLUTION":
             in_solution = found = True
         elif stripped == "### END SOLUTION":
@@ -202,9 +220,13 @@ def _carry_outputs(path: Path, nb: dict) -> dict:
     old = json.loads(path.read_text(encoding="utf-8"))
     by_source = {_source(c): c.get("outputs", []) for c in old["cells"] if c["cell_type"] == "code"}
     for cell in nb["cells"]:
-        if cell["cell_type"] == "code" and not cell.get("outputs"):
-            if _source(cell) in by_source and "student" not in cell["metadata"].get("tags", []):
-                cell["outputs"] = by_source[_source(cell)]
+        if (
+            cell["cell_type"] == "code"
+            and not cell.get("outputs")
+            and _source(cell) in by_source
+            and "student" not in cell["metadata"].get("tags", [])
+        ):
+            cell["outputs"] = by_source[_source(cell)]
     return nb
 
 
@@ -217,9 +239,23 @@ def execute(paths: list[Path]) -> None:
         if path.name in TEMPLATES:
             continue
         print(f"executing {path.relative_to(ROOT)}", flush=True)
-        subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook",
-                        "--execute", "--inplace", "--ExecutePreprocessor.timeout=900",
-                        path.name], cwd=path.parent, env=env, check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "jupyter",
+                "nbconvert",
+                "--to",
+                "notebook",
+                "--execute",
+                "--inplace",
+                "--ExecutePreprocessor.timeout=900",
+                path.name,
+            ],
+            cwd=path.parent,
+            env=env,
+            check=True,
+        )
         _write_if_changed(path, dumps(normalise(json.loads(path.read_text("utf-8")))), False)
         if path == STUDENT:  # executed answers are never stored in the student copy
             student, _ = classroom_copies(json.loads(CLASSROOM_SOURCE.read_text("utf-8")))
@@ -230,8 +266,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("command", choices=["normalise", "classroom", "execute"])
     parser.add_argument("files", nargs="*", type=Path)
-    parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if a "
-                        "file would change or is over 1 MB")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="change nothing; exit 1 if a file would change or is over 1 MB",
+    )
     args = parser.parse_args(argv)
     paths = [p.resolve() for p in args.files] or all_notebooks()
     if args.command == "execute":
@@ -240,9 +279,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "classroom":
         changed = build_classroom(args.check)
     else:
-        changed = [p for p in paths
-                   if _write_if_changed(p, dumps(normalise(json.loads(p.read_text("utf-8")))),
-                                        args.check)]
+        changed = [
+            p
+            for p in paths
+            if _write_if_changed(p, dumps(normalise(json.loads(p.read_text("utf-8")))), args.check)
+        ]
     big = [p for p in paths if p.stat().st_size > MAX_BYTES]
     for p in changed:
         print(f"{'would change' if args.check else 'wrote'} {p.relative_to(ROOT)}")

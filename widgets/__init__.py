@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from typing import Literal
 
 # xraylib_np runs every call in an OpenMP parallel region. The planner asks for a handful of
 # energies at a time, where starting threads costs far more than it saves: on a loaded
@@ -47,8 +48,8 @@ def setup_notebook(resources: str | None = None) -> None:
     if os.environ.get("OMP_NUM_THREADS", "1") == "1":
         limit_openmp_threads(1)
 
-    mode = (resources or os.environ.get("BOKEH_RESOURCES") or "inline").lower()
-    mode = mode if mode in ("inline", "cdn") else "inline"
+    requested = (resources or os.environ.get("BOKEH_RESOURCES") or "inline").lower()
+    mode: Literal["inline", "cdn"] = "cdn" if requested == "cdn" else "inline"
     bokeh.io.output_notebook(Resources(mode=mode, components=["bokeh"]), hide_banner=True)
 
 

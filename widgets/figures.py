@@ -14,16 +14,29 @@ engine change is adapted in one place.
 from __future__ import annotations
 
 import html
+from typing import Any, cast
 
 import numpy as np
-from bokeh.models import (ColorBar, ColumnDataSource, FactorRange, HoverTool, LinearAxis,
-                          LinearColorMapper, LinearScale, Range1d)
+from bokeh.models import (
+    Axis,
+    ColumnDataSource,
+    FactorRange,
+    HoverTool,
+    LinearAxis,
+    LinearColorMapper,
+    LinearScale,
+    Range1d,
+)
+from bokeh.models.annotations import ColorBar, Title
+from bokeh.models.renderers import DataRenderer
 from bokeh.palettes import Category10_10, Viridis256
 from bokeh.plotting import figure
+from numpy.typing import ArrayLike, NDArray
 
 from beamdesign.dose import dose_spectrum
 from beamdesign.experiment import ExperimentResult, metric_rates
 from beamdesign.plan import Plan, probe_key
+from beamdesign.thresholds import Threshold
 from beamdesign.units import duration, si
 
 #: verdict table rows shown (worst locations first)
@@ -41,24 +54,24 @@ WIDTH, HEIGHT = 560, 340
 STALE_FILL = "#d9d9d9"
 
 
-def _log_safe(values: np.ndarray, floor: float) -> np.ndarray:
+def _log_safe(values: ArrayLike, floor: float) -> NDArray[np.float32]:
     """Values for a log axis: zeros and negatives become NaN (not drawn)."""
-    out = np.asarray(values, dtype=float).copy()
+    out: NDArray[np.float64] = np.asarray(values, dtype=float).copy()
     out[~(out > floor)] = np.nan
     return out.astype(np.float32)
 
 
-def _f32(values) -> np.ndarray:
+def _f32(values: ArrayLike) -> NDArray[np.float32]:
     """Float32 for the browser: half the bytes, ~7 significant digits (plots show 3)."""
     return np.asarray(values, dtype=float).astype(np.float32)
 
 
-def _meta(title: str, y_label: str = "") -> dict:
+def _meta(title: str, y_label: str = "") -> dict[str, list[str]]:
     return {"title": [title], "y_label": [y_label]}
 
 
 # --------------------------------------------------------------------------- dose vs time
-def probe_threshold_levels(result: ExperimentResult) -> dict:
+def probe_threshold_levels(result: ExperimentResult) -> dict[Threshold, float]:
     """{threshold on the probe: its level (Gy) in the displayed convention, column mean}.
 
     A threshold is defined in its own metric; on a plot of the displayed dose it sits at
@@ -77,7 +90,7 @@ def probe_threshold_levels(result: ExperimentResult) -> dict:
     return out
 
 
-def dose_time_data(result: ExperimentResult) -> dict[str, dict]:
+def dose_time_data(result: ExperimentResult) -> dict[str, dict[str, Any]]:
     """Cumulative probed dose (Gy) vs time (h) at up to MAX_LINES locations, SOC (%),
     threshold levels and crossings."""
     t = result.time_s
@@ -92,9 +105,10 @@ def dose_time_data(result: ExperimentResult) -> dict[str, dict]:
     if n_rows <= MAX_LINES:
         shown = list(range(n_rows))
     else:  # worst first, then evenly spaced ranks down to the least exposed
-        shown = sorted({int(order[int(round(k))])
-                        for k in np.linspace(0, n_rows - 1, MAX_LINES)},
-                       key=lambda i: -final[i])
+        shown = sorted(
+            {int(order[round(k)]) for k in np.linspace(0, n_rows - 1, MAX_LINES)},
+            key=lambda i: -final[i],
+        )
     probe = result.probe
     # each threshold on the probe, drawn at the dose it means in the displayed convention
     shown_levels = probe_threshold_levels(result)
@@ -108,8 +122,11 @@ def dose_time_data(result: ExperimentResult) -> dict[str, dict]:
         "color": [Category10_10[k % 10] for k in range(len(shown))],
     }
     if n_rows > MAX_LINES:
-        band = {"x": hours, "lo": _f32(np.maximum(doses.min(axis=0), floor)),
-                "hi": _f32(doses.max(axis=0))}
+        band: dict[str, Any] = {
+            "x": hours,
+            "lo": _f32(np.maximum(doses.min(axis=0), floor)),
+            "hi": _f32(doses.max(axis=0)),
+        }
     else:
         band = {"x": [], "lo": [], "hi": []}
     soc = {"x": hours, "soc": _f32(result.soc[idx] * 100.0)}
@@ -119,8 +136,13 @@ def dose_time_data(result: ExperimentResult) -> dict[str, dict]:
         same = th.convention == result.plan.beam.convention and th.where == "column-mean"
         names.append(th.name + ("" if same else f" = {si(level, 'Gy')} as shown"))
         levels.append(level)
-    thresholds = {"x0": [0.0] * len(levels), "x1": [t_end] * len(levels), "y": levels,
-                  "label": names, "label_x": [t_end * 0.01] * len(levels)}
+    thresholds = {
+        "x0": [0.0] * len(levels),
+        "x1": [t_end] * len(levels),
+        "y": levels,
+        "label": names,
+        "label_x": [t_end * 0.01] * len(levels),
+    }
     cx, cy, clabel = [], [], []
     for loc in result.locations:
         for c in loc.crossings:
@@ -128,96 +150,188 @@ def dose_time_data(result: ExperimentResult) -> dict[str, dict]:
                 cx.append(c.time_s / 3600.0)
                 cy.append(shown_levels[c.threshold])
                 soc_text = "" if c.soc is None else f", SOC {100 * c.soc:.3g} %"
-                clabel.append(f"{loc.name}: {c.threshold.name} at {c.time_s / 3600:.3g} h{soc_text}")
+                clabel.append(
+                    f"{loc.name}: {c.threshold.name} at {c.time_s / 3600:.3g} h{soc_text}"
+                )
     crossings = {"x": cx, "y": cy, "label": clabel}
-    return {"dose_lines": lines, "dose_band": band, "soc": soc, "thresholds": thresholds,
-            "crossings": crossings,
-            "meta": _meta(f"Cumulative dose of {probe}", f"dose of {probe} (Gy)")}
+    return {
+        "dose_lines": lines,
+        "dose_band": band,
+        "soc": soc,
+        "thresholds": thresholds,
+        "crossings": crossings,
+        "meta": _meta(f"Cumulative dose of {probe}", f"dose of {probe} (Gy)"),
+    }
 
 
-def dose_time_figure(result: ExperimentResult):
+def dose_time_figure(result: ExperimentResult) -> figure:
     """Cumulative dose of the probed constituent vs time, SOC on a second axis."""
     data = dose_time_data(result)
     src = _sources(data)
-    fig = figure(width=WIDTH, height=HEIGHT, y_axis_type="log", x_axis_label="time (h)",
-                 y_axis_label=data["meta"]["y_label"][0], title=data["meta"]["title"][0],
-                 tools="pan,wheel_zoom,box_zoom,reset,save", name="dose_time")
+    fig = figure(
+        width=WIDTH,
+        height=HEIGHT,
+        y_axis_type="log",
+        x_axis_label="time (h)",
+        y_axis_label=data["meta"]["y_label"][0],
+        title=data["meta"]["title"][0],
+        tools="pan,wheel_zoom,box_zoom,reset,save",
+        name="dose_time",
+    )
     fig.varea("x", "lo", "hi", source=src["dose_band"], fill_alpha=0.2, fill_color="grey")
-    levels = fig.segment("x0", "y", "x1", "y", source=src["thresholds"], line_dash="dashed",
-                line_color="firebrick", line_alpha=0.6)
-    fig.text("label_x", "y", "label", source=src["thresholds"], text_font_size="8pt",
-             text_color="firebrick", text_baseline="bottom")
-    lines = fig.multi_line("xs", "ys", source=src["dose_lines"], line_color="color",
-                           line_width=2, legend_field="name")
-    fig.scatter("x", "y", source=src["crossings"], marker="x", size=10, line_width=2,
-                color="black")
-    fig.extra_y_ranges = {"soc": Range1d(0, 100)}
+    levels = fig.segment(
+        "x0",
+        "y",
+        "x1",
+        "y",
+        source=src["thresholds"],
+        line_dash="dashed",
+        line_color="firebrick",
+        line_alpha=0.6,
+    )
+    fig.text(
+        "label_x",
+        "y",
+        "label",
+        source=src["thresholds"],
+        text_font_size="8pt",
+        text_color="firebrick",
+        text_baseline="bottom",
+    )
+    lines = fig.multi_line(
+        "xs", "ys", source=src["dose_lines"], line_color="color", line_width=2, legend_field="name"
+    )
+    fig.scatter("x", "y", source=src["crossings"], marker="x", size=10, line_width=2, color="black")
+    fig.extra_y_ranges = {"soc": Range1d(start=0, end=100)}
     fig.extra_y_scales = {"soc": LinearScale()}  # the main y axis is log
     fig.add_layout(LinearAxis(y_range_name="soc", axis_label="SOC (%)"), "right")
-    fig.line("x", "soc", source=src["soc"], y_range_name="soc", line_color="grey",
-             line_dash="dotted", line_width=2)
-    fig.y_range.renderers = [lines, levels]  # not the SOC line of the second axis
-    fig.add_tools(HoverTool(renderers=[lines], tooltips=[("location", "@name"),
-                                                         ("final dose", "@final")]))
+    fig.line(
+        "x",
+        "soc",
+        source=src["soc"],
+        y_range_name="soc",
+        line_color="grey",
+        line_dash="dotted",
+        line_width=2,
+    )
+    # not the SOC line of the second axis; figure's default y range is a DataRange1d
+    fig.y_range.renderers = [lines, levels]  # type: ignore[attr-defined]
+    fig.add_tools(
+        HoverTool(renderers=[lines], tooltips=[("location", "@name"), ("final dose", "@final")])
+    )
     fig.legend.location = "bottom_right"
     fig.legend.label_text_font_size = "8pt"
     return fig
 
 
 # --------------------------------------------------------------------------- dose map
-def dose_map_data(result: ExperimentResult) -> dict[str, dict]:
+def dose_map_data(result: ExperimentResult) -> dict[str, dict[str, Any]]:
     """Final probed dose (Gy) over the measured area, beam footprints and the peak."""
     beam = result.plan.beam
     xy = result.plan.schedule.xy_um
     # the engine's default pitch (spot / 8), coarsened so the map stays <= MAP_MAX_SIDE a side
     # (the margin is about one spot on each side)
     extent_um = float(np.max(np.ptp(xy, axis=0))) + 3 * max(beam.spot_um)
-    dmap = result.dose_map(resolution_um=max(min(beam.spot_um) / 8.0, 1.0,
-                                             extent_um / MAP_MAX_SIDE))
+    dmap = result.dose_map(
+        resolution_um=max(min(beam.spot_um) / 8.0, 1.0, extent_um / MAP_MAX_SIDE)
+    )
     x, y = dmap.x_um, dmap.y_um
     res = dmap.resolution_um
-    image = {"image": [_f32(dmap.values)], "x": [float(x[0]) - res / 2],
-             "y": [float(y[0]) - res / 2], "dw": [float(x[-1] - x[0]) + res],
-             "dh": [float(y[-1] - y[0]) + res], "peak": [float(dmap.peak_value)]}
+    image = {
+        "image": [_f32(dmap.values)],
+        "x": [float(x[0]) - res / 2],
+        "y": [float(y[0]) - res / 2],
+        "dw": [float(x[-1] - x[0]) + res],
+        "dh": [float(y[-1] - y[0]) + res],
+        "peak": [float(dmap.peak_value)],
+    }
     w, h = beam.spot_um
-    foot = {"x": _f32(xy[:, 0]), "y": _f32(xy[:, 1]), "w": _f32(np.full(len(xy), w)),
-            "h": _f32(np.full(len(xy), h)),
-            "name": [loc.name for loc in result.locations],
-            "dose": [si(loc.dose_Gy[result.probe], "Gy") for loc in result.locations]}
-    empty = {k: [] for k in foot}
-    peak = {"x": [dmap.peak_xy_um[0]], "y": [dmap.peak_xy_um[1]],
-            "label": [f"peak {si(dmap.peak_value, 'Gy')}"]}
-    return {"map_image": image,
-            "map_ellipses": foot if beam.profile == "gaussian" else empty,
-            "map_rects": foot if beam.profile != "gaussian" else empty,
-            "map_peak": peak, "meta": _meta(f"Final dose of {result.probe}")}
+    foot = {
+        "x": _f32(xy[:, 0]),
+        "y": _f32(xy[:, 1]),
+        "w": _f32(np.full(len(xy), w)),
+        "h": _f32(np.full(len(xy), h)),
+        "name": [loc.name for loc in result.locations],
+        "dose": [si(loc.dose_Gy[result.probe], "Gy") for loc in result.locations],
+    }
+    empty: dict[str, list[Any]] = {k: [] for k in foot}
+    peak = {
+        "x": [dmap.peak_xy_um[0]],
+        "y": [dmap.peak_xy_um[1]],
+        "label": [f"peak {si(dmap.peak_value, 'Gy')}"],
+    }
+    return {
+        "map_image": image,
+        "map_ellipses": foot if beam.profile == "gaussian" else empty,
+        "map_rects": foot if beam.profile != "gaussian" else empty,
+        "map_peak": peak,
+        "meta": _meta(f"Final dose of {result.probe}"),
+    }
 
 
-def dose_map_figure(result: ExperimentResult):
+def dose_map_figure(result: ExperimentResult) -> figure:
     """2-D map of the final probed dose with beam footprints (FWHM ellipses or top-hat rects)."""
     data = dose_map_data(result)
     src = _sources(data)
-    fig = figure(width=WIDTH, height=HEIGHT, match_aspect=True, x_axis_label="x (µm)",
-                 y_axis_label="y (µm)", title=data["meta"]["title"][0],
-                 tools="pan,wheel_zoom,box_zoom,reset,save", name="dose_map")
-    mapper = LinearColorMapper(palette=Viridis256, low=0.0,
-                               high=max(data["map_image"]["peak"][0], 1e-30), name="dose_mapper")
+    fig = figure(
+        width=WIDTH,
+        height=HEIGHT,
+        match_aspect=True,
+        x_axis_label="x (µm)",
+        y_axis_label="y (µm)",
+        title=data["meta"]["title"][0],
+        tools="pan,wheel_zoom,box_zoom,reset,save",
+        name="dose_map",
+    )
+    mapper = LinearColorMapper(
+        palette=Viridis256,
+        low=0.0,
+        high=max(data["map_image"]["peak"][0], 1e-30),
+        name="dose_mapper",
+    )
     fig.image("image", "x", "y", "dw", "dh", source=src["map_image"], color_mapper=mapper)
     fig.add_layout(ColorBar(color_mapper=mapper, title="dose (Gy)", width=10), "right")
-    feet = [fig.ellipse("x", "y", "w", "h", source=src["map_ellipses"], fill_alpha=0,
-                        line_color="white", line_alpha=0.7),
-            fig.rect("x", "y", "w", "h", source=src["map_rects"], fill_alpha=0,
-                     line_color="white", line_alpha=0.7)]
-    fig.scatter("x", "y", source=src["map_peak"], marker="cross", size=14, color="red",
-                line_width=2)
-    fig.text("x", "y", "label", source=src["map_peak"], text_color="red",
-             text_font_size="9pt", x_offset=8, y_offset=-4)
+    feet: list[DataRenderer] = [
+        fig.ellipse(
+            "x",
+            "y",
+            "w",
+            "h",
+            source=src["map_ellipses"],
+            fill_alpha=0,
+            line_color="white",
+            line_alpha=0.7,
+        ),
+        fig.rect(
+            "x",
+            "y",
+            "w",
+            "h",
+            source=src["map_rects"],
+            fill_alpha=0,
+            line_color="white",
+            line_alpha=0.7,
+        ),
+    ]
+    fig.scatter(
+        "x", "y", source=src["map_peak"], marker="cross", size=14, color="red", line_width=2
+    )
+    fig.text(
+        "x",
+        "y",
+        "label",
+        source=src["map_peak"],
+        text_color="red",
+        text_font_size="9pt",
+        x_offset=8,
+        y_offset=-4,
+    )
     fig.add_tools(HoverTool(renderers=feet, tooltips=[("location", "@name"), ("dose", "@dose")]))
     return fig
 
 
 # --------------------------------------------------------------------------- stack
-def stack_data(result: ExperimentResult) -> dict[str, dict]:
+def stack_data(result: ExperimentResult) -> dict[str, dict[str, Any]]:
     """Mean dose rate (Gy/s) of every constituent at the beam energy, and the fraction of the
     beam reaching its layer."""
     spec = result.spectrum
@@ -227,38 +341,68 @@ def stack_data(result: ExperimentResult) -> dict[str, dict]:
     positive = rate[rate > 0]
     bottom = float(positive.min()) / 10 if positive.size else 1e-3
     color = ["#d62728" if k == result.probe else "#1f77b4" for k in keys]
-    title = (f"Dose rate per constituent at {spec.beam.energy_keV:g} keV "
-             f"(cell transmits {100 * spec.transmission[0]:.3g} %)")
-    return {"stack_bars": {"key": keys, "rate": np.maximum(rate, bottom),
-                           "bottom": [bottom] * len(keys), "reach": reach, "color": color,
-                           "rate_text": [si(r, "Gy/s") for r in rate]},
-            "stack_meta": {"transmission": [float(spec.transmission[0])], "title": [title]},
-            "meta": _meta(title)}
+    title = (
+        f"Dose rate per constituent at {spec.beam.energy_keV:g} keV "
+        f"(cell transmits {100 * spec.transmission[0]:.3g} %)"
+    )
+    return {
+        "stack_bars": {
+            "key": keys,
+            "rate": np.maximum(rate, bottom),
+            "bottom": [bottom] * len(keys),
+            "reach": reach,
+            "color": color,
+            "rate_text": [si(r, "Gy/s") for r in rate],
+        },
+        "stack_meta": {"transmission": [float(spec.transmission[0])], "title": [title]},
+        "meta": _meta(title),
+    }
 
 
-def stack_figure(result: ExperimentResult):
+def stack_figure(result: ExperimentResult) -> figure:
     """Bar chart (log y) of the mean dose rate per layer/constituent, with the beam fraction
     reaching each layer on a second axis."""
     data = stack_data(result)
     src = _sources(data)
-    fig = figure(width=WIDTH, height=HEIGHT + 120, x_range=FactorRange(*data["stack_bars"]["key"]),
-                 y_axis_type="log", y_axis_label="mean dose rate (Gy/s)",
-                 title=data["stack_meta"]["title"][0], tools="pan,wheel_zoom,reset,save",
-                 name="stack")
-    bars = fig.vbar(x="key", top="rate", bottom="bottom", width=0.8, source=src["stack_bars"],
-                    fill_color="color", line_color=None)
-    fig.extra_y_ranges = {"reach": Range1d(0, 1.05)}
+    fig = figure(
+        width=WIDTH,
+        height=HEIGHT + 120,
+        x_range=FactorRange(*data["stack_bars"]["key"]),
+        y_axis_type="log",
+        y_axis_label="mean dose rate (Gy/s)",
+        title=data["stack_meta"]["title"][0],
+        tools="pan,wheel_zoom,reset,save",
+        name="stack",
+    )
+    bars = fig.vbar(
+        x="key",
+        top="rate",
+        bottom="bottom",
+        width=0.8,
+        source=src["stack_bars"],
+        fill_color="color",
+        line_color=None,
+    )
+    fig.extra_y_ranges = {"reach": Range1d(start=0, end=1.05)}
     fig.extra_y_scales = {"reach": LinearScale()}  # the main y axis is log
-    fig.add_layout(LinearAxis(y_range_name="reach", axis_label="beam fraction reaching layer"),
-                   "right")
+    fig.add_layout(
+        LinearAxis(y_range_name="reach", axis_label="beam fraction reaching layer"), "right"
+    )
     fig.line("key", "reach", source=src["stack_bars"], y_range_name="reach", color="black")
     fig.scatter("key", "reach", source=src["stack_bars"], y_range_name="reach", color="black")
-    fig.y_range.renderers = [bars]
+    fig.y_range.renderers = [bars]  # type: ignore[attr-defined]  # a DataRange1d
     fig.xaxis.major_label_orientation = 1.1
     fig.xaxis.major_label_text_font_size = "7pt"
-    fig.add_tools(HoverTool(renderers=[bars], tooltips=[("constituent", "@key"),
-                                                        ("dose rate", "@rate_text"),
-                                                        ("beam reaching", "@reach{0.000}")]))
+    fig.add_tools(
+        HoverTool(
+            renderers=[bars],
+            tooltips=[
+                ("constituent", "@key"),
+                ("dose rate", "@rate_text"),
+                ("beam reaching", "@reach{0.000}"),
+            ],
+        )
+    )
     return fig
 
 
@@ -269,13 +413,14 @@ def _plan_and_probe(plan_or_result: Plan | ExperimentResult) -> tuple[Plan, str 
     return plan_or_result, probe_key(plan_or_result)
 
 
-def energy_data(plan_or_result: Plan | ExperimentResult) -> dict[str, dict]:
+def energy_data(plan_or_result: Plan | ExperimentResult) -> dict[str, dict[str, Any]]:
     """Mean dose rate (Gy/s) of the probed constituent and the cell transmission vs energy
     (ENERGY_POINTS energies, one ``dose_spectrum`` call), with the beam energy marked."""
     plan, probe = _plan_and_probe(plan_or_result)
     e_now = float(plan.beam.energy_keV)
-    energies = np.linspace(min(ENERGY_RANGE_KEV[0], e_now), max(ENERGY_RANGE_KEV[1], e_now),
-                           ENERGY_POINTS)
+    energies = np.linspace(
+        min(ENERGY_RANGE_KEV[0], e_now), max(ENERGY_RANGE_KEV[1], e_now), ENERGY_POINTS
+    )
     spec = dose_spectrum(plan.stack, plan.beam, energies)
     if probe is None:  # the constituent with the highest dose rate at the beam energy
         i_now = int(np.argmin(np.abs(energies - e_now)))
@@ -286,138 +431,206 @@ def energy_data(plan_or_result: Plan | ExperimentResult) -> dict[str, dict]:
     rate = spec.dose_rate_Gy_per_s[row]
     rate_now = float(np.interp(e_now, energies, rate))
     t_now = float(np.interp(e_now, energies, spec.transmission))
-    return {"energy_curve": {"energy": _f32(energies), "rate": _log_safe(rate, 0.0),
-                             "transmission": _f32(spec.transmission),
-                             "rate_text": [si(r, "Gy/s") for r in rate]},
-            "energy_marker": {"energy": [e_now], "rate": [rate_now], "transmission": [t_now],
-                              "y0": [float(np.nanmin(rate[rate > 0])) if np.any(rate > 0) else 1e-3],
-                              "y1": [float(np.nanmax(rate)) if np.any(rate > 0) else 1.0],
-                              "label": [f"{e_now:g} keV: {si(rate_now, 'Gy/s')}, "
-                                        f"T = {100 * t_now:.3g} %"],
-                              "rate_text": [si(rate_now, "Gy/s")],
-                              "probe": [probe]},
-            "meta": _meta(f"Dose rate of {probe} vs energy", f"mean dose rate of {probe} (Gy/s)")}
+    return {
+        "energy_curve": {
+            "energy": _f32(energies),
+            "rate": _log_safe(rate, 0.0),
+            "transmission": _f32(spec.transmission),
+            "rate_text": [si(r, "Gy/s") for r in rate],
+        },
+        "energy_marker": {
+            "energy": [e_now],
+            "rate": [rate_now],
+            "transmission": [t_now],
+            "y0": [float(np.nanmin(rate[rate > 0])) if np.any(rate > 0) else 1e-3],
+            "y1": [float(np.nanmax(rate)) if np.any(rate > 0) else 1.0],
+            "label": [f"{e_now:g} keV: {si(rate_now, 'Gy/s')}, T = {100 * t_now:.3g} %"],
+            "rate_text": [si(rate_now, "Gy/s")],
+            "probe": [probe],
+        },
+        "meta": _meta(f"Dose rate of {probe} vs energy", f"mean dose rate of {probe} (Gy/s)"),
+    }
 
 
-def energy_figure(plan_or_result: Plan | ExperimentResult):
+def energy_figure(plan_or_result: Plan | ExperimentResult) -> figure:
     """Dose rate of the probed constituent (log) and whole-cell transmission vs energy."""
     data = energy_data(plan_or_result)
     src = _sources(data)
-    fig = figure(width=WIDTH, height=HEIGHT, y_axis_type="log", x_axis_label="energy (keV)",
-                 y_axis_label=data["meta"]["y_label"][0], title=data["meta"]["title"][0],
-                 tools="pan,wheel_zoom,box_zoom,reset,save", name="energy")
-    curve = fig.line("energy", "rate", source=src["energy_curve"], line_width=2,
-                     legend_label="dose rate")
-    fig.y_range.renderers = [curve]
-    fig.extra_y_ranges = {"transmission": Range1d(0, 1.05)}
+    fig = figure(
+        width=WIDTH,
+        height=HEIGHT,
+        y_axis_type="log",
+        x_axis_label="energy (keV)",
+        y_axis_label=data["meta"]["y_label"][0],
+        title=data["meta"]["title"][0],
+        tools="pan,wheel_zoom,box_zoom,reset,save",
+        name="energy",
+    )
+    curve = fig.line(
+        "energy", "rate", source=src["energy_curve"], line_width=2, legend_label="dose rate"
+    )
+    fig.y_range.renderers = [curve]  # type: ignore[attr-defined]  # a DataRange1d
+    fig.extra_y_ranges = {"transmission": Range1d(start=0, end=1.05)}
     fig.extra_y_scales = {"transmission": LinearScale()}  # the main y axis is log
-    fig.add_layout(LinearAxis(y_range_name="transmission", axis_label="cell transmission"),
-                   "right")
-    fig.line("energy", "transmission", source=src["energy_curve"], y_range_name="transmission",
-             line_color="darkorange", line_width=2, line_dash="dashed",
-             legend_label="transmission")
+    fig.add_layout(LinearAxis(y_range_name="transmission", axis_label="cell transmission"), "right")
+    fig.line(
+        "energy",
+        "transmission",
+        source=src["energy_curve"],
+        y_range_name="transmission",
+        line_color="darkorange",
+        line_width=2,
+        line_dash="dashed",
+        legend_label="transmission",
+    )
     fig.segment("energy", "y0", "energy", "y1", source=src["energy_marker"], line_color="red")
     marker = fig.scatter("energy", "rate", source=src["energy_marker"], size=9, color="red")
-    fig.text("energy", "rate", "label", source=src["energy_marker"], text_font_size="8pt",
-             x_offset=6, text_color="red")
+    fig.text(
+        "energy",
+        "rate",
+        "label",
+        source=src["energy_marker"],
+        text_font_size="8pt",
+        x_offset=6,
+        text_color="red",
+    )
     fig.legend.location = "top_right"
     fig.legend.label_text_font_size = "8pt"
-    fig.add_tools(HoverTool(renderers=[curve, marker], mode="vline",
-                            tooltips=[("energy", "@energy{0.0} keV"), ("dose rate", "@rate_text"),
-                                      ("cell transmission", "@transmission{0.0%}")]))
+    fig.add_tools(
+        HoverTool(
+            renderers=[curve, marker],
+            mode="vline",
+            tooltips=[
+                ("energy", "@energy{0.0} keV"),
+                ("dose rate", "@rate_text"),
+                ("cell transmission", "@transmission{0.0%}"),
+            ],
+        )
+    )
     return fig
 
 
 # --------------------------------------------------------------------------- text panels
-DOSE_TIP = ("dose at the hottest point of the location's footprint, mean over the layer's "
-            "thickness, in the plan's convention")
+DOSE_TIP = (
+    "dose at the hottest point of the location's footprint, mean over the layer's "
+    "thickness, in the plan's convention"
+)
 LOCAL_RATE_TIP = "highest instantaneous dose rate at the location's hottest point"
-AVERAGED_RATE_TIP = ("dose received at the hottest point between the start of the location's "
-                     "first exposure and the end of its last, divided by that time (beam-off "
-                     "time between visits included)")
+AVERAGED_RATE_TIP = (
+    "dose received at the hottest point between the start of the location's "
+    "first exposure and the end of its last, divided by that time (beam-off "
+    "time between visits included)"
+)
+
+
 def summary_html(result: ExperimentResult, edited: bool = False) -> str:
     """The verdict above the figures (the ``bd-summary`` panel); ``edited`` notes that the plan
     no longer is the one its (unchanged) title describes."""
     worst = result.worst()
-    note = (" <i style='color:#777'>(edited — give it a new title in the Plan tab)</i>"
-            if edited else "")
-    warnings = "".join(f"<br><span style='color:#8a6d00'>⚠ {html.escape(str(text))}</span>"
-                       for text in getattr(result, "warnings", ()) or ())
+    note = (
+        " <i style='color:#777'>(edited — give it a new title in the Plan tab)</i>"
+        if edited
+        else ""
+    )
+    warnings = "".join(
+        f"<br><span style='color:#8a6d00'>⚠ {html.escape(str(text))}</span>"
+        for text in getattr(result, "warnings", ()) or ()
+    )
     convention = result.plan.beam.convention
     on_probe = [c for c in worst.crossings if c.constituent == result.probe]
     other = [c for c in on_probe if (c.convention, c.where) != (convention, "column-mean")]
-    metric = (f" = <b>{si(other[0].final_dose_Gy, 'Gy')}</b> in the metric of its thresholds "
-              f"({html.escape(other[0].convention)}, {html.escape(other[0].where)})"
-              if other else "")
+    metric = (
+        f" = <b>{si(other[0].final_dose_Gy, 'Gy')}</b> in the metric of its thresholds "
+        f"({html.escape(other[0].convention)}, {html.escape(other[0].where)})"
+        if other
+        else ""
+    )
     caveat = next((c.caveat for c in on_probe if c.caveat), "")
-    caveat_html = (f"<br><span style='color:#8a6d00'>⚠ {html.escape(caveat)}</span>"
-                   if caveat else "")
-    return (f"<div><b>{html.escape(result.plan.title)}</b>{note}<br>"
-            f"<b>{html.escape(result.probe)}</b>: worst location "
-            f"<b>{html.escape(worst.name)}</b> receives "
-            f"<b class='bd-dose'>{si(worst.dose_Gy[result.probe], 'Gy')}</b> "
-            f"({html.escape(convention)}, at its hottest point){metric} over "
-            f"{duration(float(result.time_s[-1]))}; cell transmission "
-            f"{100 * float(result.spectrum.transmission[0]):.3g} % — "
-            f"{html.escape(worst.verdict)}{caveat_html}{warnings}</div>")
+    caveat_html = (
+        f"<br><span style='color:#8a6d00'>⚠ {html.escape(caveat)}</span>" if caveat else ""
+    )
+    return (
+        f"<div><b>{html.escape(result.plan.title)}</b>{note}<br>"
+        f"<b>{html.escape(result.probe)}</b>: worst location "
+        f"<b>{html.escape(worst.name)}</b> receives "
+        f"<b class='bd-dose'>{si(worst.dose_Gy[result.probe], 'Gy')}</b> "
+        f"({html.escape(convention)}, at its hottest point){metric} over "
+        f"{duration(float(result.time_s[-1]))}; cell transmission "
+        f"{100 * float(result.spectrum.transmission[0]):.3g} % — "
+        f"{html.escape(worst.verdict)}{caveat_html}{warnings}</div>"
+    )
 
 
 def verdict_table(result: ExperimentResult) -> str:
     """HTML table of the worst locations: dose, dose rates, first crossing, verdict."""
     probe = result.probe
     rows = sorted(result.locations, key=lambda loc: -loc.dose_Gy[probe])[:MAX_TABLE_ROWS]
-    head = ("<tr><th>location</th><th>scans</th><th>beam on</th>"
-            f"<th title='{DOSE_TIP}'>dose</th>"
-            f"<th title='{LOCAL_RATE_TIP}'>local rate</th>"
-            f"<th title='{AVERAGED_RATE_TIP}'>averaged rate</th>"
-            "<th title='each threshold is compared with the dose in the metric it was measured "
-            "in'>first threshold crossed</th><th>verdict</th></tr>")
+    head = (
+        "<tr><th>location</th><th>scans</th><th>beam on</th>"
+        f"<th title='{DOSE_TIP}'>dose</th>"
+        f"<th title='{LOCAL_RATE_TIP}'>local rate</th>"
+        f"<th title='{AVERAGED_RATE_TIP}'>averaged rate</th>"
+        "<th title='each threshold is compared with the dose in the metric it was measured "
+        "in'>first threshold crossed</th><th>verdict</th></tr>"
+    )
     body = []
     for loc in rows:
         crossed = [c for c in loc.crossings if c.time_s is not None]
-        first = min(crossed, key=lambda c: c.time_s) if crossed else None
-        first_text = ("none" if first is None else
-                      f"{html.escape(first.threshold.name)} at {duration(first.time_s)}"
-                      + ("" if first.soc is None else f" (SOC {100 * first.soc:.3g} %)"))
-        body.append(f"<tr><td>{html.escape(loc.name)}</td><td>{loc.scans}</td>"
-                    f"<td>{duration(loc.beam_on_s)}</td><td>{si(loc.dose_Gy[probe], 'Gy')}</td>"
-                    f"<td>{si(loc.local_dose_rate_Gy_per_s, 'Gy/s')}</td>"
-                    f"<td>{si(float(loc.averaged_dose_rate_Gy_per_s), 'Gy/s')}</td>"
-                    f"<td>{first_text}</td><td>{html.escape(loc.verdict)}</td></tr>")
+        first = min(crossed, key=lambda c: c.time_s or 0.0) if crossed else None  # all timed
+        first_text = (
+            "none"
+            if first is None
+            else f"{html.escape(first.threshold.name)} at {duration(first.time_s or 0.0)}"
+            + ("" if first.soc is None else f" (SOC {100 * first.soc:.3g} %)")
+        )
+        body.append(
+            f"<tr><td>{html.escape(loc.name)}</td><td>{loc.scans}</td>"
+            f"<td>{duration(loc.beam_on_s)}</td><td>{si(loc.dose_Gy[probe], 'Gy')}</td>"
+            f"<td>{si(loc.local_dose_rate_Gy_per_s, 'Gy/s')}</td>"
+            f"<td>{si(float(loc.averaged_dose_rate_Gy_per_s), 'Gy/s')}</td>"
+            f"<td>{first_text}</td><td>{html.escape(loc.verdict)}</td></tr>"
+        )
     more = len(result.locations) - len(rows)
     note = f"<p><small>{more} more locations not shown.</small></p>" if more > 0 else ""
-    return (f"<table class='bd-verdict' border='1' style='border-collapse:collapse'>"
-            f"{head}{''.join(body)}</table>{note}")
+    return (
+        f"<table class='bd-verdict' border='1' style='border-collapse:collapse'>"
+        f"{head}{''.join(body)}</table>{note}"
+    )
 
 
 # --------------------------------------------------------------------------- updates
-def _sources(data: dict[str, dict]) -> dict[str, ColumnDataSource]:
+def _sources(data: dict[str, dict[str, Any]]) -> dict[str, ColumnDataSource]:
     return {k: ColumnDataSource(v, name=k) for k, v in data.items() if k != "meta"}
 
 
-def figure_sources(fig) -> dict[str, ColumnDataSource]:
+def figure_sources(fig: figure) -> dict[str, ColumnDataSource]:
     """The figure's named data sources (look them up once and keep them: walking the bokeh
     document on every change costs tens of ms)."""
-    return {s.name: s for s in fig.select({"type": ColumnDataSource}) if s.name}
+    sources = fig.select({"type": ColumnDataSource})
+    return {s.name: s for s in sources if isinstance(s, ColumnDataSource) and s.name}
 
 
-def _same(a, b) -> bool:
+def _same(a: object, b: object) -> bool:
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         a, b = np.asarray(a), np.asarray(b)
-        return a.shape == b.shape and a.dtype == b.dtype and bool(
-            np.array_equal(a, b, equal_nan=a.dtype.kind == "f"))
+        return (
+            a.shape == b.shape
+            and a.dtype == b.dtype
+            and bool(np.array_equal(a, b, equal_nan=a.dtype.kind == "f"))
+        )
     if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
     return bool(a == b) if type(a) is type(b) else False
 
 
-def _changed(source: ColumnDataSource, columns: dict) -> bool:
+def _changed(source: ColumnDataSource, columns: dict[str, Any]) -> bool:
     old = source.data
     return set(old) != set(columns) or any(not _same(old[k], v) for k, v in columns.items())
 
 
-def update_figure(fig, data: dict[str, dict],
-                  sources: dict[str, ColumnDataSource] | None = None) -> int:
+def update_figure(
+    fig: figure, data: dict[str, dict[str, Any]], sources: dict[str, ColumnDataSource] | None = None
+) -> int:
     """Replace the data of ``fig``'s named sources whose columns changed (and what depends on
     them: colour range, categorical factors, title, axis label). Pass ``sources`` (from
     :func:`figure_sources`) to skip the document walk. Returns the number of sources sent."""
@@ -431,8 +644,10 @@ def update_figure(fig, data: dict[str, dict],
     if "map_image" in data:
         bars = [r for r in fig.right if isinstance(r, ColorBar)]  # no document walk
         high = max(float(data["map_image"]["peak"][0]), 1e-30)
-        if bars and bars[0].color_mapper.high != high:
-            bars[0].color_mapper.high = high
+        if bars:
+            mapper = cast(LinearColorMapper, bars[0].color_mapper)  # the map's colour mapper
+            if mapper.high != high:
+                mapper.high = high
     if "stack_bars" in data and isinstance(fig.x_range, FactorRange):
         keys = list(data["stack_bars"]["key"])
         if list(fig.x_range.factors) != keys:
@@ -440,24 +655,27 @@ def update_figure(fig, data: dict[str, dict],
     meta = data.get("meta")
     if meta is not None:
         title = meta["title"][0]
-        if fig.title.text not in (title, STALE_PREFIX + title):
-            fig.title.text = title
+        fig_title = cast(Title, fig.title)  # figure() always holds a Title model
+        if fig_title.text not in (title, STALE_PREFIX + title):
+            fig_title.text = title
         label = meta["y_label"][0]
-        if label and fig.left and fig.left[0].axis_label != label:
-            fig.left[0].axis_label = label
+        axes = cast(list[Axis], fig.left)  # the left side holds the y axis
+        if label and axes and axes[0].axis_label != label:
+            axes[0].axis_label = label
     return sent
 
 
 STALE_PREFIX = "STALE (invalid input) — "
 
 
-def mark_stale(fig, stale: bool) -> None:
+def mark_stale(fig: figure, stale: bool) -> None:
     """Grey a figure out (and say so in its title) while its inputs are invalid."""
     fill = STALE_FILL if stale else "#ffffff"
     if fig.background_fill_color != fill:
         fig.background_fill_color = fill
-    text = fig.title.text
+    fig_title = cast(Title, fig.title)  # figure() always holds a Title model
+    text = cast(str, fig_title.text)
     if stale and not text.startswith(STALE_PREFIX):
-        fig.title.text = STALE_PREFIX + text
+        fig_title.text = STALE_PREFIX + text
     elif not stale and text.startswith(STALE_PREFIX):
-        fig.title.text = text[len(STALE_PREFIX):]
+        fig_title.text = text[len(STALE_PREFIX) :]

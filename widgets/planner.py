@@ -1,12 +1,13 @@
 """The beamtime planner: a side panel of ipywidgets controls beside live bokeh figures.
 
-The widgets are adapters. Every control exposes ``.value``; one observer (:meth:`Planner._on_change`)
-builds a plan config from the controls (:meth:`Planner.config`), validates it with
-``plan_from_config``, runs it with ``run_plan`` and replaces the data of the figure on screen
-(the others when their tab is opened). An ``InputError`` is shown in plain words next to the
-control its ``field`` names, and the figures and the summary are marked stale together.
+The widgets are adapters. Every control exposes ``.value``; one observer
+(:meth:`Planner._on_change`) builds a plan config from the controls (:meth:`Planner.config`),
+validates it with ``plan_from_config``, runs it with ``run_plan`` and replaces the data of the
+figure on screen (the others when their tab is opened). An ``InputError`` is shown in plain
+words next to the control its ``field`` names, and the figures and the summary are marked stale
+together.
 
->>> planner = Planner()                       # the default plan
+>>> planner = Planner()  # the default plan
 >>> planner.controls["energy_keV"].value = 35  # re-runs the model
 >>> planner.result.plan.beam.energy_keV
 35.0
@@ -21,9 +22,10 @@ import json
 import math
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Iterator
 from numbers import Real
 from pathlib import Path
+from typing import Any, cast
 
 import ipywidgets as w
 from jupyter_bokeh import BokehModel
@@ -34,28 +36,58 @@ from beamdesign.coefficients import CONVENTIONS
 from beamdesign.errors import InputError
 from beamdesign.experiment import ExperimentResult, run_plan
 from beamdesign.materials import library_names, resolve_material
-from beamdesign.plan import (METADATA_KEYS, Plan, builtin_plan_names, load_plan, plan_from_config,
-                             save_plan)
+from beamdesign.plan import (
+    METADATA_KEYS,
+    Plan,
+    builtin_plan_names,
+    load_plan,
+    plan_from_config,
+    save_plan,
+)
 from beamdesign.report import render_report
 from beamdesign.schedule import RASTER_PATTERNS
 from beamdesign.stack import preset_config, preset_names
 from beamdesign.widgets import limit_openmp_threads, setup_notebook
-from beamdesign.widgets.figures import (dose_map_data, dose_map_figure, dose_time_data,
-                                        dose_time_figure, energy_data, energy_figure,
-                                        figure_sources, mark_stale, stack_data, stack_figure,
-                                        summary_html, update_figure, verdict_table)
+from beamdesign.widgets.figures import (
+    dose_map_data,
+    dose_map_figure,
+    dose_time_data,
+    dose_time_figure,
+    energy_data,
+    energy_figure,
+    figure_sources,
+    mark_stale,
+    stack_data,
+    stack_figure,
+    summary_html,
+    update_figure,
+    verdict_table,
+)
 
-__all__ = ["LiveBokehModel", "Planner", "format_number", "human_message", "setup_notebook",
-           "summary_html", "verdict_table"]
+__all__ = [
+    "LiveBokehModel",
+    "Planner",
+    "format_number",
+    "human_message",
+    "setup_notebook",
+    "summary_html",
+    "verdict_table",
+]
 
 #: figure tabs, in order (key, tab title)
-FIGURE_TABS = (("dose_time", "Dose vs time"), ("dose_map", "Dose map"), ("stack", "Cell stack"),
-               ("energy", "Energy"))
+FIGURE_TABS = (
+    ("dose_time", "Dose vs time"),
+    ("dose_map", "Dose map"),
+    ("stack", "Cell stack"),
+    ("energy", "Energy"),
+)
 _LAYER_FIELD = re.compile(r"^stack\.layers\[(\d+)\](?:\.(\w+))?")
 #: shown while the kernel computes; CSS keeps it invisible for the first 200 ms. The keyframes
 #: are defined once (STYLE_HTML): a <style> inserted on every change would restyle the page.
-BUSY_HTML = ("<span class='bd-busy' style='opacity:0;animation:bd-busy 0s linear 0.2s forwards;"
-             "color:#555'>⏳ computing…</span>")
+BUSY_HTML = (
+    "<span class='bd-busy' style='opacity:0;animation:bd-busy 0s linear 0.2s forwards;"
+    "color:#555'>⏳ computing…</span>"
+)
 STYLE_HTML = "<style>@keyframes bd-busy{to{opacity:1}}</style>"
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
@@ -69,23 +101,44 @@ TOOLTIPS: dict[str, tuple[str, str, str]] = {
     "meta_principal_investigator": ("principal investigator", "", "PI (for the report)"),
     "meta_sample": ("sample", "", "Sample description (for the report)"),
     "meta_date": ("date", "", "Date of the beamtime (for the report)"),
-    "builtin": ("built-in plan", "", "Load one of the built-in plans (the paper's experiments, "
-                "the default); your edits can be undone"),
+    "builtin": (
+        "built-in plan",
+        "",
+        "Load one of the built-in plans (the paper's experiments, "
+        "the default); your edits can be undone",
+    ),
     "preset": ("cell preset", "", "Replace the layers by a preset cell (can be undone)"),
-    "probe": ("probed layer", "", "The layer whose dose is compared with the thresholds; "
-              "'highest dose rate' picks the constituent that heats most"),
+    "probe": (
+        "probed layer",
+        "",
+        "The layer whose dose is compared with the thresholds; "
+        "'highest dose rate' picks the constituent that heats most",
+    ),
     "energy_keV": ("energy", "keV", "Photon energy of the monochromatic beam (keV)"),
     "energy_slider": ("energy", "keV", "Photon energy of the beam, 5–100 keV"),
     "flux_ph_s": ("flux", "ph/s", "Photons per second on the sample, after the optics (ph/s)"),
-    "spot_w_um": ("spot width", "µm", "Beam width: FWHM for a Gaussian, full width for a "
-                  "top-hat (µm)"),
-    "spot_h_um": ("spot height", "µm", "Beam height: FWHM for a Gaussian, full height for a "
-                  "top-hat (µm)"),
+    "spot_w_um": (
+        "spot width",
+        "µm",
+        "Beam width: FWHM for a Gaussian, full width for a top-hat (µm)",
+    ),
+    "spot_h_um": (
+        "spot height",
+        "µm",
+        "Beam height: FWHM for a Gaussian, full height for a top-hat (µm)",
+    ),
     "profile": ("beam profile", "", "Gaussian (peak = 0.883 × top-hat of equal flux) or top-hat"),
-    "convention": ("dose convention", "", "Which attenuation coefficient deposits energy: "
-                   "energy-absorption (physical dose), photoabsorption or total attenuation"),
-    "attenuator_transmission": ("attenuator transmission", "", "Fraction of the beam passed by "
-                                "extra attenuators, 0–1 (1 = none)"),
+    "convention": (
+        "dose convention",
+        "",
+        "Which attenuation coefficient deposits energy: "
+        "energy-absorption (physical dose), photoabsorption or total attenuation",
+    ),
+    "attenuator_transmission": (
+        "attenuator transmission",
+        "",
+        "Fraction of the beam passed by extra attenuators, 0–1 (1 = none)",
+    ),
     "schedule_mode": ("schedule", "", "A raster of nx × ny points, or a list of locations"),
     "raster_pattern": ("raster pattern", "", "Order in which the raster points are visited"),
     "nx": ("raster points along x", "", "Number of raster columns"),
@@ -98,42 +151,76 @@ TOOLTIPS: dict[str, tuple[str, str, str]] = {
     "loop": ("loop", "", "until-end (repeat over the whole protocol), once, or a number of loops"),
     "pause_s": ("pause between loops", "s", "Beam-off wait after each loop (s)"),
     "protocol": ("protocol", "", "Electrochemical protocol, one step per line"),
-    "plan_path": ("plan file", "", "File to save/load (.yaml, .yml or .json), relative to the "
-                  "notebook's folder; Render report writes the .html beside it"),
+    "plan_path": (
+        "plan file",
+        "",
+        "File to save/load (.yaml, .yml or .json), relative to the "
+        "notebook's folder; Render report writes the .html beside it",
+    ),
     "overwrite": ("overwrite", "", "Allow Save to replace an existing file"),
 }
 #: layer-row control -> (label, unit, tooltip)
 LAYER_TOOLTIPS: dict[str, tuple[str, str, str]] = {
     "name": ("name", "", "Layer name (the probe follows a renamed layer)"),
-    "material": ("material", "", "A library name or formula, or a mixture "
-                 "'material:mass_fraction, …' (e.g. 'NMC811:0.94, carbon:0.03, PVDF:0.03')"),
-    "density_g_cm3": ("density", "g/cm³", "Solid density (g/cm³); 0 = from the library (for a "
-                      "mixture: the mixture's solid density)"),
+    "material": (
+        "material",
+        "",
+        "A library name or formula, or a mixture "
+        "'material:mass_fraction, …' (e.g. 'NMC811:0.94, carbon:0.03, PVDF:0.03')",
+    ),
+    "density_g_cm3": (
+        "density",
+        "g/cm³",
+        "Solid density (g/cm³); 0 = from the library (for a mixture: the mixture's solid density)",
+    ),
     "thickness_um": ("thickness", "µm", "Layer thickness along the beam (µm)"),
     "porosity": ("porosity", "", "Pore volume fraction, 0 ≤ porosity < 1"),
     "pore_filler": ("pore filler", "", "Material filling the pores (e.g. LP57 electrolyte)"),
 }
 #: error-field prefix -> message panel key (first match wins)
-_FIELD_PANELS = (("beam.energy_keV", "energy_keV"), ("energies_keV", "energy_keV"),
-                 ("beam.flux_ph_s", "flux_ph_s"), ("beam.spot_um", "spot"),
-                 ("beam.profile", "profile"), ("beam.convention", "convention"),
-                 ("beam.attenuators", "attenuator_transmission"), ("beam", "energy_keV"),
-                 ("stack", "cell"), ("layer", "probe"), ("probe", "probe"),
-                 ("protocol", "protocol"), ("soc0", "protocol"),
-                 ("schedule.locations", "locations"), ("schedule.raster", "raster"),
-                 ("schedule.exposure_s", "exposure_s"), ("schedule.move_s", "move_s"),
-                 ("schedule.loop", "loop"), ("schedule.pause_s", "pause_s"),
-                 ("schedule", "schedule"), ("title", "plan"), ("notes", "plan"),
-                 ("metadata", "plan"), ("thresholds", "general"))
+_FIELD_PANELS = (
+    ("beam.energy_keV", "energy_keV"),
+    ("energies_keV", "energy_keV"),
+    ("beam.flux_ph_s", "flux_ph_s"),
+    ("beam.spot_um", "spot"),
+    ("beam.profile", "profile"),
+    ("beam.convention", "convention"),
+    ("beam.attenuators", "attenuator_transmission"),
+    ("beam", "energy_keV"),
+    ("stack", "cell"),
+    ("layer", "probe"),
+    ("probe", "probe"),
+    ("protocol", "protocol"),
+    ("soc0", "protocol"),
+    ("schedule.locations", "locations"),
+    ("schedule.raster", "raster"),
+    ("schedule.exposure_s", "exposure_s"),
+    ("schedule.move_s", "move_s"),
+    ("schedule.loop", "loop"),
+    ("schedule.pause_s", "pause_s"),
+    ("schedule", "schedule"),
+    ("title", "plan"),
+    ("notes", "plan"),
+    ("metadata", "plan"),
+    ("thresholds", "general"),
+)
 #: last part of an error field -> (label, unit) when it is not a control name
-_FIELD_LABELS = {"spot_um": ("spot size", "µm"), "transmission": ("attenuator transmission", ""),
-                 "step_um": ("raster step", "µm"), "nx": ("raster points along x", ""),
-                 "ny": ("raster points along y", ""), "origin_um": ("raster origin", "µm"),
-                 "x_um": ("x", "µm"), "y_um": ("y", "µm"), "mass_fraction": ("mass fraction", ""),
-                 "solid": ("mixture", ""), "thresholds": ("thresholds", "")}
+_FIELD_LABELS = {
+    "spot_um": ("spot size", "µm"),
+    "transmission": ("attenuator transmission", ""),
+    "step_um": ("raster step", "µm"),
+    "nx": ("raster points along x", ""),
+    "ny": ("raster points along y", ""),
+    "origin_um": ("raster origin", "µm"),
+    "x_um": ("x", "µm"),
+    "y_um": ("y", "µm"),
+    "mass_fraction": ("mass fraction", ""),
+    "solid": ("mixture", ""),
+    "thresholds": ("thresholds", ""),
+}
 
 
-def format_number(x: float, unit: str = "") -> str:
+def format_number(x: object, unit: str = "") -> str:
     """A number as people write it: 3 significant digits, ``−1 × 10¹²`` for large/small ones,
     a true minus sign, the unit after a space."""
     if isinstance(x, bool) or not isinstance(x, Real):
@@ -142,7 +229,7 @@ def format_number(x: float, unit: str = "") -> str:
         text = {math.inf: "∞", -math.inf: "−∞"}.get(float(x), "not a number")
     elif x != 0 and not 1e-3 <= abs(x) < 1e4:
         exponent = math.floor(math.log10(abs(x)))
-        mantissa = x / 10 ** exponent
+        mantissa = x / 10**exponent
         if round(mantissa, 2) in (10.0, -10.0):
             mantissa, exponent = mantissa / 10, exponent + 1
         text = f"{mantissa:.3g} × 10{str(exponent).translate(_SUPERSCRIPT)}".replace("-", "−")
@@ -190,7 +277,7 @@ class LiveBokehModel(BokehModel):
     Voila's first paint) asks the kernel for the widget state and gets the current document,
     not the one the model was created with, so plots always match the summary."""
 
-    def get_state(self, key=None, drop_defaults=False):
+    def get_state(self, key: str | None = None, drop_defaults: bool = False) -> Any:
         state = super().get_state(key=key, drop_defaults=drop_defaults)
         if "render_bundle" in state:
             from bokeh.core.json_encoder import serialize_json
@@ -203,7 +290,7 @@ class LiveBokehModel(BokehModel):
             super().close()
 
 
-def _solid_text(layer: dict) -> str:
+def _solid_text(layer: dict[str, Any]) -> str:
     """A layer's material as typed in the editor: a name/formula, or "mat:fraction, ..."."""
     if "solid" in layer:
         return ", ".join(f"{s['material']}:{s['mass_fraction']:g}" for s in layer["solid"])
@@ -222,52 +309,89 @@ class _LayerRow:
     """One editable layer (two lines); ``base`` keeps the keys the editor does not show (note,
     densities inside a solid mixture)."""
 
-    def __init__(self, config: dict, names: list[str]) -> None:
+    def __init__(self, config: dict[str, Any], names: list[str]) -> None:
         self.base = dict(config)
         small = {"description_width": "initial"}
-        self.name = w.Text(value=str(config.get("name", "")), continuous_update=False,
-                           layout=w.Layout(width="120px"))
-        self.material = w.Combobox(value=_solid_text(config), options=names, ensure_option=False,
-                                   continuous_update=False,
-                                   placeholder="name, formula or mat:fraction, …",
-                                   layout=w.Layout(width="170px"))
+        self.name = w.Text(
+            value=str(config.get("name", "")),
+            continuous_update=False,
+            layout=w.Layout(width="120px"),
+        )
+        self.material = w.Combobox(
+            value=_solid_text(config),
+            options=names,
+            ensure_option=False,
+            continuous_update=False,
+            placeholder="name, formula or mat:fraction, …",
+            layout=w.Layout(width="170px"),
+        )
         density = config.get("density_g_cm3")
-        self.density = w.FloatText(value=float(density) if density else 0.0, description="ρ",
-                                   style=small, layout=w.Layout(width="78px"))
-        self.thickness = w.FloatText(value=float(config.get("thickness_um", 10.0)),
-                                     description="µm", style=small, layout=w.Layout(width="92px"))
-        self.porosity = w.FloatText(value=float(config.get("porosity", 0.0)), step=0.05,
-                                    description="φ", style=small, layout=w.Layout(width="70px"))
-        self.filler = w.Combobox(value=str(config.get("pore_filler", "")), options=names,
-                                 ensure_option=False, continuous_update=False,
-                                 placeholder="pore filler", layout=w.Layout(width="100px"))
+        self.density = w.FloatText(
+            value=float(density) if density else 0.0,
+            description="ρ",
+            style=small,
+            layout=w.Layout(width="78px"),
+        )
+        self.thickness = w.FloatText(
+            value=float(config.get("thickness_um", 10.0)),
+            description="µm",
+            style=small,
+            layout=w.Layout(width="92px"),
+        )
+        self.porosity = w.FloatText(
+            value=float(config.get("porosity", 0.0)),
+            step=0.05,
+            description="φ",
+            style=small,
+            layout=w.Layout(width="70px"),
+        )
+        self.filler = w.Combobox(
+            value=str(config.get("pore_filler", "")),
+            options=names,
+            ensure_option=False,
+            continuous_update=False,
+            placeholder="pore filler",
+            layout=w.Layout(width="100px"),
+        )
         self.up = w.Button(icon="arrow-up", layout=w.Layout(width="30px"), tooltip="move up")
-        self.down = w.Button(icon="arrow-down", layout=w.Layout(width="30px"),
-                             tooltip="move down")
-        self.remove = w.Button(icon="trash", layout=w.Layout(width="30px"),
-                               tooltip="remove this layer")
+        self.down = w.Button(icon="arrow-down", layout=w.Layout(width="30px"), tooltip="move down")
+        self.remove = w.Button(
+            icon="trash", layout=w.Layout(width="30px"), tooltip="remove this layer"
+        )
         for key, control in self.controls.items():
-            label, _, tip = LAYER_TOOLTIPS[key]
+            _, _, tip = LAYER_TOOLTIPS[key]
             _tip(control, f"{tip}")
         self.message = w.HTML()
-        self.box = w.VBox([w.HBox([self.name, self.material, self.up, self.down, self.remove]),
-                           w.HBox([self.thickness, self.density, self.porosity, self.filler]),
-                           self.message],
-                          layout=w.Layout(border_bottom="1px solid #ddd", padding="2px 0"))
+        self.box = w.VBox(
+            [
+                w.HBox([self.name, self.material, self.up, self.down, self.remove]),
+                w.HBox([self.thickness, self.density, self.porosity, self.filler]),
+                self.message,
+            ],
+            layout=w.Layout(border_bottom="1px solid #ddd", padding="2px 0"),
+        )
 
     @property
     def controls(self) -> dict[str, w.Widget]:
-        return {"name": self.name, "material": self.material, "density_g_cm3": self.density,
-                "thickness_um": self.thickness, "porosity": self.porosity,
-                "pore_filler": self.filler}
+        return {
+            "name": self.name,
+            "material": self.material,
+            "density_g_cm3": self.density,
+            "thickness_um": self.thickness,
+            "porosity": self.porosity,
+            "pore_filler": self.filler,
+        }
 
-    def values(self) -> dict:
+    def values(self) -> dict[str, Any]:
         return {k: c.value for k, c in self.controls.items()}
 
-    def config(self, field: str) -> dict:
+    def config(self, field: str) -> dict[str, Any]:
         """The layer mapping; ``field`` (``stack.layers[i]``) prefixes error fields."""
-        cfg = {k: v for k, v in self.base.items()
-               if k not in {"material", "solid", "density_g_cm3", "porosity", "pore_filler"}}
+        cfg = {
+            k: v
+            for k, v in self.base.items()
+            if k not in {"material", "solid", "density_g_cm3", "porosity", "pore_filler"}
+        }
         cfg["name"] = self.name.value
         cfg["thickness_um"] = self.thickness.value
         text = self.material.value.strip()
@@ -280,8 +404,9 @@ class _LayerRow:
                 try:
                     solid.append({"material": name.strip(), "mass_fraction": float(fraction)})
                 except ValueError:
-                    raise InputError(f"{field}.material", text,
-                                     "a material, or 'material:mass_fraction, …'") from None
+                    raise InputError(
+                        f"{field}.material", text, "a material, or 'material:mass_fraction, …'"
+                    ) from None
             cfg["solid"] = solid
         else:
             cfg["material"] = text
@@ -291,30 +416,36 @@ class _LayerRow:
         elif density > 0:  # a mixture: scale its components to this solid density
             cfg["solid"] = _scaled_mixture(cfg["solid"], density, f"{field}.material")
         elif density < 0:
-            raise InputError(f"{field}.density_g_cm3", density,
-                             "must be > 0 (g/cm³), or 0 for the library density")
+            raise InputError(
+                f"{field}.density_g_cm3",
+                density,
+                "must be > 0 (g/cm³), or 0 for the library density",
+            )
         if self.porosity.value != 0 or self.filler.value.strip():
             cfg["porosity"] = self.porosity.value
             cfg["pore_filler"] = self.filler.value.strip()
         return cfg
 
 
-def _scaled_mixture(solid: list[dict], density_g_cm3: float, field: str) -> list[dict]:
+def _scaled_mixture(
+    solid: list[dict[str, Any]], density_g_cm3: float, field: str
+) -> list[dict[str, Any]]:
     """Component densities scaled by one factor so that the mixture's solid density
     (1 / Σ wᵢ/ρᵢ, mass fractions wᵢ normalised) is ``density_g_cm3``; the volume ratios of the
     components are kept."""
     densities = []
     for part in solid:
         given = part.get("density_g_cm3")
-        densities.append(float(given) if given else
-                         resolve_material(part["material"], field).density_g_cm3)
+        densities.append(
+            float(given) if given else resolve_material(part["material"], field).density_g_cm3
+        )
     fractions = [float(p["mass_fraction"]) for p in solid]
     total = sum(fractions)
     if not total > 0:
         raise InputError(field, fractions, "mass fractions must add up to more than 0")
-    mixture = 1.0 / sum(f / total / rho for f, rho in zip(fractions, densities))
+    mixture = 1.0 / sum(f / total / rho for f, rho in zip(fractions, densities, strict=True))
     factor = density_g_cm3 / mixture
-    return [{**p, "density_g_cm3": rho * factor} for p, rho in zip(solid, densities)]
+    return [{**p, "density_g_cm3": rho * factor} for p, rho in zip(solid, densities, strict=True)]
 
 
 class Planner:
@@ -332,6 +463,14 @@ class Planner:
     figures : dict of name -> bokeh figure; ``widget`` : the box to display
     """
 
+    # the toolbar buttons (made in a loop by ``_build_controls``)
+    add_layer: w.Button
+    save_button: w.Button
+    load_button: w.Button
+    undo_button: w.Button
+    report_button: w.Button
+    advice_button: w.Button
+
     def __init__(self, plan: Plan | str | None = None) -> None:
         if os.environ.get("OMP_NUM_THREADS", "1") == "1":
             limit_openmp_threads(1)
@@ -340,13 +479,14 @@ class Planner:
         self._names = library_names()
         self.errors: dict[str, str] = {}
         self.stale = False
-        self.result: ExperimentResult | None = None
+        # set by _run(); the cast keeps mypy from taking it as None for the rest of __init__
+        self.result = cast(ExperimentResult | None, None)
         self.plan: Plan | None = None
         self._base = plan.to_config()
         self._rows: list[_LayerRow] = []
-        self._undo: list[dict] = []
+        self._undo: list[dict[str, Any]] = []
         self._energy_key: str | None = None
-        self._energy_cache: dict | None = None
+        self._energy_cache: dict[str, Any] | None = None
         self._dirty: set[str] = set()
         self._advice_for: Plan | None = None
         self._edited = False  # changed since the plan was loaded
@@ -355,18 +495,21 @@ class Planner:
         self._run()  # first result, before the figures exist
         if self.result is None:
             raise ValueError(f"the initial plan does not run: {self.errors}")
-        self.figures = {"dose_time": dose_time_figure(self.result),
-                        "dose_map": dose_map_figure(self.result),
-                        "stack": stack_figure(self.result),
-                        "energy": energy_figure(self.result)}
+        self.figures = {
+            "dose_time": dose_time_figure(self.result),
+            "dose_map": dose_map_figure(self.result),
+            "stack": stack_figure(self.result),
+            "energy": energy_figure(self.result),
+        }
         self._sources = {k: figure_sources(f) for k, f in self.figures.items()}
         self.models = {k: LiveBokehModel(f) for k, f in self.figures.items()}
         verdicts = w.VBox([self.verdict_html], layout=w.Layout(overflow="auto"))
         advice = w.VBox([self.advice_button, self.advice_html])
-        self.figure_tabs = w.Tab(children=[self.models[k] for k, _ in FIGURE_TABS]
-                                 + [verdicts, advice],
-                                 titles=[t for _, t in FIGURE_TABS] + ["Verdicts", "Advice"],
-                                 selected_index=0)
+        self.figure_tabs = w.Tab(
+            children=[self.models[k] for k, _ in FIGURE_TABS] + [verdicts, advice],
+            titles=[t for _, t in FIGURE_TABS] + ["Verdicts", "Advice"],
+            selected_index=0,
+        )
         self.figure_tabs.add_class("bd-figure-tabs")
         self._show_result()
         self._observe()
@@ -377,53 +520,90 @@ class Planner:
         c: dict[str, w.Widget] = {}
         wide = w.Layout(width="370px")
         c["title"] = w.Text(description="title", continuous_update=False, layout=wide)
-        c["notes"] = w.Textarea(description="notes", continuous_update=False,
-                                layout=w.Layout(width="370px", height="60px"))
+        c["notes"] = w.Textarea(
+            description="notes",
+            continuous_update=False,
+            layout=w.Layout(width="370px", height="60px"),
+        )
         for key in METADATA_KEYS:
             label = "PI" if key == "principal_investigator" else key
             c[f"meta_{key}"] = w.Text(description=label, continuous_update=False, layout=wide)
-        c["builtin"] = w.Dropdown(options=["(choose)"] + builtin_plan_names(), value="(choose)",
-                                  description="built-in plan", layout=wide)
-        c["preset"] = w.Dropdown(options=["(custom)"] + preset_names(), description="cell preset",
-                                 layout=wide)
+        c["builtin"] = w.Dropdown(
+            options=["(choose)", *builtin_plan_names()],
+            value="(choose)",
+            description="built-in plan",
+            layout=wide,
+        )
+        c["preset"] = w.Dropdown(
+            options=["(custom)", *preset_names()], description="cell preset", layout=wide
+        )
         c["probe"] = w.Dropdown(options=[], description="probed layer", layout=wide)
-        c["energy_keV"] = w.FloatText(description="energy (keV)", step=1.0,
-                                      continuous_update=False, layout=w.Layout(width="200px"))
-        c["energy_slider"] = w.FloatSlider(min=5, max=100, step=0.5, description="",
-                                           continuous_update=False, readout=False,
-                                           layout=w.Layout(width="165px"))
+        c["energy_keV"] = w.FloatText(
+            description="energy (keV)",
+            step=1.0,
+            continuous_update=False,
+            layout=w.Layout(width="200px"),
+        )
+        c["energy_slider"] = w.FloatSlider(
+            min=5,
+            max=100,
+            step=0.5,
+            description="",
+            continuous_update=False,
+            readout=False,
+            layout=w.Layout(width="165px"),
+        )
         number = w.Layout(width="260px")
         c["flux_ph_s"] = w.FloatText(description="flux (ph/s)", layout=w.Layout(width="235px"))
         c["spot_w_um"] = w.FloatText(description="spot w (µm)", layout=number)
         c["spot_h_um"] = w.FloatText(description="spot h (µm)", layout=number)
         c["profile"] = w.Dropdown(options=list(PROFILES), description="profile", layout=number)
-        c["convention"] = w.Dropdown(options=list(CONVENTIONS), description="convention",
-                                     layout=wide)
-        c["attenuator_transmission"] = w.FloatText(value=1.0, description="attenuator T",
-                                                   layout=number)
-        c["schedule_mode"] = w.ToggleButtons(options=["raster", "locations"], description="mode",
-                                             style={"button_width": "110px"})
-        c["raster_pattern"] = w.Dropdown(options=list(RASTER_PATTERNS), description="pattern",
-                                         layout=number)
+        c["convention"] = w.Dropdown(
+            options=list(CONVENTIONS), description="convention", layout=wide
+        )
+        c["attenuator_transmission"] = w.FloatText(
+            value=1.0, description="attenuator T", layout=number
+        )
+        c["schedule_mode"] = w.ToggleButtons(
+            options=["raster", "locations"], description="mode", style={"button_width": "110px"}
+        )
+        c["raster_pattern"] = w.Dropdown(
+            options=list(RASTER_PATTERNS), description="pattern", layout=number
+        )
         c["nx"] = w.IntText(description="nx", layout=number)
         c["ny"] = w.IntText(description="ny", layout=number)
         c["step_x_um"] = w.FloatText(description="step x (µm)", layout=number)
         c["step_y_um"] = w.FloatText(description="step y (µm)", layout=number)
-        c["locations"] = w.Textarea(description="locations", continuous_update=False,
-                                    placeholder="name, x_um, y_um[, exposure_s] — one per line",
-                                    layout=w.Layout(width="370px", height="100px"))
+        c["locations"] = w.Textarea(
+            description="locations",
+            continuous_update=False,
+            placeholder="name, x_um, y_um[, exposure_s] — one per line",
+            layout=w.Layout(width="370px", height="100px"),
+        )
         c["exposure_s"] = w.FloatText(description="exposure (s)", layout=number)
         c["move_s"] = w.FloatText(description="move (s)", layout=number)
-        c["loop"] = w.Text(description="loop", placeholder="until-end, once or a number",
-                           continuous_update=False, layout=number)
+        c["loop"] = w.Text(
+            description="loop",
+            placeholder="until-end, once or a number",
+            continuous_update=False,
+            layout=number,
+        )
         c["pause_s"] = w.FloatText(description="pause (s)", layout=number)
-        c["protocol"] = w.Textarea(description="protocol", continuous_update=False,
-                                   layout=w.Layout(width="370px", height="140px"),
-                                   placeholder="one step per line, e.g. Charge at C/10 until 100%")
-        c["plan_path"] = w.Text(value="my_plan.yaml", description="plan file",
-                                continuous_update=False, layout=wide)
-        c["overwrite"] = w.Checkbox(value=False, description="Save may overwrite an existing file",
-                                    indent=False, layout=wide)
+        c["protocol"] = w.Textarea(
+            description="protocol",
+            continuous_update=False,
+            layout=w.Layout(width="370px", height="140px"),
+            placeholder="one step per line, e.g. Charge at C/10 until 100%",
+        )
+        c["plan_path"] = w.Text(
+            value="my_plan.yaml", description="plan file", continuous_update=False, layout=wide
+        )
+        c["overwrite"] = w.Checkbox(
+            value=False,
+            description="Save may overwrite an existing file",
+            indent=False,
+            layout=wide,
+        )
         for name, control in c.items():
             control.add_class(f"bd-{name}")
             if hasattr(control.style, "description_width") and name != "overwrite":
@@ -431,17 +611,37 @@ class Planner:
             _tip(control, TOOLTIPS[name][2])
         self._static_controls = c
         self.controls: dict[str, w.Widget] = dict(c)
-        msg = ("plan", "cell", "probe", "energy_keV", "flux_ph_s", "spot", "profile", "convention",
-               "attenuator_transmission", "raster", "locations", "exposure_s", "move_s", "loop",
-               "pause_s", "schedule", "protocol", "general", "file")
+        msg = (
+            "plan",
+            "cell",
+            "probe",
+            "energy_keV",
+            "flux_ph_s",
+            "spot",
+            "profile",
+            "convention",
+            "attenuator_transmission",
+            "raster",
+            "locations",
+            "exposure_s",
+            "move_s",
+            "loop",
+            "pause_s",
+            "schedule",
+            "protocol",
+            "general",
+            "file",
+        )
         self._messages = {k: w.HTML() for k in msg}
         for k, m in self._messages.items():
             m.add_class(f"bd-msg-{k}")
         self.verdict_html = w.HTML()
         self.summary_html = w.HTML()
         self.summary_html.add_class("bd-summary")
-        self.advice_html = w.HTML("<i>Press <b>Compute advice</b> for ways to stay below the "
-                                  "thresholds (each option re-runs the model).</i>")
+        self.advice_html = w.HTML(
+            "<i>Press <b>Compute advice</b> for ways to stay below the "
+            "thresholds (each option re-runs the model).</i>"
+        )
         self.advice_html.add_class("bd-advice")
         self.busy = w.HTML()
         self.busy.add_class("bd-busy-indicator")
@@ -449,18 +649,29 @@ class Planner:
         self.flux_readout.add_class("bd-flux-readout")
         self.file_html = self._messages["file"]
         self.layer_box = w.VBox()
-        buttons = {"add_layer": ("add layer", "plus", "Append a 25 µm Kapton layer; edit it below"),
-                   "save_button": ("Save", "save", "Save the plan to the plan file (YAML/JSON)"),
-                   "load_button": ("Load", "folder-open", "Load the plan file (your edits can "
-                                   "be undone)"),
-                   "undo_button": ("Undo", "undo", "Undo the last preset, built-in plan or load"),
-                   "report_button": ("Render report", "file", "Render the HTML report of this "
-                                     "plan beside the plan file"),
-                   "advice_button": ("Compute advice", "lightbulb-o", "Ways to stay below the "
-                                     "thresholds (re-runs the model for each option)")}
+        buttons = {
+            "add_layer": ("add layer", "plus", "Append a 25 µm Kapton layer; edit it below"),
+            "save_button": ("Save", "save", "Save the plan to the plan file (YAML/JSON)"),
+            "load_button": ("Load", "folder-open", "Load the plan file (your edits can be undone)"),
+            "undo_button": ("Undo", "undo", "Undo the last preset, built-in plan or load"),
+            "report_button": (
+                "Render report",
+                "file",
+                "Render the HTML report of this plan beside the plan file",
+            ),
+            "advice_button": (
+                "Compute advice",
+                "lightbulb-o",
+                "Ways to stay below the thresholds (re-runs the model for each option)",
+            ),
+        }
         for attr, (text, icon, tip) in buttons.items():
-            button = w.Button(description=text, icon=icon, tooltip=tip,
-                              layout=w.Layout(width="auto", min_width="90px"))
+            button = w.Button(
+                description=text,
+                icon=icon,
+                tooltip=tip,
+                layout=w.Layout(width="auto", min_width="90px"),
+            )
             button.add_class(f"bd-{attr}")
             setattr(self, attr, button)
         self.undo_button.disabled = True
@@ -471,7 +682,7 @@ class Planner:
         self.report_button.on_click(lambda _: self.render_report())
         self.advice_button.on_click(lambda _: self.compute_advice())
 
-    def _make_rows(self, layers: list[dict]) -> None:
+    def _make_rows(self, layers: list[dict[str, Any]]) -> None:
         for row in self._rows:
             for control in row.controls.values():
                 control.unobserve(self._on_change, names="value")
@@ -485,9 +696,11 @@ class Planner:
             row.up.on_click(lambda _, i=i: self._edit_layers("up", i))
             row.down.on_click(lambda _, i=i: self._edit_layers("down", i))
             row.remove.on_click(lambda _, i=i: self._edit_layers("remove", i))
-        header = w.HTML("<small>Per layer: name · material (name, formula or "
-                        "mat:fraction, …) · thickness µm · ρ density g/cm³ (0 = library) · "
-                        "φ porosity · pore filler. Hover a field for its meaning.</small>")
+        header = w.HTML(
+            "<small>Per layer: name · material (name, formula or "
+            "mat:fraction, …) · thickness µm · ρ density g/cm³ (0 = library) · "
+            "φ porosity · pore filler. Hover a field for its meaning.</small>"
+        )
         self.layer_box.children = [header] + [row.box for row in self._rows]
         self._refresh_probe_options()
 
@@ -498,15 +711,17 @@ class Planner:
         if renamed is not None and current == renamed[0]:
             current = renamed[1]  # the probe follows its renamed layer
         with self.hold():
-            probe.options = ["(highest dose rate)"] + names
+            probe.options = ["(highest dose rate)", *names]
             probe.value = current if current in names else probe.options[0]
 
     def _edit_layers(self, action: str, i: int | None) -> None:
-        layers = [dict(row.base, **self._row_config_or_base(row, j))
-                  for j, row in enumerate(self._rows)]
+        layers = [
+            dict(row.base, **self._row_config_or_base(row, j)) for j, row in enumerate(self._rows)
+        ]
         if action == "add":
-            layers.append({"name": f"layer {len(layers) + 1}", "material": "Kapton",
-                           "thickness_um": 25})
+            layers.append(
+                {"name": f"layer {len(layers) + 1}", "material": "Kapton", "thickness_um": 25}
+            )
         elif action == "remove" and i is not None and len(layers) > 1:
             layers.pop(i)
         elif action in ("up", "down") and i is not None:
@@ -519,16 +734,19 @@ class Planner:
         self.update()
 
     @staticmethod
-    def _row_config_or_base(row: _LayerRow, i: int) -> dict:
+    def _row_config_or_base(row: _LayerRow, i: int) -> dict[str, Any]:
         try:
             return row.config(f"stack.layers[{i}]")
         except InputError:  # keep the typed text; the row's own message says what is wrong
             values = row.values()
-            return {"name": values["name"], "material": values["material"],
-                    "thickness_um": values["thickness_um"]}
+            return {
+                "name": values["name"],
+                "material": values["material"],
+                "thickness_um": values["thickness_um"],
+            }
 
     @contextlib.contextmanager
-    def hold(self):
+    def hold(self) -> Iterator[Planner]:
         """Change several controls without re-running in between (re-run once afterwards with
         :meth:`update` if needed)."""
         previous, self._holding = self._holding, True
@@ -538,13 +756,18 @@ class Planner:
             self._holding = previous
 
     # ------------------------------------------------------------------ undo
-    def _snapshot(self) -> dict:
-        return {"static": {k: c.value for k, c in self._static_controls.items()
-                           if k not in ("builtin", "plan_path", "overwrite")},
-                "rows": [(dict(row.base), row.values()) for row in self._rows],
-                "base": json.loads(json.dumps(self._base)),
-                "attenuators": list(self._material_attenuators),
-                "origin": list(self._origin_um)}
+    def _snapshot(self) -> dict[str, Any]:
+        return {
+            "static": {
+                k: c.value
+                for k, c in self._static_controls.items()
+                if k not in ("builtin", "plan_path", "overwrite")
+            },
+            "rows": [(dict(row.base), row.values()) for row in self._rows],
+            "base": json.loads(json.dumps(self._base)),
+            "attenuators": list(self._material_attenuators),
+            "origin": list(self._origin_um),
+        }
 
     def _push_undo(self, what: str) -> None:
         self._undo.append({"what": what, "state": self._snapshot()})
@@ -564,7 +787,7 @@ class Planner:
             self._material_attenuators = state["attenuators"]
             self._origin_um = state["origin"]
             self._make_rows([base for base, _ in state["rows"]])
-            for row, (_, values) in zip(self._rows, state["rows"]):
+            for row, (_, values) in zip(self._rows, state["rows"], strict=True):
                 for key, value in values.items():
                     row.controls[key].value = value
             self._refresh_probe_options()
@@ -606,18 +829,25 @@ class Planner:
             c["spot_w_um"].value, c["spot_h_um"].value = beam.spot_um
             c["profile"].value = beam.profile
             c["convention"].value = beam.convention
-            fixed = [a for a in beam.attenuators if a.fixed_transmission is not None]
+            fixed = [
+                a.fixed_transmission for a in beam.attenuators if a.fixed_transmission is not None
+            ]
             t = 1.0
-            for a in fixed:
-                t *= a.fixed_transmission
+            for transmission in fixed:
+                t *= transmission
             c["attenuator_transmission"].value = t
-            self._material_attenuators = [a.to_config() for a in beam.attenuators
-                                          if a.fixed_transmission is None]
+            self._material_attenuators = [
+                a.to_config() for a in beam.attenuators if a.fixed_transmission is None
+            ]
             sched = cfg["schedule"]
             raster = sched.get("raster")
             c["schedule_mode"].value = "raster" if raster else "locations"
-            raster = raster or {"pattern": "snake", "nx": 3, "ny": 1,
-                                "step_um": [max(beam.spot_um)] * 2}
+            raster = raster or {
+                "pattern": "snake",
+                "nx": 3,
+                "ny": 1,
+                "step_um": [max(beam.spot_um)] * 2,
+            }
             c["raster_pattern"].value = raster.get("pattern", "snake")
             c["nx"].value, c["ny"].value = int(raster.get("nx", 1)), int(raster.get("ny", 1))
             step = raster.get("step_um", [0, 0])
@@ -626,7 +856,8 @@ class Planner:
             self._origin_um = raster.get("origin_um", [0, 0])
             locs = plan.schedule.locations
             c["locations"].value = "\n".join(
-                f"{loc.name}, {loc.x_um:g}, {loc.y_um:g}, {loc.exposure_s:g}" for loc in locs)
+                f"{loc.name}, {loc.x_um:g}, {loc.y_um:g}, {loc.exposure_s:g}" for loc in locs
+            )
             exposures = [loc.exposure_s for loc in locs]
             c["exposure_s"].value = float(sched.get("exposure_s", exposures[0] if exposures else 1))
             c["move_s"].value = float(sched.get("move_s", 0))
@@ -634,8 +865,9 @@ class Planner:
             c["pause_s"].value = float(sched.get("pause_s", 0))
             protocol = cfg["protocol"]
             protocol = [protocol] if isinstance(protocol, str) else protocol
-            c["protocol"].value = "\n".join(str(p) if isinstance(p, str) else _repeat_text(p)
-                                            for p in protocol)
+            c["protocol"].value = "\n".join(
+                str(p) if isinstance(p, str) else _repeat_text(p) for p in protocol
+            )
 
     def _observe(self) -> None:
         for name, control in self._static_controls.items():
@@ -644,7 +876,7 @@ class Planner:
         self.figure_tabs.observe(self._on_tab, names="selected_index")
 
     # ------------------------------------------------------------------ the one callback
-    def _on_change(self, change) -> None:
+    def _on_change(self, change: dict[str, Any]) -> None:
         """The single observer of every control."""
         if self._holding:
             return
@@ -658,16 +890,20 @@ class Planner:
             with self.hold():
                 self._set_from_plan(load_plan(change["new"]))
                 c["builtin"].value = "(choose)"
-            note = (f"loaded the built-in plan {html.escape(change['new'])} — <b>Undo</b> "
-                    "restores your edits")
+            note = (
+                f"loaded the built-in plan {html.escape(change['new'])} — <b>Undo</b> "
+                "restores your edits"
+            )
         elif owner is c["preset"]:
             if change["new"] == "(custom)":
                 return
             self._push_undo(f"cell preset {change['new']}")
             with self.hold():
                 self._make_rows([dict(x) for x in preset_config(change["new"])["layers"]])
-            note = (f"layers replaced by the preset {html.escape(change['new'])} — "
-                    "<b>Undo</b> restores your layers")
+            note = (
+                f"layers replaced by the preset {html.escape(change['new'])} — "
+                "<b>Undo</b> restores your layers"
+            )
         elif owner is c["energy_slider"]:
             with self.hold():
                 c["energy_keV"].value = change["new"]
@@ -681,15 +917,16 @@ class Planner:
         if note and not self._messages["general"].value:
             self._messages["general"].value = f"<span style='color:#555'>{note}</span>"
 
-    def config(self) -> dict:
+    def config(self) -> dict[str, Any]:
         """The plan config the controls describe (raises InputError for unparsable text)."""
         c = self.controls
         cfg = {k: v for k, v in self._base.items() if k in ("version", "thresholds", "soc0")}
         cfg["title"] = c["title"].value.strip() or "untitled plan"
         if c["notes"].value.strip():
             cfg["notes"] = c["notes"].value.strip()
-        metadata = {k: c[f"meta_{k}"].value.strip() for k in METADATA_KEYS
-                    if c[f"meta_{k}"].value.strip()}
+        metadata = {
+            k: c[f"meta_{k}"].value.strip() for k in METADATA_KEYS if c[f"meta_{k}"].value.strip()
+        }
         if metadata:
             cfg["metadata"] = metadata
         layers = [row.config(f"stack.layers[{i}]") for i, row in enumerate(self._rows)]
@@ -698,22 +935,33 @@ class Planner:
         attenuators = list(self._material_attenuators)
         if c["attenuator_transmission"].value != 1.0:
             attenuators.append({"transmission": c["attenuator_transmission"].value})
-        cfg["beam"] = {"energy_keV": c["energy_keV"].value, "flux_ph_s": c["flux_ph_s"].value,
-                       "spot_um": [c["spot_w_um"].value, c["spot_h_um"].value],
-                       "profile": c["profile"].value, "convention": c["convention"].value}
+        cfg["beam"] = {
+            "energy_keV": c["energy_keV"].value,
+            "flux_ph_s": c["flux_ph_s"].value,
+            "spot_um": [c["spot_w_um"].value, c["spot_h_um"].value],
+            "profile": c["profile"].value,
+            "convention": c["convention"].value,
+        }
         if attenuators:
             cfg["beam"]["attenuators"] = attenuators
-        cfg["protocol"] = [line.strip() for line in c["protocol"].value.splitlines()
-                           if line.strip()]
+        cfg["protocol"] = [
+            line.strip() for line in c["protocol"].value.splitlines() if line.strip()
+        ]
         loop = c["loop"].value.strip()
-        sched: dict = {"exposure_s": c["exposure_s"].value, "move_s": c["move_s"].value,
-                       "loop": int(loop) if loop.isdigit() else loop,
-                       "pause_s": c["pause_s"].value}
+        sched: dict[str, Any] = {
+            "exposure_s": c["exposure_s"].value,
+            "move_s": c["move_s"].value,
+            "loop": int(loop) if loop.isdigit() else loop,
+            "pause_s": c["pause_s"].value,
+        }
         if c["schedule_mode"].value == "raster":
-            sched["raster"] = {"pattern": c["raster_pattern"].value, "nx": c["nx"].value,
-                               "ny": c["ny"].value,
-                               "step_um": [c["step_x_um"].value, c["step_y_um"].value],
-                               "origin_um": list(self._origin_um)}
+            sched["raster"] = {
+                "pattern": c["raster_pattern"].value,
+                "nx": c["nx"].value,
+                "ny": c["ny"].value,
+                "step_um": [c["step_x_um"].value, c["step_y_um"].value],
+                "origin_um": list(self._origin_um),
+            }
         else:
             sched["locations"] = _parse_locations(c["locations"].value)
         cfg["schedule"] = sched
@@ -736,8 +984,11 @@ class Planner:
 
     def _run(self) -> bool:
         flux = self.controls["flux_ph_s"].value
-        readout = (f"<span style='white-space:nowrap'>= {format_number(flux, 'ph/s')}</span>"
-                   if abs(flux) >= 1e4 else "")
+        readout = (
+            f"<span style='white-space:nowrap'>= {format_number(flux, 'ph/s')}</span>"
+            if abs(flux) >= 1e4
+            else ""
+        )
         if self.flux_readout.value != readout:  # 1e11 reads better than 100000000000
             self.flux_readout.value = readout
         for m in self._messages.values():
@@ -753,7 +1004,7 @@ class Planner:
         except InputError as error:
             self._show_error(error.field, human_message(error))
             return False
-        except Exception as error:  # noqa: BLE001 - never a traceback in the widget
+        except Exception as error:  # never a traceback in the widget
             self._show_error("general", f"The model could not run this plan: {error}")
             return False
         self.plan, self.result, self.stale = plan, result, False
@@ -776,28 +1027,31 @@ class Planner:
     def _show_error(self, field: str, text: str) -> None:
         self.errors[field] = text
         self.stale = True
-        self._message_widget(field).value = (
-            f"<span style='color:#b00020'>⚠ {html.escape(text)}</span>")
+        self._message_widget(
+            field
+        ).value = f"<span style='color:#b00020'>⚠ {html.escape(text)}</span>"
         if self.result is not None:  # the table of the last valid plan, greyed out
-            self.verdict_html.value = ("<div class='bd-stale' style='opacity:0.4'>"
-                                       + verdict_table(self.result) + "</div>")
+            self.verdict_html.value = (
+                "<div class='bd-stale' style='opacity:0.4'>" + verdict_table(self.result) + "</div>"
+            )
         self.summary_html.value = (
             "<div class='bd-stale' style='background:#fdecea;padding:4px 6px;"
             "border-left:4px solid #b00020'><b>Stale</b> — the figures and numbers show the last "
-            f"valid plan. {html.escape(text)}</div>")
+            f"valid plan. {html.escape(text)}</div>"
+        )
 
     # ------------------------------------------------------------------ outputs
-    def _figure_data(self, key: str) -> dict:
+    def _figure_data(self, key: str) -> dict[str, Any]:
         r = self.result
         if key == "energy":  # depends on stack, beam and probe only: cached
             cfg = r.plan.to_config()
-            cache_key = json.dumps([cfg["stack"], cfg["beam"], r.probe], sort_keys=True,
-                                   default=str)
+            cache_key = json.dumps(
+                [cfg["stack"], cfg["beam"], r.probe], sort_keys=True, default=str
+            )
             if cache_key != self._energy_key:
                 self._energy_key, self._energy_cache = cache_key, energy_data(r)
             return self._energy_cache
-        return {"dose_time": dose_time_data, "dose_map": dose_map_data,
-                "stack": stack_data}[key](r)
+        return {"dose_time": dose_time_data, "dose_map": dose_map_data, "stack": stack_data}[key](r)
 
     def _refresh_figure(self, key: str) -> None:
         update_figure(self.figures[key], self._figure_data(key), self._sources[key])
@@ -808,7 +1062,7 @@ class Planner:
         index = self.figure_tabs.selected_index if hasattr(self, "figure_tabs") else 0
         return FIGURE_TABS[index][0] if index is not None and index < len(FIGURE_TABS) else None
 
-    def _on_tab(self, change) -> None:
+    def _on_tab(self, change: dict[str, Any]) -> None:
         key = self._visible_figure()
         if key in self._dirty and self.result is not None and not self.stale:
             self.busy.value = BUSY_HTML
@@ -838,8 +1092,9 @@ class Planner:
         edited = self._edited and self.controls["title"].value == self._base.get("title")
         self.summary_html.value = summary_html(r, edited=edited)
         if self._advice_for is not None and self._advice_for is not r.plan:
-            self.advice_html.value = ("<i class='bd-advice-old'>The plan changed: press "
-                                      "<b>Compute advice</b> again.</i>")
+            self.advice_html.value = (
+                "<i class='bd-advice-old'>The plan changed: press <b>Compute advice</b> again.</i>"
+            )
             self._advice_for = None
 
     def compute_advice(self) -> list[str]:
@@ -852,13 +1107,18 @@ class Planner:
         try:
             sentences = advise(self.result.plan, result=self.result).sentences
         except InputError as error:
-            self.advice_html.value = f"<span style='color:#b00020'>⚠ {html.escape(str(error))}</span>"
+            self.advice_html.value = (
+                f"<span style='color:#b00020'>⚠ {html.escape(str(error))}</span>"
+            )
             return []
         finally:
             self.busy.value = ""
         self._advice_for = self.result.plan
-        self.advice_html.value = ("<ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in sentences)
-                                  + "</ul>") if sentences else "<i>No advice: the plan is safe.</i>"
+        self.advice_html.value = (
+            ("<ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in sentences) + "</ul>")
+            if sentences
+            else "<i>No advice: the plan is safe.</i>"
+        )
         return list(sentences)
 
     # ------------------------------------------------------------------ files
@@ -874,8 +1134,10 @@ class Planner:
             self._file_error("Fix the inputs marked ⚠ before saving: the plan is not valid.")
             return None
         if path.exists() and not overwrite:
-            self._file_error(f"{path} already exists: nothing saved. Choose another file name, "
-                             "or tick 'Save may overwrite an existing file'.")
+            self._file_error(
+                f"{path} already exists: nothing saved. Choose another file name, "
+                "or tick 'Save may overwrite an existing file'."
+            )
             return None
         try:
             out = save_plan(self.plan, path)
@@ -903,8 +1165,9 @@ class Planner:
         self._set_from_plan(plan)
         self._edited = False
         self.update()
-        self.file_html.value = (f"loaded {html.escape(spec)} — <b>Undo</b> restores the "
-                                "previous plan")
+        self.file_html.value = (
+            f"loaded {html.escape(spec)} — <b>Undo</b> restores the previous plan"
+        )
         return True
 
     def render_report(self, out_html: str | Path | None = None) -> Path | None:
@@ -916,11 +1179,13 @@ class Planner:
             return None
 
         def progress(stage: str, fraction: float) -> None:
-            self.file_html.value = (f"<span class='bd-progress'>rendering report: "
-                                    f"{html.escape(stage)} ({100 * fraction:.0f} %) "
-                                    f"<progress max='1' value='{fraction:.3f}'></progress></span>")
+            self.file_html.value = (
+                f"<span class='bd-progress'>rendering report: "
+                f"{html.escape(stage)} ({100 * fraction:.0f} %) "
+                f"<progress max='1' value='{fraction:.3f}'></progress></span>"
+            )
 
-        kwargs: dict[str, Callable] = {}
+        kwargs: dict[str, Any] = {}  # progress=, when render_report takes it
         with contextlib.suppress(TypeError, ValueError):
             if "progress" in inspect.signature(render_report).parameters:
                 kwargs["progress"] = progress
@@ -928,82 +1193,139 @@ class Planner:
         self.report_button.disabled = True
         try:
             path = render_report(self.plan, out, **kwargs)
-        except Exception as error:  # noqa: BLE001 - shown, not raised, in the widget
+        except Exception as error:  # shown, not raised, in the widget
             self._file_error(f"The report failed: {error}")
             return None
         finally:
             self.report_button.disabled = False
-        self.file_html.value = (f"<span class='bd-report-done'>report: "
-                                f"{html.escape(str(Path(path or out).resolve()))}</span>")
+        self.file_html.value = (
+            f"<span class='bd-report-done'>report: "
+            f"{html.escape(str(Path(path or out).resolve()))}</span>"
+        )
         return Path(path or out)
 
     # ------------------------------------------------------------------ layout
     def _layout(self) -> w.Widget:
         c, m = self.controls, self._messages
         meta = [c[f"meta_{k}"] for k in METADATA_KEYS]
-        buttons = w.HBox([self.save_button, self.load_button, self.report_button],
-                         layout=w.Layout(flex_flow="row wrap"))
-        plan_tab = w.VBox([c["title"], c["notes"], *meta, m["plan"], c["builtin"],
-                           c["plan_path"], c["overwrite"], buttons, m["file"]])
-        cell = w.VBox([c["preset"], m["cell"], self.layer_box, self.add_layer, c["probe"],
-                       m["probe"]])
-        beam = w.VBox([w.HBox([c["energy_keV"], c["energy_slider"]]), m["energy_keV"],
-                       w.HBox([c["flux_ph_s"], self.flux_readout],
-                              layout=w.Layout(align_items="center")),
-                       m["flux_ph_s"], c["spot_w_um"], c["spot_h_um"], m["spot"],
-                       c["profile"], m["profile"], c["convention"], m["convention"],
-                       c["attenuator_transmission"], m["attenuator_transmission"]])
-        schedule = w.VBox([c["schedule_mode"], c["raster_pattern"], c["nx"], c["ny"],
-                           c["step_x_um"], c["step_y_um"], m["raster"], c["locations"],
-                           m["locations"], c["exposure_s"], m["exposure_s"], c["move_s"],
-                           m["move_s"], c["loop"], m["loop"], c["pause_s"], m["pause_s"],
-                           m["schedule"]])
-        protocol = w.VBox([c["protocol"], m["protocol"],
-                           w.HTML("<small>Examples: Charge at C/8 for 8 h · Rest for 30 min · "
-                                  "Discharge at 1C until 0% · Repeat 3 times: [Charge at C/2 "
-                                  "until 100%, Discharge at C/2 until 0%]</small>")])
-        tabs = w.Tab(children=[beam, schedule, cell, protocol, plan_tab],
-                     titles=("Beam", "Schedule", "Cell", "Protocol", "Plan"))
+        buttons = w.HBox(
+            [self.save_button, self.load_button, self.report_button],
+            layout=w.Layout(flex_flow="row wrap"),
+        )
+        plan_tab = w.VBox(
+            [
+                c["title"],
+                c["notes"],
+                *meta,
+                m["plan"],
+                c["builtin"],
+                c["plan_path"],
+                c["overwrite"],
+                buttons,
+                m["file"],
+            ]
+        )
+        cell = w.VBox(
+            [c["preset"], m["cell"], self.layer_box, self.add_layer, c["probe"], m["probe"]]
+        )
+        beam = w.VBox(
+            [
+                w.HBox([c["energy_keV"], c["energy_slider"]]),
+                m["energy_keV"],
+                w.HBox([c["flux_ph_s"], self.flux_readout], layout=w.Layout(align_items="center")),
+                m["flux_ph_s"],
+                c["spot_w_um"],
+                c["spot_h_um"],
+                m["spot"],
+                c["profile"],
+                m["profile"],
+                c["convention"],
+                m["convention"],
+                c["attenuator_transmission"],
+                m["attenuator_transmission"],
+            ]
+        )
+        schedule = w.VBox(
+            [
+                c["schedule_mode"],
+                c["raster_pattern"],
+                c["nx"],
+                c["ny"],
+                c["step_x_um"],
+                c["step_y_um"],
+                m["raster"],
+                c["locations"],
+                m["locations"],
+                c["exposure_s"],
+                m["exposure_s"],
+                c["move_s"],
+                m["move_s"],
+                c["loop"],
+                m["loop"],
+                c["pause_s"],
+                m["pause_s"],
+                m["schedule"],
+            ]
+        )
+        protocol = w.VBox(
+            [
+                c["protocol"],
+                m["protocol"],
+                w.HTML(
+                    "<small>Examples: Charge at C/8 for 8 h · Rest for 30 min · "
+                    "Discharge at 1C until 0% · Repeat 3 times: [Charge at C/2 "
+                    "until 100%, Discharge at C/2 until 0%]</small>"
+                ),
+            ]
+        )
+        tabs = w.Tab(
+            children=[beam, schedule, cell, protocol, plan_tab],
+            titles=("Beam", "Schedule", "Cell", "Protocol", "Plan"),
+        )
         tabs.add_class("bd-control-tabs")
         for box in tabs.children:
             box.layout.padding = "4px"
-        top = w.HBox([self.undo_button, self.busy, w.HTML(STYLE_HTML)],
-                     layout=w.Layout(align_items="center"))
-        left = w.VBox([top, tabs, m["general"]],
-                      layout=w.Layout(width="410px", min_width="410px"))
-        right = w.VBox([self.summary_html, self.figure_tabs],
-                       layout=w.Layout(flex="1 1 auto", min_width="0"))
-        box = w.HBox([left, right], layout=w.Layout(width="100%",
-                                                    grid_gap="8px"))
+        top = w.HBox(
+            [self.undo_button, self.busy, w.HTML(STYLE_HTML)], layout=w.Layout(align_items="center")
+        )
+        left = w.VBox([top, tabs, m["general"]], layout=w.Layout(width="410px", min_width="410px"))
+        right = w.VBox(
+            [self.summary_html, self.figure_tabs], layout=w.Layout(flex="1 1 auto", min_width="0")
+        )
+        box = w.HBox([left, right], layout=w.Layout(width="100%", grid_gap="8px"))
         box.add_class("bd-planner")
         return box
 
-    def _repr_mimebundle_(self, **kwargs):
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         """Displaying the planner displays its widget."""
         return self.widget._repr_mimebundle_(**kwargs)
 
 
-def _repeat_text(entry: dict) -> str:
-    (head, steps), = entry.items()
+def _repeat_text(entry: dict[str, Any]) -> str:
+    ((head, steps),) = entry.items()
     inner = ", ".join(s if isinstance(s, str) else _repeat_text(s) for s in steps)
     return f"{head[0].upper()}{head[1:]}: [{inner}]"
 
 
-def _parse_locations(text: str) -> list[dict]:
+def _parse_locations(text: str) -> list[dict[str, Any]]:
     """Lines "name, x_um, y_um[, exposure_s]" -> schedule location mappings."""
     out = []
     for i, line in enumerate(x for x in text.splitlines() if x.strip()):
         parts = [p.strip() for p in line.split(",")]
         if len(parts) not in (3, 4):
-            raise InputError(f"schedule.locations[{i}]", line,
-                             "one location per line: name, x_um, y_um[, exposure_s]")
+            raise InputError(
+                f"schedule.locations[{i}]",
+                line,
+                "one location per line: name, x_um, y_um[, exposure_s]",
+            )
         try:
             loc = {"name": parts[0], "x_um": float(parts[1]), "y_um": float(parts[2])}
             if len(parts) == 4:
                 loc["exposure_s"] = float(parts[3])
         except ValueError:
-            raise InputError(f"schedule.locations[{i}]", line,
-                             "x_um, y_um and exposure_s are numbers") from None
+            raise InputError(
+                f"schedule.locations[{i}]", line, "x_um, y_um and exposure_s are numbers"
+            ) from None
         out.append(loc)
     if not out:
         raise InputError("schedule.locations", text, "at least one line: name, x_um, y_um")

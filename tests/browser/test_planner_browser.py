@@ -35,8 +35,13 @@ ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = "03_plan_my_beamtime.ipynb"
 APP = "app.ipynb"
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-        "--disable-background-networking", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--no-first-run",
+]
 TOKEN = "beamdesign-browser-test"
 VIEWPORT = {"width": 1366, "height": 768}
 N_CHANGES = 8
@@ -123,9 +128,15 @@ def _free_port() -> int:
 
 
 def _serve(tmp_path: Path, command: list[str], status_url: str, env: dict):
-    log = open(tmp_path / "server.log", "w")
-    proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True, cwd=tmp_path / "notebooks")
+    log = open(tmp_path / "server.log", "w")  # noqa: SIM115 - returned; the caller closes it
+    proc = subprocess.Popen(
+        command,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        cwd=tmp_path / "notebooks",
+    )
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -172,17 +183,31 @@ def lab(tmp_path):
     settings.mkdir(parents=True)
     # the news/update popup would cover the screenshot
     (settings / "notification.jupyterlab-settings").write_text(
-        json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+        json.dumps({"fetchNews": "false", "checkForUpdates": False})
+    )
     port = _free_port()
-    env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "settings"),
-           "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces")}
+    env = {
+        **os.environ,
+        "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "settings"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces"),
+    }
     env.pop("BOKEH_RESOURCES", None)  # the planner's own default (inline) is what is tested
     base = f"http://127.0.0.1:{port}"
-    proc, log = _serve(tmp_path, [
-        _tool("jupyter-lab"), "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}", f"--IdentityProvider.token={TOKEN}",
-        f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True"],
-        f"{base}/api/status?token={TOKEN}", env)
+    proc, log = _serve(
+        tmp_path,
+        [
+            _tool("jupyter-lab"),
+            "--no-browser",
+            "--allow-root",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={port}",
+            f"--IdentityProvider.token={TOKEN}",
+            f"--ServerApp.root_dir={root}",
+            "--LabApp.expose_app_in_browser=True",
+        ],
+        f"{base}/api/status?token={TOKEN}",
+        env,
+    )
     try:
         yield base, root
     finally:
@@ -197,9 +222,19 @@ def voila(tmp_path):
     env = {**os.environ}
     env.pop("BOKEH_RESOURCES", None)
     base = f"http://127.0.0.1:{port}"
-    proc, log = _serve(tmp_path, [
-        _tool("voila"), APP, "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
-        "--strip_sources=True"], f"{base}/", env)
+    proc, log = _serve(
+        tmp_path,
+        [
+            _tool("voila"),
+            APP,
+            "--no-browser",
+            f"--port={port}",
+            "--Voila.ip=127.0.0.1",
+            "--strip_sources=True",
+        ],
+        f"{base}/",
+        env,
+    )
     try:
         yield base, root
     finally:
@@ -256,10 +291,13 @@ def _measure(page, label: str, changes: list[tuple[str, str]]) -> list[float]:
         assert timing is not None, f"{selector} = {value}: no update within 30 s"
         out.append(timing["total"])
         parts.append((timing["text"], timing["figure"]))
-    print(f"LATENCY {label}: median {statistics.median(out):.0f} ms, max {max(out):.0f} ms "
-          f"over {len(out)} changes ({', '.join(f'{t:.0f}' for t in out)}); text median "
-          f"{statistics.median(t for t, _ in parts):.0f} ms, figure median "
-          f"{statistics.median(f for _, f in parts):.0f} ms", flush=True)
+    print(
+        f"LATENCY {label}: median {statistics.median(out):.0f} ms, max {max(out):.0f} ms "
+        f"over {len(out)} changes ({', '.join(f'{t:.0f}' for t in out)}); text median "
+        f"{statistics.median(t for t, _ in parts):.0f} ms, figure median "
+        f"{statistics.median(f for _, f in parts):.0f} ms",
+        flush=True,
+    )
     return out
 
 
@@ -270,14 +308,18 @@ def _energy_changes(n: int) -> list[tuple[str, str]]:
 
 def _assert_control_and_figure_visible(page) -> None:
     control = page.locator(".bd-energy_keV input").first.bounding_box()
-    canvases = page.evaluate("() => window.bdVisibleFigure().map(c => { const r = "
-                             "c.getBoundingClientRect(); return [r.x, r.y, r.width, r.height]; })")
+    canvases = page.evaluate(
+        "() => window.bdVisibleFigure().map(c => { const r = "
+        "c.getBoundingClientRect(); return [r.x, r.y, r.width, r.height]; })"
+    )
     assert control and canvases
     x, y, w, h = canvases[0]
-    for (bx, by, bw, bh) in [(control["x"], control["y"], control["width"], control["height"]),
-                             (x, y, w, h)]:
-        assert 0 <= bx and bx + bw <= VIEWPORT["width"], (bx, bw)
-        assert 0 <= by and by + bh <= VIEWPORT["height"], (by, bh)
+    for bx, by, bw, bh in [
+        (control["x"], control["y"], control["width"], control["height"]),
+        (x, y, w, h),
+    ]:
+        assert bx >= 0 and bx + bw <= VIEWPORT["width"], (bx, bw)
+        assert by >= 0 and by + bh <= VIEWPORT["height"], (by, bh)
     planner = page.locator(".bd-planner").first.bounding_box()
     assert planner["x"] + planner["width"] <= VIEWPORT["width"] + 1, planner  # no sideways scroll
 
@@ -313,14 +355,15 @@ def test_planner_in_jupyterlab(lab, browser):
             page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
         if page.locator(".jp-DirListing").first.is_visible():
             # the file browser would take a third of a 1366-px screen: close the sidebar
-            page.evaluate("() => window.jupyterapp.commands.execute("
-                          "'application:toggle-left-area')")
+            page.evaluate(
+                "() => window.jupyterapp.commands.execute('application:toggle-left-area')"
+            )
         _step(start, "kernel idle")
         summary = page.locator(".bd-summary").first
         page.evaluate("() => { window.jupyterapp.commands.execute('runmenu:run-all'); }")
         try:
             summary.wait_for(timeout=60_000)
-        except Exception:  # noqa: BLE001 - the kernel dialog again: accept, run once more
+        except Exception:  # the kernel dialog again: accept, run once more
             if accept.count():
                 accept.first.click()
             page.evaluate("() => { window.jupyterapp.commands.execute('runmenu:run-all'); }")
@@ -342,8 +385,11 @@ def test_planner_in_jupyterlab(lab, browser):
             field = page.locator(f".bd-{name} input").first
             field.fill("40")
             field.press("Enter")
-            page.wait_for_function("(t) => document.querySelector('.bd-summary').innerText "
-                                   "!== t", arg=before, timeout=120_000)
+            page.wait_for_function(
+                "(t) => document.querySelector('.bd-summary').innerText !== t",
+                arg=before,
+                timeout=120_000,
+            )
         page.wait_for_timeout(1000)
         _open_tab(page, "Beam")
         _measure(page, "JupyterLab 40x40 raster", _energy_changes(N_CHANGES))
@@ -365,8 +411,9 @@ def test_planner_in_jupyterlab(lab, browser):
         # render a report from the button
         _open_tab(page, "Plan")
         page.locator(".bd-report_button").first.click()
-        page.wait_for_selector(".bd-msg-file .bd-report-done, .bd-msg-file :text('⚠')",
-                               timeout=300_000)
+        page.wait_for_selector(
+            ".bd-msg-file .bd-report-done, .bd-msg-file :text('⚠')", timeout=300_000
+        )
         message = page.locator(".bd-msg-file").first.inner_text()
         assert "report:" in message and "⚠" not in message, message
         assert (root / "my_plan.html").is_file(), message

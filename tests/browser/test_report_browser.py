@@ -16,8 +16,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-        "--disable-background-networking", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--no-first-run",
+]
 
 
 def _missing(reason: str) -> None:
@@ -37,7 +42,8 @@ def hostile_report(tmp_path_factory) -> Path:
         _missing(f"{error.name} is not installed")
     # the kernel starts in another folder: this checkout's package by absolute path
     os.environ["PYTHONPATH"] = os.pathsep.join(
-        [str(ROOT / "src")] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
+        [str(ROOT / "src")] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    )
     sys.path.insert(0, str(ROOT / "tests"))
     from report_hostile import write_hostile_plan
 
@@ -58,8 +64,9 @@ def test_hostile_report_runs_no_injected_script(hostile_report, viewport, bypass
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
         try:
-            page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]},
-                                    bypass_csp=bypass_csp)
+            page = browser.new_page(
+                viewport={"width": viewport[0], "height": viewport[1]}, bypass_csp=bypass_csp
+            )
             page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))

@@ -10,8 +10,10 @@ from __future__ import annotations
 from fuzz_helpers import TALLY
 
 
-def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001 - pytest hook
+def pytest_terminal_summary(terminalreporter) -> None:
     if TALLY:
         total = sum(TALLY.values())
         terminalreporter.write_line(
-            f"fuzz: {total} generated cases: " + ", ".join(f"{k} {v}" for k, v in sorted(TALLY.items())))
+            f"fuzz: {total} generated cases: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(TALLY.items()))
+        )

@@ -16,26 +16,33 @@ from hypothesis import HealthCheck, settings
 from beamdesign.cli import main
 
 EXAMPLES = int(os.environ.get("BEAMDESIGN_FUZZ_EXAMPLES", "40"))
-FUZZ = settings(max_examples=EXAMPLES, deadline=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                       HealthCheck.function_scoped_fixture])
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.function_scoped_fixture,
+    ],
+)
 #: outcome -> count over the session (see ``judge``), printed by conftest at the end
 TALLY: Counter[str] = Counter()
 #: A run longer than this is a hang (a normal run takes ~0.02 s, a refusal less).
 HANG_S = 20
-SCHEMA = jsonschema.Draft202012Validator(json.loads(
-    resources.files("beamdesign").joinpath("data/plan.schema.json").read_text("utf-8")))
+SCHEMA = jsonschema.Draft202012Validator(
+    json.loads(resources.files("beamdesign").joinpath("data/plan.schema.json").read_text("utf-8"))
+)
 
 
 class Hang(BaseException):
     """Raised by the alarm; a BaseException so that the CLI's last-resort handler lets it by."""
 
 
-def _alarm(signum, frame):  # noqa: ANN001 - signal handler
+def _alarm(signum, frame):
     raise Hang
 
 
-def run_cli(args: list[str], capsys) -> tuple[int | str, str, str]:  # noqa: ANN001
+def run_cli(args: list[str], capsys) -> tuple[int | str, str, str]:
     """(exit status or "hang", stdout, stderr) of ``beamdesign args`` run in this process."""
     previous = signal.signal(signal.SIGALRM, _alarm)
     signal.alarm(HANG_S)
@@ -63,6 +70,7 @@ def _finite(value: object) -> bool:
 def _strict_json(text: str) -> object:
     def refuse(word: str) -> None:
         raise ValueError(word)
+
     return json.loads(text, parse_constant=refuse)
 
 
