@@ -39,7 +39,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Tools started by the tests (jupyter, beamdesign) must come from the venv, not from PATH.
 RUN_ENV := env PATH="$(BIN):$$PATH" VIRTUAL_ENV="$(VENV)"
 
-.PHONY: help planner app cli notebooks notebooks-check test test-python test-notebooks bench docs \
+.PHONY: help planner app cli notebooks notebooks-check lint test test-python test-notebooks bench docs \
 	setup setup-test browser clean-venv
 
 help:
@@ -127,10 +127,17 @@ PYTEST_NOTEBOOKS = cd notebooks && $(TEST_ENV) timeout --signal=INT --kill-after
 test: setup-test
 	@mkdir -p artifacts
 	@rc=0; \
+	echo "== lint (ruff, ruff format, mypy --strict) =="; $(MAKE) --no-print-directory lint || rc=1; \
 	echo "== tests/ (pytest) =="; $(PYTEST_PYTHON) || rc=1; \
 	echo "== notebooks/ (nbval) =="; ( $(PYTEST_NOTEBOOKS) ) || rc=1; \
 	if [ $$rc -ne 0 ]; then echo "make test: FAILED (see above)"; else echo "make test: all passed"; fi; \
 	exit $$rc
+
+# Quality gates: ruff lint and format on the whole tree, mypy --strict on the core.
+lint: $(STAMP_TEST)
+	"$(BIN)/ruff" check .
+	"$(BIN)/ruff" format --check .
+	"$(BIN)/mypy" --strict src/beamdesign
 
 test-python: setup-test
 	@mkdir -p artifacts

@@ -249,6 +249,7 @@ def test_entrance_face_dose_rate_is_the_mean_over_the_slab_factor():
         slab = (1 - layer.transmission) / -np.log(layer.transmission)
         for c in layer.constituents:
             assert c.entrance_peak_dose_rate_Gy_per_s == pytest.approx(
-                c.peak_dose_rate_Gy_per_s / slab, rel=1e-12)
+                c.peak_dose_rate_Gy_per_s / slab, rel=1e-12
+            )
     cathode = result.constituent("NMC811 cathode/NMC811")
     assert cathode.entrance_peak_dose_rate_Gy_per_s > 2 * cathode.peak_dose_rate_Gy_per_s
