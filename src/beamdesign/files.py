@@ -26,6 +26,8 @@ import os
 import re
 import stat
 import tempfile
+from functools import cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -454,3 +456,15 @@ def write_text_atomic(path: str | Path, text: str, field: str) -> Path:
         Path(temporary).unlink(missing_ok=True)
         raise
     return target
+
+
+@cache
+def builtin_texts(folder: str) -> dict[str, str]:
+    """The packaged YAML files of ``data/<folder>`` (plans, stacks, profiles): name -> text,
+    in name order; one registry rule for every kind of built-in file."""
+    entries = resources.files("beamdesign").joinpath(f"data/{folder}").iterdir()
+    return {
+        e.name.removesuffix(".yaml"): e.read_text("utf-8")
+        for e in sorted(entries, key=lambda e: e.name)
+        if e.name.endswith(".yaml")
+    }

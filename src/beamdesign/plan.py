@@ -12,15 +12,20 @@ import contextlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from beamdesign import validate
 from beamdesign.beam import Beam
 from beamdesign.errors import InputError, did_you_mean
-from beamdesign.files import check_output, dump_yaml, parse_mapping, read_mapping, write_text_atomic
+from beamdesign.files import (
+    builtin_texts,
+    check_output,
+    dump_yaml,
+    parse_mapping,
+    read_mapping,
+    write_text_atomic,
+)
 from beamdesign.protocol import Protocol, parse_protocol
 from beamdesign.schedule import Schedule
 from beamdesign.stack import Constituent, Layer, Stack, load_stack
@@ -248,14 +253,8 @@ def threshold_key(
     )
 
 
-@cache
 def _builtin_files() -> dict[str, str]:
-    folder = resources.files("beamdesign").joinpath("data/plans")
-    return {
-        e.name.removesuffix(".yaml"): e.read_text("utf-8")
-        for e in sorted(folder.iterdir(), key=lambda e: e.name)
-        if e.name.endswith(".yaml")
-    }
+    return builtin_texts("plans")
 
 
 def builtin_plan_names() -> list[str]:

@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -30,7 +28,7 @@ import numpy as np
 
 from beamdesign.beam import PROFILES, Attenuator
 from beamdesign.errors import InputError, did_you_mean
-from beamdesign.files import read_mapping
+from beamdesign.files import builtin_texts, read_mapping
 from beamdesign.materials import check_positive
 from beamdesign.signal import Detector
 
@@ -200,14 +198,8 @@ def profile_from_config(config: dict[str, Any], field: str = "beamline") -> Prof
     )
 
 
-@cache
 def _builtin() -> dict[str, str]:
-    folder = resources.files("beamdesign").joinpath("data/profiles")
-    return {
-        e.name.removesuffix(".yaml"): e.read_text("utf-8")
-        for e in sorted(folder.iterdir(), key=lambda e: e.name)
-        if e.name.endswith(".yaml")
-    }
+    return builtin_texts("profiles")
 
 
 def profile_names() -> list[str]:

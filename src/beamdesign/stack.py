@@ -11,13 +11,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from beamdesign import validate
 from beamdesign.errors import InputError, did_you_mean
-from beamdesign.files import parse_mapping, read_mapping
+from beamdesign.files import builtin_texts, parse_mapping, read_mapping
 from beamdesign.materials import Material, default_particle_size_um, resolve_material
 
 STACK_KEYS = ("name", "title", "source", "layers")
@@ -240,14 +239,10 @@ def stack_from_config(config: dict[str, Any], field: str = "stack") -> Stack:
 
 @cache
 def _preset_configs() -> dict[str, dict[str, Any]]:
-    folder = resources.files("beamdesign").joinpath("data/stacks")
-    configs = {}
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".yaml"):
-            configs[entry.name.removesuffix(".yaml")] = parse_mapping(
-                entry.read_text("utf-8"), "stack", source=f"built-in stack {entry.name}"
-            )
-    return configs
+    return {
+        name: parse_mapping(text, "stack", source=f"built-in stack {name}.yaml")
+        for name, text in builtin_texts("stacks").items()
+    }
 
 
 def preset_names() -> list[str]:
