@@ -38,8 +38,9 @@ CHUNK_PAIRS = 2_000_000
 #: move (in FWHM semi-axes) below which every point has converged.
 MEAN_SHIFT_STEPS = 30
 MEAN_SHIFT_TOLERANCE = 1e-6
-#: Mean-shift climbs per Gaussian footprint, from its best samples.
-MEAN_SHIFT_STARTS = 4
+#: Mean-shift climbs per Gaussian footprint, from its best samples (2 found every maximum in
+#: 600 random layouts checked against a dense grid; 1 missed a second maximum by 0.65 %).
+MEAN_SHIFT_STARTS = 2
 
 
 @dataclass(frozen=True, eq=False)
