@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from beamdesign import validate
 from beamdesign.coefficients import CONVENTIONS
 from beamdesign.errors import InputError, did_you_mean
 from beamdesign.files import read_mapping
@@ -130,14 +131,7 @@ def _number(value: object, field: str, allowed: str) -> float:
 def _keys(mapping: object, allowed: tuple[str, ...], field: str) -> dict[str, Any]:
     if not isinstance(mapping, dict):
         raise InputError(field, mapping, "a mapping with " + ", ".join(allowed))
-    for key in mapping:
-        if key not in allowed:
-            raise InputError(
-                f"{field}.{key}",
-                mapping[key],
-                "not a known key; allowed: " + ", ".join(allowed),
-                did_you_mean(str(key), allowed),
-            )
+    validate.unknown_keys(mapping, allowed, field)
     return mapping
 
 

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from beamdesign import validate
 from beamdesign.beam import PROFILES, Attenuator
 from beamdesign.errors import InputError, did_you_mean
 from beamdesign.files import builtin_texts, read_mapping
@@ -121,14 +122,7 @@ def profile_from_config(config: dict[str, Any], field: str = "beamline") -> Prof
     """Validate a profile mapping (module docstring) and build the profile."""
     if not isinstance(config, dict):
         raise InputError(field, config, "a beamline profile is a mapping with name and flux_table")
-    for key in config:
-        if key not in PROFILE_KEYS:
-            raise InputError(
-                f"{field}.{key}",
-                config[key],
-                "not a known key; allowed: " + ", ".join(PROFILE_KEYS),
-                did_you_mean(str(key), PROFILE_KEYS),
-            )
+    validate.unknown_keys(config, PROFILE_KEYS, field)
     name = config.get("name")
     if not isinstance(name, str) or not name.strip():
         raise InputError(f"{field}.name", name, "a profile needs a non-empty name")

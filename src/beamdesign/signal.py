@@ -57,6 +57,7 @@ import numpy as np
 import xraylib
 import yaml
 
+from beamdesign import validate
 from beamdesign.beam import Beam
 from beamdesign.coefficients import check_energies
 from beamdesign.errors import InputError, did_you_mean
@@ -134,14 +135,7 @@ class Detector:
             return cls()
         if not isinstance(config, dict):
             raise InputError(field, config, "a mapping with any of " + ", ".join(_DETECTOR_KEYS))
-        for key in config:
-            if key not in _DETECTOR_KEYS:
-                raise InputError(
-                    f"{field}.{key}",
-                    config[key],
-                    "not a known key; allowed: " + ", ".join(_DETECTOR_KEYS),
-                    did_you_mean(str(key), _DETECTOR_KEYS),
-                )
+        validate.unknown_keys(config, _DETECTOR_KEYS, field)
         return cls(**config)
 
 
