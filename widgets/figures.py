@@ -34,7 +34,7 @@ from bokeh.plotting import figure
 from numpy.typing import ArrayLike, NDArray
 
 from beamdesign.dose import dose_spectrum
-from beamdesign.experiment import ExperimentResult, metric_rates
+from beamdesign.experiment import ExperimentResult
 from beamdesign.plan import Plan, probe_key
 from beamdesign.thresholds import Threshold
 from beamdesign.units import duration, si
@@ -85,7 +85,7 @@ def probe_threshold_levels(result: ExperimentResult) -> dict[Threshold, float]:
     for th in plan.thresholds:
         if th.constituent is not None or th not in checked:
             continue
-        rate = float(metric_rates(plan, spectrum, th.convention, th.where)[row])
+        rate = float(result.metric_rates_Gy_per_s[(th.convention, th.where)][row])
         out[th] = th.dose_Gy * shown_rate / rate if rate > 0 else th.dose_Gy
     return out
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -120,6 +120,8 @@ class ExperimentResult:
     probe_dose_Gy: np.ndarray  # (n_timeline, n_t) cumulative dose of the probe at hot points
     timeline_index: np.ndarray  # (n_timeline,) location of each timeline row
     locations: tuple[LocationResult, ...]
+    #: peak dose rate (Gy/s) of every constituent in each thresholds' metric (convention, where)
+    metric_rates_Gy_per_s: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
@@ -494,5 +496,6 @@ def run_plan(plan: Plan, timeline_points: int = TIMELINE_POINTS) -> ExperimentRe
         probe_dose,
         rows,
         tuple(locations),
+        rates,
     )
     return replace(result, warnings=plan_warnings(plan, result))
