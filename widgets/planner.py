@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any, cast
 
 import ipywidgets as w
-from jupyter_bokeh import BokehModel
 
 from beamdesign.advice import advise
 from beamdesign.beam import PROFILES
@@ -48,6 +47,7 @@ from beamdesign.report import render_report
 from beamdesign.schedule import RASTER_PATTERNS
 from beamdesign.stack import preset_config, preset_names
 from beamdesign.widgets import limit_openmp_threads, setup_notebook
+from beamdesign.widgets.bokeh_sync import BatchedBokehModel
 from beamdesign.widgets.figures import (
     dose_map_data,
     dose_map_figure,
@@ -272,7 +272,7 @@ def human_message(error: InputError, label: str | None = None, unit: str | None 
     return text[0].upper() + text[1:] + "."
 
 
-class LiveBokehModel(BokehModel):
+class LiveBokehModel(BatchedBokehModel):
     """A BokehModel whose saved state is the figure *now*: a page reload (or a new view, or
     Voila's first paint) asks the kernel for the widget state and gets the current document,
     not the one the model was created with, so plots always match the summary."""
@@ -1054,8 +1054,9 @@ class Planner:
         return {"dose_time": dose_time_data, "dose_map": dose_map_data, "stack": stack_data}[key](r)
 
     def _refresh_figure(self, key: str) -> None:
-        update_figure(self.figures[key], self._figure_data(key), self._sources[key])
-        mark_stale(self.figures[key], False)
+        with self.models[key].batch():  # one patch, not one per changed source
+            update_figure(self.figures[key], self._figure_data(key), self._sources[key])
+            mark_stale(self.figures[key], False)
         self._dirty.discard(key)
 
     def _visible_figure(self) -> str | None:
@@ -1081,6 +1082,9 @@ class Planner:
         r = self.result
         if not hasattr(self, "figures"):
             return
+        edited = self._edited and self.controls["title"].value == self._base.get("title")
+        self.summary_html.value = summary_html(r, edited=edited)  # the numbers first: small
+        self.verdict_html.value = verdict_table(r)
         self._dirty = set(self.figures)
         visible = self._visible_figure()
         if visible is not None:
@@ -1088,9 +1092,6 @@ class Planner:
         for key, fig in self.figures.items():
             if key in self._dirty:  # refreshed when shown; never left titled STALE
                 mark_stale(fig, False)
-        self.verdict_html.value = verdict_table(r)
-        edited = self._edited and self.controls["title"].value == self._base.get("title")
-        self.summary_html.value = summary_html(r, edited=edited)
         if self._advice_for is not None and self._advice_for is not r.plan:
             self.advice_html.value = (
                 "<i class='bd-advice-old'>The plan changed: press <b>Compute advice</b> again.</i>"
