@@ -14,7 +14,7 @@ from beamdesign.errors import InputError
 from beamdesign.experiment import run_plan
 from beamdesign.plan import builtin_plan_names, load_plan, plan_from_config
 from beamdesign.widgets import figures
-from beamdesign.widgets import planner as planner_module
+from beamdesign.widgets import state as state_module
 from beamdesign.widgets.planner import (
     LAYER_TOOLTIPS,
     TOOLTIPS,
@@ -285,7 +285,7 @@ def test_render_report_button_renders_the_current_plan(planner, tmp_path, monkey
         assert "50 %" in planner.file_html.value  # progress shown while rendering
         raise RuntimeError("kernel died")
 
-    monkeypatch.setattr(planner_module, "render_report", broken)
+    monkeypatch.setattr(state_module, "render_report", broken)
     planner.report_button.click()
     assert "kernel died" in planner.file_html.value and "⚠" in planner.file_html.value
 
