@@ -70,6 +70,8 @@ from .layout import (
     layer_header,
 )
 from .messages import format_number, human_message
+from .scenarios import ComparePanel
+from .solve import SolvePanel
 
 
 class Planner:
@@ -129,9 +131,13 @@ class Planner:
         self.models = {k: LiveBokehModel(f) for k, f in self.figures.items()}
         verdicts = w.VBox([self.verdict_html], layout=w.Layout(overflow="auto"))
         advice = w.VBox([self.advice_button, self.advice_html])
+        self.solve_panel = SolvePanel(self._current_plan, self.apply_config)
+        self.solve_panel.set_plan(plan, self._base.get("design"))
+        self.compare_panel = ComparePanel(self._current_result, self.solve_panel.quality)
         self.figure_tabs = figure_tabs(
-            [self.models[k] for k, _ in FIGURE_TABS] + [verdicts, advice],
-            [t for _, t in FIGURE_TABS] + ["Verdicts", "Advice"],
+            [self.models[k] for k, _ in FIGURE_TABS]
+            + [verdicts, advice, self.solve_panel.widget, self.compare_panel.widget],
+            [t for _, t in FIGURE_TABS] + ["Verdicts", "Advice", "Solve", "Compare"],
         )
         self._show_result()
         self._observe()
@@ -316,9 +322,11 @@ class Planner:
             if change["new"] == CHOOSE:
                 return
             self._push_undo(f"built-in plan {change['new']}")
+            plan = load_plan(change["new"])
             with self.hold():
-                self._set_from_plan(load_plan(change["new"]))
+                self._set_from_plan(plan)
                 c["builtin"].value = CHOOSE
+            self.solve_panel.set_plan(plan, self._base.get("design"))
             note = (
                 f"loaded the built-in plan {html.escape(change['new'])} — <b>Undo</b> "
                 "restores your edits"
@@ -477,6 +485,7 @@ class Planner:
             if key in self._dirty:  # refreshed when shown; never left titled STALE
                 mark_stale(fig, False)
         self.verdict_html.value = verdict_table(r)
+        self.solve_panel.plan_changed(r.plan)
         edited = self._edited and self.controls["title"].value == self._base.get("title")
         self.summary_html.value = summary_html(r, edited=edited)
         if self._advice_for is not None and self._advice_for is not r.plan:
@@ -508,6 +517,37 @@ class Planner:
             else "<i>No advice: the plan is safe.</i>"
         )
         return list(sentences)
+
+    # ------------------------------------------------------------------ solve and compare
+    def _current_plan(self) -> tuple[dict[str, Any], Plan] | None:
+        """The current plan's config and Plan (None while the inputs are invalid)."""
+        if self.plan is None or self.stale:
+            return None
+        return self.config(), self.plan
+
+    def _current_result(self) -> tuple[dict[str, Any], ExperimentResult] | None:
+        """The current plan's config and result (None while the inputs are invalid)."""
+        if self.result is None or self.stale:
+            return None
+        return self.config(), self.result
+
+    def apply_config(self, config: dict[str, Any], what: str) -> bool:
+        """Load a plan mapping into the controls and run it, undoably (the Solve panel's
+        Apply). Returns False, with the reason in the message panel, when it is not valid."""
+        try:
+            plan = plan_from_config(config)
+        except InputError as error:
+            self._show_error("general", human_message(error))
+            return False
+        self._push_undo(what)
+        self._set_from_plan(plan)
+        self._edited = True
+        self.update()
+        self._messages["general"].value = (
+            f"<span style='color:#555'>applied {html.escape(what)} — <b>Undo</b> restores "
+            "your plan</span>"
+        )
+        return True
 
     # ------------------------------------------------------------------ files
     def _file_error(self, text: str) -> None:
@@ -551,6 +591,7 @@ class Planner:
             return False
         self._push_undo(f"load {spec}")
         self._set_from_plan(plan)
+        self.solve_panel.set_plan(plan, self._base.get("design"))
         self._edited = False
         self.update()
         self.file_html.value = (
