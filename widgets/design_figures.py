@@ -21,7 +21,14 @@ from beamdesign.experiment import ExperimentResult
 from beamdesign.units import si
 
 from .figures import HEIGHT, MAX_TIME_POINTS, WIDTH
+from .messages import format_number
 
+#: the varied plan keys the panels name in words: dotted key -> (label, unit)
+VARIED = {
+    "beam.energy_keV": ("energy", "keV"),
+    "beam.flux_ph_s": ("flux", "ph/s"),
+    "schedule.exposure_s": ("exposure", "s"),
+}
 #: colours of the pinned scenarios A, B, C, D
 SCENARIO_COLORS = Category10_10[:4]
 
@@ -30,11 +37,18 @@ def _named_sources(data: dict[str, dict[str, Any]]) -> dict[str, ColumnDataSourc
     return {k: ColumnDataSource(v, name=k) for k, v in data.items() if k != "meta"}
 
 
+def value_text(key: str, value: object) -> str:
+    """One varied value as people read it: ``energy 60.75 keV``, ``flux 1 × 10⁸ ph/s``; a key
+    without a label (``VARIED``) as ``key = value``."""
+    if key in VARIED and isinstance(value, (int, float)) and not isinstance(value, bool):
+        label, unit = VARIED[key]
+        return f"{label} {format_number(value, unit)}"
+    return f"{key} = {value}"
+
+
 def values_text(values: dict[str, Any]) -> str:
-    """The varied keys of a candidate as one line, e.g. ``beam.energy_keV = 27``."""
-    return ", ".join(
-        f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}" for k, v in values.items()
-    )
+    """The varied values of a candidate as one line (:func:`value_text`)."""
+    return ", ".join(value_text(k, v) for k, v in values.items())
 
 
 # --------------------------------------------------------------------------- Pareto front
@@ -46,10 +60,11 @@ def front_data(
     star. ``result`` None: an empty figure."""
     empty: dict[str, list[Any]] = {k: [] for k in ("x", "y", "label", "values", "dose", "snr")}
     if result is None:
-        lines: dict[str, list[Any]] = {"xs": [], "ys": [], "label": []}
+        lines: dict[str, list[Any]] = {k: [] for k in ("xs", "ys", "label", "tx", "ty", "align")}
         return {
             "candidates": {**empty, "soc": []},
             "bounds": lines,
+            "feasible": {k: [] for k in ("left", "right", "bottom", "top")},
             "current": dict(empty),
             "meta": {"title": ["Pareto front: press Solve"], "y_label": ["SNR per scan"]},
         }
@@ -83,11 +98,21 @@ def front_data(
     bounds = {
         "xs": [[d.limit_dose_Gy, d.limit_dose_Gy], [x_lo, x_hi]],
         "ys": [[y_lo, y_hi], [d.min_snr_per_scan, d.min_snr_per_scan]],
-        "label": [f"limit {d.limit_name}", f"SNR floor {d.min_snr_per_scan:g}"],
+        "label": [f" limit {d.limit_name}", f" SNR floor {d.min_snr_per_scan:g}"],
+        "tx": [d.limit_dose_Gy, x_lo],  # the labels: at the top of the limit, under the floor
+        "ty": [y_hi, d.min_snr_per_scan],
+        "align": ["left", "left"],
+    }
+    feasible = {  # below the limit and above the floor
+        "left": [x_lo],
+        "right": [d.limit_dose_Gy],
+        "bottom": [d.min_snr_per_scan],
+        "top": [y_hi],
     }
     return {
         "candidates": candidates,
         "bounds": bounds,
+        "feasible": feasible,
         "current": point,
         "meta": {
             "title": [
@@ -99,13 +124,13 @@ def front_data(
     }
 
 
-def front_figure(result: DesignResult | None = None) -> figure:
+def front_figure(result: DesignResult | None = None, width: int = WIDTH) -> figure:
     """Dose (limit's metric, log) vs SNR per scan (log) of the candidates; the feasible region
-    is left of the limit line and above the floor line."""
+    is left of the limit line and above the floor line. ``width`` in screen pixels."""
     data = front_data(result)
     src = _named_sources(data)
     fig = figure(
-        width=WIDTH,
+        width=width,
         height=HEIGHT,
         x_axis_type="log",
         y_axis_type="log",
@@ -115,8 +140,29 @@ def front_figure(result: DesignResult | None = None) -> figure:
         tools="pan,wheel_zoom,box_zoom,reset,save,tap",
         name="front",
     )
+    fig.quad(
+        left="left",
+        right="right",
+        bottom="bottom",
+        top="top",
+        source=src["feasible"],
+        fill_color="#2ca02c",
+        fill_alpha=0.08,
+        line_alpha=0.0,
+        legend_label="keeps the limit and the floor",
+    )
     fig.multi_line(
         "xs", "ys", source=src["bounds"], line_color="firebrick", line_dash="dashed", line_width=2
+    )
+    fig.text(
+        "tx",
+        "ty",
+        "label",
+        source=src["bounds"],
+        text_font_size="8pt",
+        text_color="firebrick",
+        text_align="align",
+        text_baseline="top",
     )
     points = fig.scatter(
         "x",

@@ -25,7 +25,7 @@ from beamdesign.signal import TECHNIQUES, reflections
 from beamdesign.sweep import Quality, evaluate
 from beamdesign.units import si
 
-from .design_figures import front_data, front_figure, values_text
+from .design_figures import VARIED, front_data, front_figure, values_text
 from .figures import figure_sources, update_figure
 from .layout import LiveBokehModel, button, html_panel, tip
 from .messages import format_number, human_message
@@ -40,18 +40,15 @@ ENERGY_FACTORS = (0.75, 2.25)
 ENERGY_RANGE_KEV = (5.0, 100.0)
 FLUX_FACTORS = (1e-3, 1.0)  # attenuate down to 0.1 % (more flux than the beamline gives is moot)
 EXPOSURE_FACTORS = (0.1, 3.0)
-#: the varied keys the panel has controls for: (dotted key, label, unit)
-VARIED = (
-    ("beam.energy_keV", "energy", "keV"),
-    ("beam.flux_ph_s", "flux", "ph/s"),
-    ("schedule.exposure_s", "exposure", "s"),
-)
 #: what the signal box takes, per technique
 SIGNAL_HINTS = {
     "xrd-transmission": "reflection, e.g. NMC811-003 (empty: Rayleigh proxy)",
     "xas-transmission": "element and edge, e.g. Ni K",
     "xas-fluorescence": "element, e.g. Ni",
 }
+#: width of the settings column beside the plot (px): both fit the planner at 1366 px
+COLUMN_PX = 330
+FIGURE_WIDTH_PX = 480
 #: candidate rows shown in the table
 MAX_TABLE_ROWS = 20
 
@@ -65,8 +62,8 @@ def limit_choices(plan: Plan) -> list[tuple[str, dict[str, Any]]]:
         limit: dict[str, Any] = {"dose_Gy": t.dose_Gy, "convention": t.convention}
         if t.constituent is not None:
             limit["constituent"] = t.constituent
-        on = f", {t.constituent}" if t.constituent else ""
-        out.append((f"{t.name} ({si(t.dose_Gy, 'Gy')}, {t.convention}{on})", limit))
+        on = f" of the {t.constituent}" if t.constituent else ""
+        out.append((f"{si(t.dose_Gy, 'Gy')} {t.convention}{on} — {t.name}", limit))
     return out
 
 
@@ -128,21 +125,32 @@ def default_design(plan: Plan, technique: str = "xrd-transmission") -> dict[str,
     return design
 
 
+def _cell(value: object) -> str:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return format_number(value)
+    return "—" if value is None else str(value)
+
+
 def candidates_table(result: DesignResult) -> str:
     """HTML table of the candidates, best (least dose) first."""
     d = result.design
     metric = html.escape(d.quality.convention or "")
+    keys = list(d.vary)
+    names = [f"{VARIED[k][0]} ({VARIED[k][1]})" if k in VARIED else html.escape(k) for k in keys]
     head = (
-        "<tr><th>#</th><th>varied values</th>"
-        f"<th title='worst dose in the limit&#39;s metric ({metric})'>"
+        "<tr><th>#</th>"
+        + "".join(f"<th>{name}</th>" for name in names)
+        + f"<th title='worst dose in the limit&#39;s metric ({metric})'>"
         "dose (limit metric)</th><th>SNR per scan</th>"
         "<th title='largest SOC change between two scans of a location'>SOC step</th>"
         "<th title='worst probe dose in the plan&#39;s own convention'>probe dose</th></tr>"
     )
     rows = [
-        f"<tr><td>{i + 1}</td><td>{html.escape(values_text(c.values))}</td>"
-        f"<td>{si(c.dose_Gy, 'Gy')}</td><td>{c.snr_per_scan:.3g}</td>"
-        f"<td>{c.time_resolution_soc_pct:.2g} %</td><td>{si(c.worst_probe_dose_Gy, 'Gy')}</td></tr>"
+        f"<tr><td>{i + 1}</td>"
+        + "".join(f"<td>{html.escape(_cell(c.values.get(k)))}</td>" for k in keys)
+        + f"<td>{si(c.dose_Gy, 'Gy')}</td><td>{c.snr_per_scan:.3g}</td>"
+        f"<td>{c.time_resolution_soc_pct:.2g} %</td>"
+        f"<td>{si(c.worst_probe_dose_Gy, 'Gy')}</td></tr>"
         for i, c in enumerate(result.candidates[:MAX_TABLE_ROWS])
     ]
     more = len(result.candidates) - len(rows)
@@ -174,16 +182,15 @@ class SolvePanel:
         self._plan_design: dict[str, Any] = {}  # the plan's design section, kept as the base
         self._limits: list[dict[str, Any]] = []
         self._solved_for: Plan | None = None
-        layout = w.Layout(width="260px")
-        style = {"description_width": "95px"}
+        self._reflection = ""  # the probe's named reflection, the XRD signal by default
+        layout = w.Layout(width=f"{COLUMN_PX}px")
+        style = {"description_width": "90px"}
         self.technique = w.Dropdown(
             options=list(TECHNIQUES), description="technique", layout=layout, style=style
         )
-        self.signal = w.Text(description="signal", layout=w.Layout(width="330px"), style=style)
-        self.limit = w.Dropdown(
-            description="dose limit", layout=w.Layout(width="560px"), style=style
-        )
-        self.min_snr = w.FloatText(description="min SNR/scan", layout=layout, style=style)
+        self.signal = w.Text(description="signal", layout=layout, style=style)
+        self.limit = w.Dropdown(description="dose limit", layout=layout, style=style)
+        self.min_snr = w.FloatText(description="SNR floor", layout=layout, style=style)
         self.points = w.BoundedIntText(
             min=2, max=MAX_POINTS, description="points/range", layout=layout, style=style
         )
@@ -202,21 +209,25 @@ class SolvePanel:
             tip(control, text)
         self.vary: dict[str, tuple[w.Checkbox, w.FloatText, w.FloatText]] = {}
         rows = []
-        for key, label, unit in VARIED:
+        for key, (label, unit) in VARIED.items():
             check = w.Checkbox(
-                description=f"vary {label} ({unit})", indent=False, layout=w.Layout(width="150px")
+                description=f"{label} ({unit})", indent=False, layout=w.Layout(width="125px")
             )
-            low = w.FloatText(layout=w.Layout(width="110px"))
+            low = w.FloatText(layout=w.Layout(width="85px"))
             high = w.FloatText(
                 description="to",
                 style={"description_width": "20px"},
-                layout=w.Layout(width="135px"),
+                layout=w.Layout(width="110px"),
             )
             for control, part in ((check, "vary"), (low, "low"), (high, "high")):
                 control.add_class(f"bd-solve-{part}-{key.split('.')[-1]}")
                 tip(control, f"{key}: {part} of the range ({unit})")
             self.vary[key] = (check, low, high)
             rows.append(w.HBox([check, low, high]))
+            for control in (check, low, high):
+                control.observe(lambda _: self._show_ranges(), names="value")
+        self.points.observe(lambda _: self._show_ranges(), names="value")
+        self.ranges = html_panel("bd-solve-ranges")
         self.solve_button = button(
             "solve_button", "Solve", "search", "Run the design grid (once per grid point)"
         )
@@ -241,7 +252,7 @@ class SolvePanel:
             "and the SNR floor (a few seconds).</i>",
         )
         self.table = html_panel("bd-solve-table-panel")
-        self.figure = front_figure()
+        self.figure = front_figure(width=FIGURE_WIDTH_PX)
         self._sources = figure_sources(self.figure)
         self.model = LiveBokehModel(self.figure)
         self.solve_button.on_click(lambda _: self.solve())
@@ -249,17 +260,24 @@ class SolvePanel:
         self.apply_button.on_click(lambda _: self.apply())
         self.candidate.observe(self._on_candidate, names="value")
         self.technique.observe(self._on_technique, names="value")
+        settings = w.VBox(
+            [
+                self.technique,
+                self.signal,
+                self.limit,
+                self.min_snr,
+                self.points,
+                w.HTML("<small>Vary (from – to):</small>"),
+                *rows,
+                self.ranges,
+                w.HBox([self.solve_button, self.reset_button]),
+                self.status,
+            ],
+            layout=w.Layout(width=f"{COLUMN_PX + 10}px", min_width=f"{COLUMN_PX + 10}px"),
+        )
         self.widget = w.VBox(
             [
-                w.HBox([self.technique, self.signal], layout=w.Layout(flex_flow="row wrap")),
-                self.limit,
-                w.HBox([self.min_snr, self.points], layout=w.Layout(flex_flow="row wrap")),
-                *rows,
-                w.HBox(
-                    [self.solve_button, self.reset_button], layout=w.Layout(flex_flow="row wrap")
-                ),
-                self.status,
-                self.model,
+                w.HBox([settings, self.model], layout=w.Layout(grid_gap="6px")),
                 w.HBox([self.candidate, self.apply_button], layout=w.Layout(flex_flow="row wrap")),
                 self.table,
             ],
@@ -274,6 +292,7 @@ class SolvePanel:
         technique = self._plan_design.get("technique", self.technique.value or TECHNIQUES[0])
         technique = technique if technique in TECHNIQUES else TECHNIQUES[0]
         section = {**default_design(plan, technique), **self._plan_design}
+        self._reflection = probe_reflection(plan)
         choices = limit_choices(plan)
         limit = section["limit"]
         if limit not in [c for _, c in choices]:  # the plan's design names its own limit
@@ -293,6 +312,19 @@ class SolvePanel:
             check.value = isinstance(spec, list) and len(spec) == 2
             if isinstance(spec, list) and len(spec) == 2:
                 low.value, high.value = float(spec[0]), float(spec[1])
+
+    def _show_ranges(self) -> None:
+        """The varied ranges as people write them (a flux of 100000000 reads as 1 × 10⁸)."""
+        n, parts = 1, []
+        for (label, unit), (check, low, high) in zip(
+            VARIED.values(), self.vary.values(), strict=True
+        ):
+            if check.value:
+                n *= self.points.value
+                parts.append(
+                    f"{label} {format_number(low.value)}–{format_number(high.value, unit)}"
+                )
+        self.ranges.value = f"<small>{' · '.join(parts) or 'nothing varied'} → {n} plans</small>"
 
     def reset(self) -> None:
         """The default design around the current plan (the plan's own section if it has one)."""
@@ -380,7 +412,8 @@ class SolvePanel:
             f"<span class='bd-solved'>{len(result.candidates)} candidates on the front "
             f"({result.feasible} of {result.evaluated} plans keep {html.escape(d.limit_name)} and "
             f"an SNR per scan ≥ {format_number(d.min_snr_per_scan)}); the current plan: "
-            f"{si(here['dose_Gy'], 'Gy')}, SNR {here['snr_per_scan']:.3g} (★).</span>"
+            f"{si(here['dose_Gy'], 'Gy')}, SNR {here['snr_per_scan']:.3g} (★). Red: the "
+            "candidate <b>Apply</b> loads.</span>"
         )
         return result
 
@@ -389,7 +422,10 @@ class SolvePanel:
             self._select(int(change["new"]))
 
     def _on_technique(self, change: dict[str, Any]) -> None:
+        """Another technique measures something else: its own signal box (the probe's
+        reflection for XRD; the element to be typed for XAS)."""
         self.signal.placeholder = SIGNAL_HINTS[change["new"]]
+        self.signal.value = self._reflection if change["new"] == "xrd-transmission" else ""
 
     def _select(self, i: int) -> None:
         source = self._sources["candidates"]
