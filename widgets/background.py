@@ -50,9 +50,11 @@ class Background:
         call ``on_done("ok", result)`` or ``on_done("error", sentence)`` when it ends, never
         when it was cancelled."""
         self.cancel()
-        ctx = mp.get_context(_METHOD)
+        ctx = mp.get_context(_METHOD)  # a ForkServerContext or SpawnContext
         receive, send = ctx.Pipe(duplex=False)
-        process = ctx.Process(target=_child, args=(job, args, send), daemon=True)
+        process = ctx.Process(  # type: ignore[attr-defined]  # typeshed: BaseContext
+            target=_child, args=(job, args, send), daemon=True
+        )
         process.start()
         send.close()
         with self._lock:
