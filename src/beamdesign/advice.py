@@ -248,9 +248,7 @@ def _fresh_locations_option(plan: Plan, limit: float, rate: float, worst: int) -
     mine = exposures.location_index == worst
     # one scan per visit (an energy scan's points summed; ``rate`` is its scan mean)
     starts = np.flatnonzero(exposures.visits[mine])
-    per_scan = (
-        rate * np.add.reduceat(exposures.duration_s[mine], starts) if starts.size else starts
-    )
+    per_scan = rate * np.add.reduceat(exposures.duration_s[mine], starts) if starts.size else starts
     if not per_scan.size:
         return None
     if per_scan.max() > limit:

@@ -162,7 +162,9 @@ class ExperimentResult:
     @property
     def probe_peak_rate_Gy_per_s(self) -> float:
         """Peak dose rate of the probe, Gy/s (mean over the points of an energy scan)."""
-        return float(_scan_mean(self.spectrum.peak_dose_rate_Gy_per_s)[self.spectrum.index(self.probe)])
+        return float(
+            _scan_mean(self.spectrum.peak_dose_rate_Gy_per_s)[self.spectrum.index(self.probe)]
+        )
 
     @cached_property
     def final_dose_Gy(self) -> np.ndarray:
@@ -172,7 +174,8 @@ class ExperimentResult:
             dose_Gy: np.ndarray = rates[:, :1] * self.fluence_s[None, :]
             return dose_Gy
         by_energy = _seconds_by_energy(self.exposures, len(self.locations), rates.shape[1])
-        return _scan_doses(self.hotspots, by_energy, rates).T
+        dose_Gy = _scan_doses(self.hotspots, by_energy, rates).T
+        return dose_Gy
 
     def _slope(self, row: int) -> np.ndarray | None:
         """A constituent's per-point dose rate relative to its scan mean (None: no scan)."""
@@ -345,7 +348,8 @@ def _pairs(
     rate, both give Gy/s and Gy.
     """
     q, k, first = order["q"], order["k"], order["first"]
-    rate = order["weight"] if slope is None else order["weight"] * slope[exposures.energy_index[k]]
+    energy = np.asarray(exposures.energy_index)
+    rate = order["weight"] if slope is None else order["weight"] * slope[energy[k]]
     cumulative = np.cumsum(rate * exposures.duration_s[k])
     group_start = np.concatenate([[0.0], cumulative])[first]
     cumulative = cumulative - np.repeat(group_start, np.bincount(q, minlength=first.size))

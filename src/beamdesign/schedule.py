@@ -129,8 +129,8 @@ class EnergyScan:
             raise InputError(
                 f"{field}.dwell_s",
                 dwell_s,
-                f"a scan of {points} points of dwell_s lasts at most "
-                f"{validate.EXPOSURE_S.rule()} in all",
+                f"one scan lasts points × dwell_s = {points * dwell_s:g} s, at most "
+                f"{validate.EXPOSURE_S.high:g} s are allowed (as for one exposure)",
             )
         return cls(start, stop, points, dwell_s)
 
