@@ -360,3 +360,33 @@ def test_exposure_s_and_an_energy_scan_are_refused_together():
         match=r"schedule\.locations\[0\]\.exposure_s = 4: not allowed with an energy_scan",
     ):
         plan_with(schedule__locations=located)
+
+
+def test_warnings_look_at_the_scan_not_the_reference_energy():
+    from beamdesign.checks import photoelectron_range_um
+
+    wide = {"start_keV": 10.0, "stop_keV": 30.0, "points": 5, "dwell_s": 1.0}
+    spot = 5.0  # between the photoelectron ranges at 10 keV (~2.5 µm) and 30 keV (~17 µm)
+    assert photoelectron_range_um(10.0) < spot < photoelectron_range_um(30.0)
+    plan = plan_with(
+        schedule__energy_scan=wide,
+        beam={"energy_keV": 10.0, "flux_ph_s": 1e10, "spot_um": [spot, spot]},
+    )
+    (warning,) = run_plan(plan).warnings
+    assert warning.startswith(
+        f"the spot (5 x 5 µm) is smaller than the range of the photoelectrons "
+        f"({photoelectron_range_um(30.0):.3g} µm in water at 30 keV, the top of the scan, CSDA)"
+    )
+    # a narrow scan sitting on the Ni K edge: most points are near it
+    narrow = {"start_keV": 8.32, "stop_keV": 8.36, "points": 6, "dwell_s": 1.0}
+    assert run_plan(plan_with(schedule__energy_scan=narrow)).warnings == (
+        "6 of the 6 points of the energy scan lie within 50 eV of the Ni K edge (8.333 keV), "
+        "where tabulated coefficients ignore near-edge structure (the XANES white line): the "
+        "scan's dose may be off by a large factor; check it or widen the scan",
+    )
+    # the reference energy sits on the edge, the scan far from it: only the reference is said
+    far = {"start_keV": 9.0, "stop_keV": 9.2, "points": 3, "dwell_s": 1.0}
+    assert run_plan(plan_with(schedule__energy_scan=far)).warnings == (
+        "the beam energy 8.35 keV, the reference that single-energy outputs show, lies outside "
+        "the energy scan (9 to 9.2 keV); the doses are the scan's",
+    )
