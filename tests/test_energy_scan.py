@@ -390,3 +390,15 @@ def test_warnings_look_at_the_scan_not_the_reference_energy():
         "the beam energy 8.35 keV, the reference that single-energy outputs show, lies outside "
         "the energy scan (9 to 9.2 keV); the doses are the scan's",
     )
+
+
+def test_the_run_table_says_the_scan_and_its_reference(capsys):
+    from beamdesign.cli import main
+
+    assert main(["run", "example-xanes-ni-k"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].startswith("stack: pouch-nmc811-graphite   beam: 8.35 keV")
+    assert lines[2] == (
+        "energy scan at every visit: 8.233 to 8.533 keV, 151 points × 0.2 s (30.2 s per scan), "
+        "dose integrated point by point; beam energy 8.35 keV is the reference"
+    )

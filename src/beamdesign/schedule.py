@@ -134,6 +134,14 @@ class EnergyScan:
             )
         return cls(start, stop, points, dwell_s)
 
+    def summary(self, reference_keV: float) -> str:
+        """One line for tables and reports, with the beam's reference energy (keV)."""
+        return (
+            f"energy scan at every visit: {self.start_keV:g} to {self.stop_keV:g} keV, "
+            f"{self.points} points × {self.dwell_s:g} s ({self.duration_s:g} s per scan), "
+            f"dose integrated point by point; beam energy {reference_keV:g} keV is the reference"
+        )
+
     def to_config(self) -> dict[str, Any]:
         """The plan-file mapping; ``EnergyScan.from_config(s.to_config()) == s``."""
         return {
