@@ -183,6 +183,13 @@ class ExperimentResult:
             return None
         return _relative_rates(self.spectrum.peak_dose_rate_Gy_per_s[row])
 
+    def _profile(self, row: int) -> tuple[Exposures, _ScanProfile | None]:
+        """The intervals the engine follows (exposures, or a scan's visits) and the profile."""
+        slope = self._slope(row)
+        if self.energy_scan is None or slope is None:  # (both or neither)
+            return self.exposures, None
+        return _visits(self.exposures), _ScanProfile(self.energy_scan.dwell_s, slope)
+
     @property
     def hottest(self) -> Hottest:
         """The hottest point of the sample for the probe."""
@@ -200,9 +207,10 @@ class ExperimentResult:
         point of ``location`` by ``time_s`` (s since the protocol started)."""
         q = [loc.name for loc in self.locations].index(location)
         row = self.spectrum.index(constituent or self.probe)
-        order = _pair_order(self.exposures, self.hotspots, len(self.locations))
-        pairs = _pairs(order, self.exposures, self._slope(row))
-        fluence = _fluence_at(pairs, self.exposures, np.array([q]), np.array([float(time_s)]))
+        intervals, profile = self._profile(row)
+        order = _pair_order(intervals, self.hotspots, len(self.locations))
+        pairs = _pairs(order, intervals, profile)
+        fluence = _fluence_at(pairs, intervals, np.array([q]), np.array([float(time_s)]), profile)
         rate = _scan_mean(self.spectrum.peak_dose_rate_Gy_per_s)[row]
         return float(rate * fluence[0])
 
@@ -337,32 +345,106 @@ def _pair_order(exposures: Exposures, spots: Hotspots, n_loc: int) -> dict[str, 
     return {"q": q, "k": k, "weight": weight, "first": np.searchsorted(q, np.arange(n_loc))}
 
 
-def _pairs(
-    order: dict[str, np.ndarray], exposures: Exposures, slope: np.ndarray | None = None
-) -> dict[str, np.ndarray]:
-    """The pairs of ``_pair_order`` with ``rate`` and ``cumulative``.
+@dataclass(frozen=True, eq=False)
+class _ScanProfile:
+    """What ``tau`` seconds into one visit (a whole energy scan) give, in seconds at the
+    scan-mean dose rate of one constituent: ``C(tau)``, piecewise linear with slope ``u_k``
+    (the constituent's rate at point k relative to its scan mean) over point k."""
 
-    ``rate`` is the relative fluence at q's hot point during k, times ``slope`` at k's energy
-    (a constituent's dose rate there relative to its scan mean; None: 1); ``cumulative`` the
-    rate-weighted peak-fluence-seconds there by the end of k. Multiplied by the scan-mean dose
-    rate, both give Gy/s and Gy.
+    dwell_s: float
+    slope: np.ndarray  # (n_points,) u_k
+
+    @cached_property
+    def knots(self) -> np.ndarray:
+        """(n_points + 1,) C at the point boundaries k dwell_s."""
+        return np.concatenate([[0.0], np.cumsum(self.slope * self.dwell_s)])
+
+    def _point(self, tau: np.ndarray) -> np.ndarray:
+        return np.clip(np.floor(tau / self.dwell_s), 0, self.slope.size - 1).astype(np.intp)
+
+    def at(self, tau: np.ndarray) -> np.ndarray:
+        """C(tau), tau in s since the visit started."""
+        k = self._point(tau)
+        value: np.ndarray = self.knots[k] + self.slope[k] * (tau - k * self.dwell_s)
+        return value
+
+    def inverse(self, value: np.ndarray) -> np.ndarray:
+        """The first tau (s) with C(tau) = value (points with u = 0 are never where C rises)."""
+        k = np.clip(np.searchsorted(self.knots, value, side="left") - 1, 0, self.slope.size - 1)
+        u = self.slope[k]
+        tau: np.ndarray = k * self.dwell_s + (value - self.knots[k]) / np.where(u > 0, u, 1.0)
+        return tau
+
+    def peak(self, tau_end: np.ndarray) -> np.ndarray:
+        """Highest slope over the points started before ``tau_end`` (a visit cut short at the
+        protocol end has not reached its last points)."""
+        started = np.ceil(tau_end / self.dwell_s * (1 - 1e-12)).astype(np.intp)
+        highest: np.ndarray = np.maximum.accumulate(self.slope)[
+            np.clip(started - 1, 0, self.slope.size - 1)
+        ]
+        return highest
+
+
+def _visits(exposures: Exposures) -> Exposures:
+    """One interval per visit of an energy scan: its points back to back, first to last."""
+    first = np.flatnonzero(exposures.visits)
+    last = np.append(first[1:], len(exposures)) - 1
+    return Exposures(
+        exposures.location_index[first],
+        exposures.start_s[first],
+        exposures.end_s[last],
+        exposures.protocol_end_s,
+        exposures.truncated,
+        exposures.dropped,
+    )
+
+
+def _pairs(
+    order: dict[str, np.ndarray], exposures: Exposures, profile: _ScanProfile | None = None
+) -> dict[str, np.ndarray]:
+    """The pairs of ``_pair_order`` with ``rate``, ``done`` and ``cumulative``.
+
+    Without a scan: ``rate`` is the relative fluence at q's hot point during exposure k and
+    ``cumulative`` the peak-fluence-seconds there by the end of k. With a scan, k is a visit
+    (``_visits``) and both are weighted by ``profile`` (the rate is the highest during k); times
+    the scan-mean dose rate they give Gy/s and Gy. ``done`` is k's own share of ``cumulative``.
     """
     q, k, first = order["q"], order["k"], order["first"]
-    energy = np.asarray(exposures.energy_index)
-    rate = order["weight"] if slope is None else order["weight"] * slope[energy[k]]
-    cumulative = np.cumsum(rate * exposures.duration_s[k])
+    weight = order["weight"]
+    duration = exposures.duration_s[k]
+    if profile is None:
+        rate = weight
+        done = rate * duration
+    else:
+        rate = weight * profile.peak(duration)
+        done = weight * profile.at(duration)
+    cumulative = np.cumsum(done)
     group_start = np.concatenate([[0.0], cumulative])[first]
     cumulative = cumulative - np.repeat(group_start, np.bincount(q, minlength=first.size))
-    return {"q": q, "k": k, "rate": rate, "cumulative": cumulative, "first": first}
+    return {
+        "q": q,
+        "k": k,
+        "weight": weight,
+        "rate": rate,
+        "done": done,
+        "cumulative": cumulative,
+        "first": first,
+    }
 
 
 def _fluence_at(
-    pairs: dict[str, np.ndarray], exposures: Exposures, q: np.ndarray, time_s: np.ndarray
+    pairs: dict[str, np.ndarray],
+    exposures: Exposures,
+    q: np.ndarray,
+    time_s: np.ndarray,
+    profile: _ScanProfile | None = None,
 ) -> np.ndarray:
-    """Peak-fluence-seconds at the hot point of location ``q[i]`` by ``time_s[i]`` (same shape).
+    """Peak-fluence-seconds at the hot point of location ``q[i]`` by ``time_s[i]`` (same shape;
+    weighted by ``profile`` for a scan, ``exposures`` then being the visits).
 
     Completed exposures: the cumulative value of the last pair of q ending by t; the one
-    exposure under way at t (if it lights q) adds ``rate * (t - start)``.
+    exposure under way at t (if it lights q) adds ``rate * (t - start)`` (a scan:
+    ``weight * C(t - start)``).
     """
     if not pairs["q"].size:
         return np.zeros(np.broadcast(q, time_s).shape)
@@ -378,15 +460,23 @@ def _fluence_at(
     j = np.minimum(nxt, pairs["q"].size - 1)
     k = pairs["k"][j]
     running = valid & (exposures.start_s[k] < time_s)
-    partial = np.where(running, pairs["rate"][j] * (time_s - exposures.start_s[k]), 0.0)
+    if profile is None:
+        partial = np.where(running, pairs["rate"][j] * (time_s - exposures.start_s[k]), 0.0)
+    else:
+        tau = np.maximum(time_s - exposures.start_s[k], 0.0)
+        partial = np.where(running, pairs["weight"][j] * profile.at(tau), 0.0)
     return completed + partial
 
 
 def _crossing_times(
-    pairs: dict[str, np.ndarray], exposures: Exposures, q: np.ndarray, level: np.ndarray
+    pairs: dict[str, np.ndarray],
+    exposures: Exposures,
+    q: np.ndarray,
+    level: np.ndarray,
+    profile: _ScanProfile | None = None,
 ) -> np.ndarray:
     """Exact time at which location ``q[i]`` reaches ``level[i]`` peak-fluence-seconds (nan:
-    never)."""
+    never); with a scan's ``profile``, inside the visit where it happens (``C`` inverted)."""
     if not pairs["q"].size:
         return np.full(q.shape, np.nan)
     ends = np.append(pairs["first"][1:], pairs["q"].size)
@@ -396,25 +486,28 @@ def _crossing_times(
     found = index < ends[q]
     safe = np.minimum(index, pairs["q"].size - 1)
     k = pairs["k"][safe]
-    rate = pairs["rate"][safe]
-    before = pairs["cumulative"][safe] - rate * exposures.duration_s[k]
-    # a point of a scan where the rate is 0 never reaches a level first: guard the division
-    times = exposures.start_s[k] + (level - before) / np.where(rate > 0, rate, 1.0)
+    if profile is None:
+        before = pairs["cumulative"][safe] - pairs["rate"][safe] * exposures.duration_s[k]
+        times = exposures.start_s[k] + (level - before) / pairs["rate"][safe]
+    else:
+        before = pairs["cumulative"][safe] - pairs["done"][safe]
+        times = exposures.start_s[k] + profile.inverse((level - before) / pairs["weight"][safe])
     return np.where(found, np.minimum(times, exposures.end_s[k]), np.nan)
 
 
 def _scan_crossing_times(
     order: dict[str, np.ndarray],
-    exposures: Exposures,
-    n_loc: int,
+    visits: Exposures,
+    dwell_s: float,
     levels: np.ndarray,
     check_rates: list[np.ndarray],
 ) -> np.ndarray:
     """(n_loc, n_checks) exact crossing times (nan: never) during an energy scan.
 
-    Check ``i`` is reached when its rate-weighted fluence (``_pairs`` with its rates relative to
+    Check ``i`` is reached when its weighted fluence (``_pairs`` with its rates relative to
     their scan mean) reaches ``levels[i]``; checks sharing relative rates share one pass.
     """
+    n_loc = order["first"].size
     times = np.full((n_loc, len(check_rates)), np.nan)
     groups: dict[bytes, list[int]] = {}
     slopes = [_relative_rates(r) for r in check_rates]
@@ -422,14 +515,18 @@ def _scan_crossing_times(
         groups.setdefault(slope.tobytes(), []).append(i)
     q = np.arange(n_loc)
     for members in groups.values():
-        pairs = _pairs(order, exposures, slopes[members[0]])
+        profile = _ScanProfile(dwell_s, slopes[members[0]])
+        pairs = _pairs(order, visits, profile)
         for i in members:
-            times[:, i] = _crossing_times(pairs, exposures, q, np.full(n_loc, levels[i]))
+            times[:, i] = _crossing_times(pairs, visits, q, np.full(n_loc, levels[i]), profile)
     return times
 
 
 def _averaged_rate_fluence(
-    pairs: dict[str, np.ndarray], exposures: Exposures, n_loc: int
+    pairs: dict[str, np.ndarray],
+    exposures: Exposures,
+    n_loc: int,
+    profile: _ScanProfile | None = None,
 ) -> np.ndarray:
     """Peak-fluence-seconds per second over each location's own measurement window.
 
@@ -445,7 +542,9 @@ def _averaged_rate_fluence(
     np.minimum.at(first, index, exposures.start_s)
     np.maximum.at(last, index, exposures.end_s)
     q = np.flatnonzero(has)
-    gained = _fluence_at(pairs, exposures, q, last[q]) - _fluence_at(pairs, exposures, q, first[q])
+    gained = _fluence_at(pairs, exposures, q, last[q], profile) - _fluence_at(
+        pairs, exposures, q, first[q], profile
+    )
     out = np.zeros(n_loc)
     window = last[q] - first[q]
     out[q] = np.where(window > 0, gained / np.where(window > 0, window, 1.0), 0.0)
@@ -543,15 +642,20 @@ def run_plan(plan: Plan, timeline_points: int = TIMELINE_POINTS) -> ExperimentRe
     if by_energy is not None and probe_slope is not None and probe_slope.any():
         spot_seconds = by_energy @ probe_slope  # the probe's hottest point (module docstring)
     spots = hotspots(schedule.xy_um, spot_seconds, plan.beam)
-    order = _pair_order(exposures, spots, n_loc)
-    pairs = _pairs(order, exposures, probe_slope)
+    # a scan is followed visit by visit, each weighted by the scan's profile (``_ScanProfile``)
+    visits = exposures if schedule.energy_scan is None else _visits(exposures)
+    profile = None
+    if schedule.energy_scan is not None and probe_slope is not None:  # (both or neither)
+        profile = _ScanProfile(schedule.energy_scan.dwell_s, probe_slope)
+    order = _pair_order(visits, spots, n_loc)
+    pairs = _pairs(order, visits, profile)
     time_s = np.linspace(0.0, end_s, timeline_points)
     rows = _timeline_rows(spots.fluence_s, time_s.size)
     probe_rate = float(peak_rates[probe_row])
-    probe_dose = probe_rate * _fluence_at(pairs, exposures, rows[:, None], time_s[None, :])
+    probe_dose = probe_rate * _fluence_at(pairs, visits, rows[:, None], time_s[None, :], profile)
     local_rate = np.zeros(n_loc)
     np.maximum.at(local_rate, pairs["q"], pairs["rate"])
-    averaged = _averaged_rate_fluence(pairs, exposures, n_loc)
+    averaged = _averaged_rate_fluence(pairs, visits, n_loc, profile)
 
     metrics = {(t.convention, t.where) for t in plan.thresholds}
     per_energy = {m: metric_spectrum(plan, spectrum, *m) for m in sorted(metrics)}
@@ -581,13 +685,13 @@ def run_plan(plan: Plan, timeline_points: int = TIMELINE_POINTS) -> ExperimentRe
         )
         check_rates.append(per_energy[metric][spectrum.index(key)])
     levels = np.array([t.dose_Gy / rate if rate > 0 else np.inf for t, _, rate, _ in checks])
-    if by_energy is None:
+    if profile is None:
         q_grid = np.repeat(np.arange(n_loc), len(checks))
-        times = _crossing_times(pairs, exposures, q_grid, np.tile(levels, n_loc)).reshape(
+        times = _crossing_times(pairs, visits, q_grid, np.tile(levels, n_loc)).reshape(
             n_loc, len(checks)
         )
     else:
-        times = _scan_crossing_times(order, exposures, n_loc, levels, check_rates)
+        times = _scan_crossing_times(order, visits, profile.dwell_s, levels, check_rates)
     socs = plan.protocol.soc_at(np.nan_to_num(times))
 
     fluence = spots.fluence_s
