@@ -23,7 +23,9 @@ are the crossings of each location's final hottest point.
 edge, as everywhere in ``coefficients``) and every exposure is one point. A constituent's dose is
 then exactly ``D_c(q) = sum_k F(q, k) Ddot_c(E_k)``, with ``F(q, k)`` the peak-fluence-seconds
 that q's hot point receives at energy ``E_k``; within one point the dose is still linear in
-time, so crossings stay exact. The hot point of a location is where the probe's dose (plan's
+time, so crossings stay exact. The engine follows a scan visit by visit: inside a visit the dose
+rises along the scan's profile ``C(tau)``, piecewise linear over the points (``_ScanProfile``),
+so time and memory do not grow with the number of points. The hot point of a location is where the probe's dose (plan's
 convention) is highest: hot spots are found on beam-on seconds weighted by the probe's dose rate
 at each point relative to its scan mean (for whole scans, simply the beam-on seconds, since every
 location gets the same scan). Rates per constituent (``probe_peak_rate_Gy_per_s``,
