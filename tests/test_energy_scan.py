@@ -451,3 +451,14 @@ def test_any_scan_schedule_matches_brute_force(
         )
         earlier = crossing.time_s - 1e-6 * dwell
         assert brute_dose(result, q, earlier, rates) < fraction * worst
+
+
+def test_the_reference_spectrum_is_the_beam_energy_alone():
+    scanned = run_plan(plan_with())
+    reference = scanned.reference_spectrum
+    np.testing.assert_array_equal(reference.energies_keV, [8.35])
+    alone = dose_spectrum(scanned.plan.stack, scanned.plan.beam)
+    np.testing.assert_array_equal(reference.peak_dose_rate_Gy_per_s, alone.peak_dose_rate_Gy_per_s)
+    assert scanned.spectrum.energies_keV.size == 6
+    single = run_plan(load_plan("default"))
+    assert single.reference_spectrum is single.spectrum

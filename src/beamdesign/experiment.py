@@ -25,14 +25,15 @@ then exactly ``D_c(q) = sum_k F(q, k) Ddot_c(E_k)``, with ``F(q, k)`` the peak-f
 that q's hot point receives at energy ``E_k``; within one point the dose is still linear in
 time, so crossings stay exact. The engine follows a scan visit by visit: inside a visit the dose
 rises along the scan's profile ``C(tau)``, piecewise linear over the points (``_ScanProfile``),
-so time and memory do not grow with the number of points. The hot point of a location is where the probe's dose (plan's
-convention) is highest: hot spots are found on beam-on seconds weighted by the probe's dose rate
-at each point relative to its scan mean (for whole scans, simply the beam-on seconds, since every
-location gets the same scan). Rates per constituent (``probe_peak_rate_Gy_per_s``,
-``metric_rates_Gy_per_s``) are scan means: the dose of one whole scan is that rate times its
-peak-fluence-seconds. The local dose rate is the highest instantaneous one, at the scan's most
-absorbed point. The beam's ``energy_keV`` is the scan's reference energy (threshold caveats and
-single-energy outputs); it does not enter the scan's doses. The flux is the beam's at every point.
+so time and memory do not grow with the number of points. The hot point of a location is where
+the probe's dose (plan's convention) is highest: hot spots are found on beam-on seconds weighted
+by the probe's dose rate at each point relative to its scan mean (for whole scans, simply the
+beam-on seconds, since every location gets the same scan). Rates per constituent
+(``probe_peak_rate_Gy_per_s``, ``metric_rates_Gy_per_s``) are scan means: the dose of one whole
+scan is that rate times its peak-fluence-seconds. The local dose rate is the highest
+instantaneous one, at the scan's most absorbed point. The beam's ``energy_keV`` is the scan's
+reference energy (threshold caveats, ``reference_spectrum`` for single-energy views); it does
+not enter the scan's doses. The flux is the beam's at every point.
 """
 
 from __future__ import annotations
@@ -160,6 +161,15 @@ class ExperimentResult:
     def energy_scan(self) -> EnergyScan | None:
         """The plan's energy scan, or None (one exposure at the beam energy)."""
         return self.plan.schedule.energy_scan
+
+    @cached_property
+    def reference_spectrum(self) -> DoseSpectrum:
+        """Dose rates at the beam's energy alone (one column): ``spectrum`` without a scan, the
+        scan's reference energy with one (what single-energy views such as the stack's dose
+        rates and transmission show)."""
+        if self.energy_scan is None:
+            return self.spectrum
+        return dose_spectrum(self.plan.stack, self.plan.beam)
 
     @property
     def probe_peak_rate_Gy_per_s(self) -> float:
