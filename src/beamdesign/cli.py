@@ -20,6 +20,7 @@ from beamdesign import __version__
 from beamdesign.beam import PROFILES, Beam
 from beamdesign.checks import beam_warnings
 from beamdesign.coefficients import CONVENTION_MEANING, CONVENTIONS
+from beamdesign.commands import advise as advise_command
 from beamdesign.commands import compare as compare_command
 from beamdesign.commands import design as design_command
 from beamdesign.commands import ebeam as ebeam_command
@@ -347,6 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep_command.register(commands)
     design_command.register(commands)
     compare_command.register(commands)
+    advise_command.register(commands)
     return parser
 
 

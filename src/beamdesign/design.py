@@ -413,6 +413,29 @@ def read_design(path: str | Path) -> dict[str, Any]:
     return mapping["design"] if set(mapping) == {"design"} else mapping
 
 
+def try_design(
+    plan_config: dict[str, Any], section: dict[str, Any], *, workers: int | None = 1
+) -> DesignResult | InputError:
+    """``design_plan`` without a progress bar, or, when no plan of the grid keeps both the
+    limit and the floor, the error whose sentence says so and what would help (returned, not
+    raised: for advice it is an answer)."""
+    try:
+        return design_plan(plan_config, section, workers=workers, progress=False)
+    except InputError as error:
+        if error.field == "design.minimum.snr_per_scan" and error.allowed.startswith(
+            "not reachable"
+        ):
+            return error
+        raise
+
+
+def values_text(values: dict[str, Any]) -> str:
+    """A candidate's varied keys as ``key = value, ...``."""
+    return ", ".join(
+        f"{k} = {v:.3g}" if isinstance(v, float) else f"{k} = {v}" for k, v in values.items()
+    )
+
+
 def signal_aware_advice(
     plan_config: dict[str, Any],
     section: dict[str, Any],
@@ -425,23 +448,17 @@ def signal_aware_advice(
 
     ``plan_config``: a plan mapping without ``design``; ``section``: its design section.
     """
-    try:
-        result = design_plan(plan_config, section, workers=workers, progress=False)
-    except InputError as error:
-        if error.field == "design.minimum.snr_per_scan":
-            return (str(error),)
-        raise
+    result = try_design(plan_config, section, workers=workers)
+    if isinstance(result, InputError):
+        return (str(result),)
     d = result.design
     out = [
         f"{len(result.candidates)} of {result.evaluated} plans keep {d.limit_name} "
         f"and an SNR per scan >= {d.min_snr_per_scan:g} ({d.quality.technique}); least dose first:"
     ]
     for c in result.candidates[:options]:
-        values = ", ".join(
-            f"{k} = {v:.3g}" if isinstance(v, float) else f"{k} = {v}" for k, v in c.values.items()
-        )
         out.append(
-            f"{values}: dose {si(c.dose_Gy, 'Gy')} ({d.quality.convention}), "
+            f"{values_text(c.values)}: dose {si(c.dose_Gy, 'Gy')} ({d.quality.convention}), "
             f"SNR {c.snr_per_scan:.3g} per scan, SOC step {c.time_resolution_soc_pct:.2g} %."
         )
     return tuple(out)
