@@ -263,3 +263,43 @@ def test_run_without_a_design_has_no_signal(capsys):
     assert "signal" not in json.loads(capsys.readouterr().out)
     assert main(["run", "jousseaume2023-exp1-pca"]) == 0
     assert "\nsignal: " not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", ["default", PCC])
+def test_the_builtin_design_sections_do_not_change_the_dose(name):
+    config = yaml.safe_load(builtin_plan_text(name))
+    plan = plan_from_config(config)
+    assert plan.design is not None and plan.design.min_snr_per_scan == 300
+    del config["design"]
+    with_design, without = run_plan(plan), run_plan(plan_from_config(config))
+    assert [loc.dose_Gy for loc in with_design.locations] == [
+        loc.dose_Gy for loc in without.locations
+    ]
+
+
+def test_design_command_uses_the_plans_own_section(tmp_path, capsys):
+    assert main(["design", PCC, "--workers", "1", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    section = _pcc()["design"]
+    assert out["limit"]["name"] == "jousseaume2023-safe" and out["evaluated"] == 12
+    assert out["candidates"]
+    for c in out["candidates"]:
+        assert c["plan"]["design"] == section  # a candidate carries the design it was found with
+        assert c["snr_per_scan"] >= 300 and c["dose_Gy"] <= 80e3
+    best = tmp_path / "best.json"
+    best.write_text(json.dumps(out["candidates"][0]["plan"]), encoding="utf-8")
+    assert main(["run", str(best), "--json"]) == 0
+    block = json.loads(capsys.readouterr().out)["signal"]
+    assert block["snr_per_scan"] == pytest.approx(out["candidates"][0]["snr_per_scan"], rel=1e-12)
+
+
+def test_design_command_refuses_a_bad_own_section_in_one_sentence(tmp_path, capsys):
+    plan_file = tmp_path / "plan.yaml"
+    plan_file.write_text(
+        yaml.safe_dump(_design(technique="xas-transmission", signal={"element": "Zr"})),
+        encoding="utf-8",
+    )
+    assert main(["design", str(plan_file)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("beamdesign: error: design.signal.element = 'Zr': an element of the ")
+    assert len(err.strip().splitlines()) == 1

@@ -371,8 +371,11 @@ def design_plan(
 
     See the module docstring.
 
-    ``plan_config`` is a plan mapping without a ``design`` key (``sweep.load_plan_config``).
+    ``plan_config``: a plan mapping; a ``design`` key in it is ignored (``section`` is the
+    design). Every candidate's plan carries ``section`` as its own design section, so that
+    running it shows its SNR beside its dose.
     """
+    plan_config = {key: value for key, value in plan_config.items() if key != "design"}
     design = parse_design(section, plan_config)
     points = grid(plan_config, design.vary)
     configs = [config for _, config in points]
@@ -395,7 +398,7 @@ def design_plan(
             raise RuntimeError("a design candidate failed its re-check")
         candidates.append(
             Candidate(
-                json.loads(json.dumps(runnable(configs[i]))),
+                json.loads(json.dumps({**runnable(configs[i]), "design": section})),
                 points[i][0],
                 again["dose_Gy"],
                 again["snr_per_scan"],
