@@ -109,3 +109,41 @@ def test_advise_command(capsys):
     assert out["options"][0]["feasible"] is False
     assert main(["advise", PCC, "--threshold", "nope"]) == 2
     assert "advice threshold = 'nope': one of the plan's thresholds" in capsys.readouterr().err
+
+
+def _default_on_beamline(energy_keV: float):
+    import yaml
+
+    from beamdesign.plan import builtin_plan_text, plan_from_config
+
+    config = yaml.safe_load(builtin_plan_text("default"))
+    del config["beam"]["flux_ph_s"], config["beam"]["profile"]
+    config["beam"].update(energy_keV=energy_keV, spot_um=[100, 100])
+    return plan_from_config({**config, "beamline": "example-high-energy-xrd"})
+
+
+def test_a_beamline_plan_is_advised_its_real_filters_and_exposure_limit():
+    import numpy as np
+
+    plan = _default_on_beamline(27)
+    advice = advise(plan)
+    option = next(o for o in advice.options if o.name == "beamline filter")
+    assert option.plan_changes["beam"]["attenuators"] == ["Cu-1mm"]
+    changed = plan.replace(**option.plan_changes)
+    copper = plan.beamline.attenuator("Cu-1mm").transmission(np.array([27.0]))[0]
+    # of the filters and pairs, Cu-1mm is the most transmitting that keeps 80 kGy:
+    # Cu-0.5mm (+ Al-2mm) let through too much
+    assert copper <= 80e3 / advice.worst_dose_Gy
+    assert option.rechecked_dose_Gy == pytest.approx(advice.worst_dose_Gy * copper, rel=1e-9)
+    detector = plan.beamline.detector  # a design on a beamline counts with its detector
+    assert changed.design.quality.detector == detector
+    snr = plan_signal(changed, "xrd-transmission", REFLECTION, detector).snr_per_scan
+    assert option.snr_per_scan == pytest.approx(snr, rel=1e-12)
+    assert option.snr_per_scan < 300 and not option.feasible  # 2e-6 transmitted: no pattern
+    at_60 = advise(_default_on_beamline(60))
+    filters = next(o for o in at_60.options if o.name == "beamline filter")
+    assert not filters.feasible and filters.sentence.startswith(
+        "the filters of beamline 'example-high-energy-xrd' transmit at least 0.118 at 60 keV"
+    )
+    exposure = next(o for o in at_60.options if o.name == "exposure per scan")
+    assert not exposure.feasible and "below the shortest exposure of beamline" in exposure.sentence

@@ -6,6 +6,8 @@ Options, for one threshold and the constituent it applies to:
 
 - **flux**: dose is linear in flux, so the largest flux is ``flux * D_threshold / D_worst``
   (equivalently an attenuator of that transmission);
+- **beamline filter** (a plan naming a beamline): its real filters, one or two stacked, with
+  the largest transmission at the beam energy that keeps the threshold;
 - **exposure per scan**: all exposures scaled by one factor, found by bisection (with
   ``loop: until-end`` shorter scans mean more loops, so the dose is not proportional to it);
 - **raster step**: the smallest step (both axes scaled) that removes enough overlap, by bisection;
@@ -23,6 +25,7 @@ options, or one sentence says that no plan of the grid keeps both, and what woul
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -169,6 +172,46 @@ def _flux_option(plan: Plan, limit: float, rate: float, worst_dose: float) -> Op
     )
 
 
+def _filter_option(
+    plan: Plan, chosen: Threshold, key: str, limit: float, worst_dose: float
+) -> Option | None:
+    """For a plan on a beamline: its real filters (one, or two stacked) whose transmission at
+    the beam energy is the largest that keeps the limit; re-checked by running the plan."""
+    if plan.beamline is None or not plan.beamline.attenuators:
+        return None
+    profile, energy = plan.beamline, np.array([plan.beam.energy_keV])
+    needed = limit / worst_dose * MARGIN
+    single = {name: float(f.transmission(energy)[0]) for name, f in profile.attenuators}
+    combos = {(name,): t for name, t in single.items()} | {
+        (a, b): single[a] * single[b] for a, b in itertools.combinations(single, 2)
+    }
+    enough = {names: t for names, t in combos.items() if t <= needed}
+    if not enough:
+        return Option(
+            "beamline filter",
+            False,
+            f"the filters of beamline '{profile.name}' transmit at least "
+            f"{min(combos.values()):.3g} at {plan.beam.energy_keV:g} keV, two stacked: not "
+            f"enough (needed {needed:.3g})",
+        )
+    names, transmission = max(enough.items(), key=lambda item: (item[1], -len(item[0])))
+    beam = {
+        **plan.config["beam"],
+        "attenuators": [*(plan.config["beam"].get("attenuators") or []), *names],
+    }
+    changed = plan.replace(beam=beam)
+    recheck = _worst_dose(changed, changed.schedule, _threshold_rate(changed, chosen, key))[0]
+    return Option(
+        "beamline filter",
+        recheck <= limit,
+        f"insert the filter{'s' if len(names) > 1 else ''} {' + '.join(names)} of beamline "
+        f"'{profile.name}' (transmitting {transmission:.3g} at {plan.beam.energy_keV:g} keV): "
+        f"worst dose {si(recheck, 'Gy')}",
+        recheck,
+        {"beam": beam},
+    )
+
+
 def _exposure_option(plan: Plan, limit: float, rate: float) -> Option:
     """All exposures scaled by one factor, found by bisection."""
     schedule = plan.schedule
@@ -199,6 +242,14 @@ def _exposure_option(plan: Plan, limit: float, rate: float) -> Option:
     longest = float(schedule.exposure_s.max())
     s = _round_down(longest * s) / longest
     new = scaled(s)
+    shortest = float(new.exposure_s.min())
+    if plan.beamline is not None and shortest < plan.beamline.shortest_exposure_s:
+        return Option(
+            "exposure per scan",
+            False,
+            f"shorter exposures would need {shortest:.2g} s scans, below the shortest exposure "
+            f"of beamline '{plan.beamline.name}' ({plan.beamline.shortest_exposure_s:g} s)",
+        )
     recheck = _worst_dose(plan, new, rate)[0]
     listing = (
         ", ".join(f"{p.name} {p.exposure_s:.2g} s" for p in new.locations[:4])
@@ -377,7 +428,11 @@ def advise(
     worst_name = plan.schedule.locations[worst].name
     options: list[Option] = []
     if worst_dose > limit:
-        options = [_flux_option(plan, limit, rate, worst_dose), _exposure_option(plan, limit, rate)]
+        options = [_flux_option(plan, limit, rate, worst_dose)]
+        filters = _filter_option(plan, chosen, key, limit, worst_dose)
+        if filters is not None:
+            options.append(filters)
+        options.append(_exposure_option(plan, limit, rate))
         if plan.schedule.raster is not None:
             options.append(_step_option(plan, limit, rate))
         fresh = _fresh_locations_option(plan, limit, rate, worst)
