@@ -231,6 +231,10 @@ def test_a_design_needs_the_plan_to_name_its_probe():
 def test_the_schema_knows_design_and_beamline():
     validator = jsonschema.Draft202012Validator(SCHEMA)
     assert list(validator.iter_errors(_on_beamline())) == []
+    named = _on_beamline()
+    named["beam"]["attenuators"] = ["Al-1mm", {"transmission": 0.5}]
+    assert list(validator.iter_errors(named)) == []
+    plan_from_config(named)  # the code accepts it too
     no_flux = _pcc()
     del no_flux["beam"]["flux_ph_s"]
     assert list(validator.iter_errors(no_flux))  # no flux and no beamline to give it

@@ -164,6 +164,7 @@ def _beam() -> Schema:
                 },
                 ("material", "thickness_um"),
             ),
+            _text(description="the name of a filter of the plan's beamline, e.g. Al-1mm"),
         ]
     }
     return _object(
