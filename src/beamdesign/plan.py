@@ -203,24 +203,16 @@ def _beamline(
 
 
 def _design(plan: Plan) -> Design:
-    """The plan's validated design section; its signal is computed once, so that a technique
-    the plan cannot measure (an element not in the probe, an energy below the edge) is refused
-    at load."""
+    """The plan's validated design section. Whether its technique fits the plan's probe (the
+    element in the probed layer, the reflection of the probed crystal, an energy above the
+    edge) is checked when the signal is computed: a plan may change its probe or energy."""
     # design imports the sweep engine, which imports this module: import it when needed
     from beamdesign.design import parse_design
-    from beamdesign.signal import plan_signal
+    from beamdesign.signal import check_options
 
     config = {key: value for key, value in plan.config.items() if key != "design"}
     design = parse_design(plan.config["design"], config)
-    if plan.probe is None:
-        raise InputError(
-            "probe",
-            None,
-            "a plan with a design section names its probe (the measured layer, "
-            "'layer' or 'layer/constituent')",
-        )
-    quality = design.quality
-    plan_signal(plan, quality.technique, dict(quality.options), quality.detector, "design.signal")
+    check_options(design.quality.technique, dict(design.quality.options), "design.signal")
     return design
 
 

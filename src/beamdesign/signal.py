@@ -82,6 +82,7 @@ EDGES = {
 _KALPHA = (xraylib.KL2_LINE, xraylib.KL3_LINE)
 #: Error fields of the technique's options, named under the options' field (``signal``) in errors.
 OPTION_FIELDS = ("element", "edge", "reflection")
+MAX_Z = 98  # xraylib's edge energies and cross sections stop at californium
 DETECTOR_KEYS = (
     "efficiency",
     "ring_fraction",
@@ -690,6 +691,59 @@ def signal(
         raise InputError(f"{field}.{error.field}", error.value, error.allowed, error.hint) from None
 
 
+#: The options each technique takes.
+TECHNIQUE_OPTIONS = {
+    "xrd-transmission": ("reflection",),
+    "xas-transmission": ("element", "edge"),
+    "xas-fluorescence": ("element",),
+}
+
+
+def _check_options(technique: str, options: dict[str, Any], field: str) -> None:
+    if technique not in TECHNIQUE_OPTIONS:
+        raise InputError(
+            "technique",
+            technique,
+            "one of " + ", ".join(TECHNIQUES),
+            did_you_mean(str(technique), TECHNIQUES),
+        )
+    allowed = TECHNIQUE_OPTIONS[technique]
+    for key in options:
+        if key not in allowed:
+            raise InputError(
+                f"{field}.{key}", options[key], f"{technique} takes " + ", ".join(allowed)
+            )
+    if technique == "xrd-transmission":
+        if options.get("reflection") is not None:
+            reflection(options["reflection"])  # a named reflection (its material: at run time)
+        return
+    if "element" not in options:
+        raise InputError(
+            f"{field}.element", None, f"{technique} needs the element whose edge is measured"
+        )
+    symbol = options["element"]
+    try:
+        z = xraylib.SymbolToAtomicNumber(str(symbol))
+    except ValueError:
+        z = 0
+    if not 0 < z <= MAX_Z:
+        raise InputError("element", symbol, "an element symbol (H to Cf) such as Ni, Co or Mn")
+    _edge_keV(z, options.get("edge", "K"))
+
+
+def check_options(technique: str, options: dict[str, Any] | None, field: str = "signal") -> None:
+    """What can be checked of a technique's options without a plan: the technique, its option
+    keys, a named reflection, an element symbol whose edge lies in 1–200 keV, the edge's name.
+    Whether the probe holds the element or the reflection's crystal, and whether the energy
+    suits the edge, is checked when the signal is computed (``signal``)."""
+    try:
+        _check_options(technique, dict(options or {}), field)
+    except InputError as error:
+        if error.field not in OPTION_FIELDS:
+            raise
+        raise InputError(f"{field}.{error.field}", error.value, error.allowed, error.hint) from None
+
+
 def _dispatch(
     technique: str,
     stack: Stack,
@@ -701,31 +755,9 @@ def _dispatch(
     field: str,
 ) -> Signal:
     options = dict(options or {})
-    allowed = {
-        "xrd-transmission": {"reflection"},
-        "xas-transmission": {"element", "edge"},
-        "xas-fluorescence": {"element"},
-    }
-    if technique not in allowed:
-        raise InputError(
-            "technique",
-            technique,
-            "one of " + ", ".join(TECHNIQUES),
-            did_you_mean(str(technique), TECHNIQUES),
-        )
-    for key in options:
-        if key not in allowed[technique]:
-            raise InputError(
-                f"{field}.{key}",
-                options[key],
-                f"{technique} takes " + (", ".join(sorted(allowed[technique]))),
-            )
+    _check_options(technique, options, field)
     if technique == "xrd-transmission":
         return xrd_transmission(stack, beam, probe, exposure_s, options.get("reflection"), detector)
-    if "element" not in options:
-        raise InputError(
-            f"{field}.element", None, f"{technique} needs the element whose edge is measured"
-        )
     if technique == "xas-transmission":
         return xas_transmission(
             stack, beam, probe, exposure_s, options["element"], options.get("edge", "K"), detector
