@@ -20,6 +20,10 @@ on the sweep engine; the feasible plans (worst dose of the limit's constituent, 
 own convention, <= the limit; SNR per scan >= the floor; SOC step <= the maximum) are reduced to
 the non-dominated set (lower dose, higher SNR, finer SOC resolution), sorted by dose (the least
 damaging first), and each is run again on its own to confirm the numbers.
+
+In a plan file the section is a first-class key: loading the plan validates it (``plan.Plan``'s
+``design``), ``beamdesign run`` and the report show the SNR per scan beside the dose, and
+``advice.advise`` keeps its floor. Each candidate's plan carries the section it was found with.
 """
 
 from __future__ import annotations

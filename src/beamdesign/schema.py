@@ -171,7 +171,11 @@ def _beam() -> Schema:
         BEAM_KEYS,
         {
             "energy_keV": _number(validate.ENERGY_KEV),
-            "flux_ph_s": _number(validate.FLUX_PH_S, "photons per second before the attenuators"),
+            "flux_ph_s": _number(
+                validate.FLUX_PH_S,
+                "photons per second before the attenuators; required unless the plan's "
+                "beamline gives it (its flux table at the energy)",
+            ),
             "spot_um": _pair(
                 validate.SPOT_UM, "width and height, or one number for both; FWHM for a Gaussian"
             ),
