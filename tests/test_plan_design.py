@@ -343,3 +343,14 @@ def test_design_command_refuses_a_bad_own_section_in_one_sentence(tmp_path, caps
     err = capsys.readouterr().err
     assert err.startswith("beamdesign: error: design.signal.element = 'Zr': an element of the ")
     assert len(err.strip().splitlines()) == 1
+
+
+def test_compare_takes_the_snr_row_from_the_first_plans_design(capsys):
+    assert main(["compare", PCC, "jousseaume2023-exp3-pcd", "--json"]) == 0
+    first, second = json.loads(capsys.readouterr().out)["scenarios"]
+    snr = plan_signal(load_plan(PCC), "xrd-transmission", {"reflection": "NMC811-003"})
+    assert first["snr_per_scan"] == pytest.approx(snr.snr_per_scan, rel=1e-12)
+    assert second["snr_per_scan"] > 0
+    assert main(["compare", "jousseaume2023-exp1-pca", "jousseaume2023-exp3-pcd", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["scenarios"]
+    assert all("snr_per_scan" not in row for row in rows)  # PCa has no design section

@@ -9,7 +9,6 @@ Saving is atomic: the file is written to a temporary neighbour and renamed over 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -171,12 +170,11 @@ def plan_from_config(
         probe=probe,
         config=json.loads(json.dumps(config)),
         beamline=beamline,
+        design=_design(config) if "design" in config else None,
     )
     probe = probe_key(plan)  # validate the probe and every threshold now, not when the plan runs
     for threshold in plan.thresholds:
         threshold_key(plan, threshold, probe)
-    if "design" in config:
-        plan = dataclasses.replace(plan, design=_design(plan))
     return plan
 
 
@@ -202,7 +200,7 @@ def _beamline(
     return config, load_profile(spec, "beamline")
 
 
-def _design(plan: Plan) -> Design:
+def _design(config: dict[str, Any]) -> Design:
     """The plan's validated design section. Whether its technique fits the plan's probe (the
     element in the probed layer, the reflection of the probed crystal, an energy above the
     edge) is checked when the signal is computed: a plan may change its probe or energy."""
@@ -210,8 +208,8 @@ def _design(plan: Plan) -> Design:
     from beamdesign.design import parse_design
     from beamdesign.signal import check_options
 
-    config = {key: value for key, value in plan.config.items() if key != "design"}
-    design = parse_design(plan.config["design"], config)
+    rest = {key: value for key, value in config.items() if key != "design"}
+    design = parse_design(config["design"], rest)
     check_options(design.quality.technique, dict(design.quality.options), "design.signal")
     return design
 
