@@ -41,20 +41,37 @@ def test_filter_transmission_depends_on_energy():
     assert low < 0.01 < 0.2 < high  # μ/ρ(Cu) 14.7 vs 1.59 cm²/g: T = exp(-6.6) vs exp(-0.71)
 
 
+def _without_flux() -> dict:
+    config = _pcc()
+    del config["beam"]["flux_ph_s"], config["beam"]["profile"]
+    return config
+
+
 def test_apply_profile_sets_flux_shape_filter_and_move_time():
     config = apply_profile(
-        {**_pcc(), "beamline": "example-high-energy-xrd"},
+        {**_without_flux(), "beamline": "example-high-energy-xrd"},
         "example-high-energy-xrd",
         attenuator="Al-1mm",
     )
     assert "beamline" not in config
     assert config["beam"]["flux_ph_s"] == pytest.approx(4.0e11)  # table value at 27 keV
+    assert config["beam"]["profile"] == "tophat"
     assert config["beam"]["attenuators"] == [
         {"material": "Al", "density_g_cm3": pytest.approx(2.699, rel=0.01), "thickness_um": 1000.0}
     ]
     assert config["schedule"]["move_s"] == 27  # already slower than the profile's 2 s
     result = run_plan(plan_from_config(config))
     assert 0.0 < result.spectrum.attenuator_transmission[0] < 1.0
+
+
+def test_an_explicit_flux_is_kept_and_named_filters_become_real_filters():
+    config = _pcc()  # 8e10 ph/s at 27 keV, below the table's 4e11
+    config["beam"]["attenuators"] = ["cu-0.5mm"]
+    applied = apply_profile(config, "example-high-energy-xrd")
+    assert applied["beam"]["flux_ph_s"] == 8.0e10
+    assert applied["beam"]["attenuators"] == [
+        {"material": "Cu", "density_g_cm3": pytest.approx(8.96, rel=0.01), "thickness_um": 500.0}
+    ]
 
 
 def test_apply_profile_raises_a_short_move_time():
@@ -78,6 +95,19 @@ def test_apply_profile_raises_a_short_move_time():
         (
             lambda c: c["schedule"]["locations"][0].update(exposure_s=0.01),
             r"schedule.locations\[0\].exposure_s = 0.01: at least 0.1 s",
+        ),
+        (
+            lambda c: c["beam"].update(flux_ph_s=1e12),
+            r"beam.flux_ph_s = 1e\+12: at most 4e\+11 ph/s at 27 keV on beamline "
+            r"'example-high-energy-xrd' \(its flux_table\); leave beam.flux_ph_s out",
+        ),
+        (
+            lambda c: c["beam"].update(profile="gaussian"),
+            r"beam.profile = 'gaussian': a tophat beam on beamline 'example-high-energy-xrd'",
+        ),
+        (
+            lambda c: c["beam"].update(attenuators=["Al-3mm"]),
+            r"beam.attenuators\[0\] = 'Al-3mm': a filter of beamline .*did you mean 'Al-2mm'",
         ),
     ],
 )
@@ -144,5 +174,5 @@ def test_profile_from_file(tmp_path):
         ),
         encoding="utf-8",
     )
-    config = apply_profile(_pcc(), str(path))
+    config = apply_profile(_without_flux(), str(path))
     assert config["beam"]["flux_ph_s"] == pytest.approx(1e11)

@@ -6,16 +6,26 @@ Options, for one threshold and the constituent it applies to:
 
 - **flux**: dose is linear in flux, so the largest flux is ``flux * D_threshold / D_worst``
   (equivalently an attenuator of that transmission);
+- **beamline filter** (a plan naming a beamline): its real filters, one or two stacked, with
+  the largest transmission at the beam energy that keeps the threshold;
 - **exposure per scan**: all exposures scaled by one factor, found by bisection (with
   ``loop: until-end`` shorter scans mean more loops, so the dose is not proportional to it);
 - **raster step**: the smallest step (both axes scaled) that removes enough overlap, by bisection;
 - **fresh locations**: split the worst location's scans over ``n`` non-overlapping spots, moving
   on after ``k`` scans, with ``k`` the most scans one spot takes below the threshold (counting
   the location's own scans: spots a beam size apart do not share dose).
+
+Signal-aware, for a plan with a ``design`` section: every option above also gives the SNR per
+scan it leaves (``signal.plan_signal`` of the changed plan) and is refused below the design's
+floor; the design's own least-dose candidates (``design.try_design``: plans of its grid that
+keep its limit and its floor, each re-checked here against the advised threshold) are added as
+options, or one sentence says that no plan of the grid keeps both, and what would help.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,11 +33,13 @@ from typing import Any
 
 import numpy as np
 
+from beamdesign.dose import DoseSpectrum
 from beamdesign.errors import InputError
 from beamdesign.experiment import ExperimentResult, metric_rates, plan_spectrum
 from beamdesign.hotspots import hotspots
 from beamdesign.plan import Plan, probe_key, threshold_key
 from beamdesign.schedule import Schedule
+from beamdesign.signal import plan_signal
 from beamdesign.thresholds import Threshold
 from beamdesign.units import si
 
@@ -35,6 +47,7 @@ BISECTION_STEPS = 24
 MARGIN = 0.999  # solve for 99.9 % of the threshold so that rounding never lands above it
 SMALLEST_EXPOSURE_FACTOR = 1e-4
 WIDEST_STEP_FACTOR = 20.0
+DESIGN_OPTIONS = 3  # design candidates offered, least dose first
 
 
 @dataclass(frozen=True)
@@ -46,6 +59,7 @@ class Option:
     sentence: str
     rechecked_dose_Gy: float | None = None
     plan_changes: dict[str, Any] | None = None
+    snr_per_scan: float | None = None  # with a design section: the SNR per scan it leaves
 
 
 @dataclass(frozen=True)
@@ -55,24 +69,38 @@ class Advice:
     worst_location: str
     worst_dose_Gy: float
     options: tuple[Option, ...]
+    snr_per_scan: float | None = None  # the plan's own, with a design section
+    snr_floor: float | None = None  # the design's minimum SNR per scan
 
     @property
     def needed(self) -> bool:
         return self.worst_dose_Gy > self.threshold.dose_Gy
 
     @property
+    def low_signal(self) -> bool:
+        """The plan's SNR per scan is below its design's floor."""
+        return self.snr_floor is not None and (self.snr_per_scan or 0.0) < self.snr_floor
+
+    @property
     def sentences(self) -> tuple[str, ...]:
         target = f"{self.constituent} below {si(self.threshold.dose_Gy, 'Gy')}"
-        if not self.needed:
-            return (
-                f"Every location keeps {target} ({self.threshold.name}) until the protocol "
-                f"ends; the highest is {si(self.worst_dose_Gy, 'Gy')} at {self.worst_location}.",
+        options = tuple(o.sentence[0].upper() + o.sentence[1:] + "." for o in self.options)
+        snr = f"its SNR per scan, {self.snr_per_scan or 0.0:.3g},"
+        if self.needed:
+            head = (
+                f"To keep {target} ({self.threshold.name}) until the protocol ends "
+                f"(now {si(self.worst_dose_Gy, 'Gy')} at {self.worst_location}):"
             )
+            return (head, *options)
         head = (
-            f"To keep {target} ({self.threshold.name}) until the protocol ends "
-            f"(now {si(self.worst_dose_Gy, 'Gy')} at {self.worst_location}):"
+            f"Every location keeps {target} ({self.threshold.name}) until the protocol "
+            f"ends; the highest is {si(self.worst_dose_Gy, 'Gy')} at {self.worst_location}."
         )
-        return (head, *(o.sentence[0].upper() + o.sentence[1:] + "." for o in self.options))
+        if self.snr_floor is None:
+            return (head,)
+        if not self.low_signal:
+            return (f"{head[:-1]}, and {snr} keeps the design's floor {self.snr_floor:g}.",)
+        return (f"{head[:-1]}, but {snr} is below the design's floor {self.snr_floor:g}:", *options)
 
 
 def _worst_dose(plan: Plan, schedule: Schedule, rate_Gy_per_s: float) -> tuple[float, int]:
@@ -144,6 +172,46 @@ def _flux_option(plan: Plan, limit: float, rate: float, worst_dose: float) -> Op
     )
 
 
+def _filter_option(
+    plan: Plan, chosen: Threshold, key: str, limit: float, worst_dose: float
+) -> Option | None:
+    """For a plan on a beamline: its real filters (one, or two stacked) whose transmission at
+    the beam energy is the largest that keeps the limit; re-checked by running the plan."""
+    if plan.beamline is None or not plan.beamline.attenuators:
+        return None
+    profile, energy = plan.beamline, np.array([plan.beam.energy_keV])
+    needed = limit / worst_dose * MARGIN
+    single = {name: float(f.transmission(energy)[0]) for name, f in profile.attenuators}
+    combos = {(name,): t for name, t in single.items()} | {
+        (a, b): single[a] * single[b] for a, b in itertools.combinations(single, 2)
+    }
+    enough = {names: t for names, t in combos.items() if t <= needed}
+    if not enough:
+        return Option(
+            "beamline filter",
+            False,
+            f"the filters of beamline '{profile.name}' transmit at least "
+            f"{min(combos.values()):.3g} at {plan.beam.energy_keV:g} keV, two stacked: not "
+            f"enough (needed {needed:.3g})",
+        )
+    names, transmission = max(enough.items(), key=lambda item: (item[1], -len(item[0])))
+    beam = {
+        **plan.config["beam"],
+        "attenuators": [*(plan.config["beam"].get("attenuators") or []), *names],
+    }
+    changed = plan.replace(beam=beam)
+    recheck = _worst_dose(changed, changed.schedule, _threshold_rate(changed, chosen, key))[0]
+    return Option(
+        "beamline filter",
+        recheck <= limit,
+        f"insert the filter{'s' if len(names) > 1 else ''} {' + '.join(names)} of beamline "
+        f"'{profile.name}' (transmitting {transmission:.3g} at {plan.beam.energy_keV:g} keV): "
+        f"worst dose {si(recheck, 'Gy')}",
+        recheck,
+        {"beam": beam},
+    )
+
+
 def _exposure_option(plan: Plan, limit: float, rate: float) -> Option:
     """All exposures scaled by one factor, found by bisection."""
     schedule = plan.schedule
@@ -179,6 +247,14 @@ def _exposure_option(plan: Plan, limit: float, rate: float) -> Option:
     longest = float(schedule.exposure_s.max())
     s = _round_down(longest * s) / longest
     new = scaled(s)
+    shortest = float(new.exposure_s.min())
+    if plan.beamline is not None and shortest < plan.beamline.shortest_exposure_s:
+        return Option(
+            "exposure per scan",
+            False,
+            f"shorter exposures would need {shortest:.2g} s scans, below the shortest exposure "
+            f"of beamline '{plan.beamline.name}' ({plan.beamline.shortest_exposure_s:g} s)",
+        )
     recheck = _worst_dose(plan, new, rate)[0]
     listing = (
         ", ".join(f"{p.name} {p.exposure_s:.2g} s" for p in new.locations[:4])
@@ -272,6 +348,77 @@ def _fresh_locations_option(plan: Plan, limit: float, rate: float, worst: int) -
     )
 
 
+def _snr(plan: Plan) -> float:
+    """SNR per scan of a plan with a design section (its technique, at its shortest exposure)."""
+    assert plan.design is not None  # only called for plans with a design section
+    quality = plan.design.quality
+    return plan_signal(
+        plan, quality.technique, dict(quality.options), quality.detector, "design.signal"
+    ).snr_per_scan
+
+
+def _with_snr(plan: Plan, option: Option, floor: float, snr_now: float) -> Option:
+    """The option with the SNR per scan it leaves; refused below the floor."""
+    if option.plan_changes is None and not option.feasible:
+        return option  # nothing to measure: the option says why it does not apply
+    # fresh locations keep the flux and the exposures: the SNR of the plan itself
+    snr = _snr(plan.replace(**option.plan_changes)) if option.plan_changes else snr_now
+    keeps = snr >= floor
+    verdict = f"floor {floor:g} kept" if keeps else f"below the floor {floor:g}: refused"
+    return dataclasses.replace(
+        option,
+        feasible=option.feasible and keeps,
+        sentence=f"{option.sentence}; SNR per scan {snr:.3g} ({verdict})",
+        snr_per_scan=snr,
+    )
+
+
+def _threshold_rate(
+    plan: Plan, chosen: Threshold, key: str, spectrum: DoseSpectrum | None = None
+) -> float:
+    """Peak dose rate (Gy/s) of ``key`` in the threshold's own metric."""
+    spectrum = spectrum if spectrum is not None else plan_spectrum(plan)
+    return float(metric_rates(plan, spectrum, chosen.convention, chosen.where)[spectrum.index(key)])
+
+
+def _design_options(plan: Plan, chosen: Threshold, key: str) -> list[Option]:
+    """The design's least-dose candidates, re-checked against ``chosen``, or the one sentence
+    that no plan of its grid keeps both its limit and its floor."""
+    from beamdesign.design import try_design, values_text  # design imports the sweep engine
+
+    config = plan.to_config()
+    section = config.pop("design")
+    result = try_design(config, section)
+    if isinstance(result, InputError):
+        found = result.allowed.removeprefix("not reachable: ")
+        return [
+            Option(
+                "design",
+                False,
+                f"no plan of the design's grid keeps both its limit and an SNR per scan >= "
+                f"{result.value:g}: {found}; {result.hint}",
+            )
+        ]
+    options = []
+    for c in result.candidates[:DESIGN_OPTIONS]:
+        changes = {k: v for k, v in c.plan.items() if k in config and config[k] != v}
+        changed = plan.replace(**changes)
+        recheck = _worst_dose(changed, changed.schedule, _threshold_rate(changed, chosen, key))[0]
+        options.append(
+            Option(
+                "design",
+                recheck <= chosen.dose_Gy,
+                f"set {values_text(c.values)} (a design candidate): worst dose "
+                f"{si(recheck, 'Gy')}; SNR per scan {c.snr_per_scan:.3g} (floor "
+                f"{result.design.min_snr_per_scan:g} kept)",
+                recheck,
+                changes,
+                c.snr_per_scan,
+            )
+        )
+    return options
+
+
 def advise(
     plan: Plan,
     threshold: Threshold | str | float | None = None,
@@ -279,24 +426,34 @@ def advise(
 ) -> Advice:
     """Computed options that keep every location's hottest point below ``threshold`` (default:
     the lowest threshold on the probed constituent, or on any constituent when none is on the
-    probe) until the protocol ends, in the threshold's own dose metric.
+    probe) until the protocol ends, in the threshold's own dose metric; with a design section,
+    also its SNR floor (module docstring).
 
     ``result``, when given, must be ``run_plan(plan)``: its dose rates are reused.
     """
     chosen = _pick_threshold(plan, threshold)
-    spectrum = result.spectrum if result is not None else plan_spectrum(plan)
     probe = probe_key(plan)
     key = threshold_key(plan, chosen, probe) or probe
-    rate = float(metric_rates(plan, spectrum, chosen.convention, chosen.where)[spectrum.index(key)])
+    rate = _threshold_rate(plan, chosen, key, result.spectrum if result is not None else None)
     limit = chosen.dose_Gy
     worst_dose, worst = _worst_dose(plan, plan.schedule, rate)
     worst_name = plan.schedule.locations[worst].name
-    if worst_dose <= limit:
-        return Advice(chosen, key, worst_name, worst_dose, ())
-    options = [_flux_option(plan, limit, rate, worst_dose), _exposure_option(plan, limit, rate)]
-    if plan.schedule.raster is not None:
-        options.append(_step_option(plan, limit, rate))
-    fresh = _fresh_locations_option(plan, limit, rate, worst)
-    if fresh is not None:
-        options.append(fresh)
-    return Advice(chosen, key, worst_name, worst_dose, tuple(options))
+    options: list[Option] = []
+    if worst_dose > limit:
+        options = [_flux_option(plan, limit, rate, worst_dose)]
+        filters = _filter_option(plan, chosen, key, limit, worst_dose)
+        if filters is not None:
+            options.append(filters)
+        options.append(_exposure_option(plan, limit, rate))
+        if plan.schedule.raster is not None:
+            options.append(_step_option(plan, limit, rate))
+        fresh = _fresh_locations_option(plan, limit, rate, worst)
+        if fresh is not None:
+            options.append(fresh)
+    if plan.design is None:
+        return Advice(chosen, key, worst_name, worst_dose, tuple(options))
+    floor, snr_now = plan.design.min_snr_per_scan, _snr(plan)
+    options = [_with_snr(plan, option, floor, snr_now) for option in options]
+    if worst_dose > limit or snr_now < floor:
+        options += _design_options(plan, chosen, key)
+    return Advice(chosen, key, worst_name, worst_dose, tuple(options), snr_now, floor)

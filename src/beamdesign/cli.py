@@ -14,11 +14,13 @@ import os
 import re
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from beamdesign import __version__
 from beamdesign.beam import PROFILES, Beam
 from beamdesign.checks import beam_warnings
 from beamdesign.coefficients import CONVENTION_MEANING, CONVENTIONS
+from beamdesign.commands import advise as advise_command
 from beamdesign.commands import compare as compare_command
 from beamdesign.commands import design as design_command
 from beamdesign.commands import ebeam as ebeam_command
@@ -31,6 +33,7 @@ from beamdesign.experiment import ExperimentResult, run_plan
 from beamdesign.files import check_output, reason, write_text_atomic
 from beamdesign.materials import library
 from beamdesign.plan import builtin_plan_names, load_plan
+from beamdesign.signal import signal_block, signal_sentence
 from beamdesign.stack import load_stack, preset_config, preset_names
 from beamdesign.units import duration, si
 
@@ -164,7 +167,7 @@ def _cmd_stacks(args: argparse.Namespace) -> int:
 TABLE_LOCATIONS = 30
 
 
-def _run_table(result: ExperimentResult) -> str:
+def _run_table(result: ExperimentResult, signal: dict[str, Any] | None = None) -> str:
     plan = result.plan
     shown = sorted(result.locations, key=lambda loc: -loc.dose_Gy[result.probe])[:TABLE_LOCATIONS]
     shown.sort(key=result.locations.index)
@@ -182,6 +185,7 @@ def _run_table(result: ExperimentResult) -> str:
         "/ that time",
         f"hottest point of the sample: {si(hottest.dose_Gy, 'Gy')} at ({hottest.x_um:.4g}, "
         f"{hottest.y_um:.4g}) µm, in {clean(hottest.location)}",
+        *([f"signal: {clean(signal_sentence(signal))}"] if signal is not None else []),
         "",
         f"{'location':<10}{'scans':>6}{'beam on':>10}{'probed dose':>13}{'local rate':>13}"
         f"{'avg rate':>13}  verdict",
@@ -247,14 +251,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
         raise InputError("PLAN", None, "give a plan file or a built-in plan name (see --list)")
     if args.csv:
         check_output(args.csv, "--csv")  # before the work, not after it
-    result = run_plan(load_plan(args.plan))
+    plan = load_plan(args.plan)
+    result = run_plan(plan)
+    signal = signal_block(plan)  # SNR next to dose when the plan has a design section
     if args.csv:
         write_text_atomic(args.csv, result.timeline_csv(), "--csv")
     _warn(result.warnings)
     if args.json:
-        print(json.dumps(result.to_dict(), indent=1))
+        extra = {} if signal is None else {"signal": signal}
+        print(json.dumps({**result.to_dict(), **extra}, indent=1))
     else:
-        print(_run_table(result))
+        print(_run_table(result, signal))
     crossed = [
         loc.name for loc in result.locations if any(c.time_s is not None for c in loc.crossings)
     ]
@@ -343,6 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep_command.register(commands)
     design_command.register(commands)
     compare_command.register(commands)
+    advise_command.register(commands)
     return parser
 
 

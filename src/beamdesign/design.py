@@ -20,6 +20,10 @@ on the sweep engine; the feasible plans (worst dose of the limit's constituent, 
 own convention, <= the limit; SNR per scan >= the floor; SOC step <= the maximum) are reduced to
 the non-dominated set (lower dose, higher SNR, finer SOC resolution), sorted by dose (the least
 damaging first), and each is run again on its own to confirm the numbers.
+
+In a plan file the section is a first-class key: loading the plan validates it (``plan.Plan``'s
+``design``), ``beamdesign run`` and the report show the SNR per scan beside the dose, and
+``advice.advise`` keeps its floor. Each candidate's plan carries the section it was found with.
 """
 
 from __future__ import annotations
@@ -39,7 +43,6 @@ from beamdesign.profile import load_profile
 from beamdesign.signal import TECHNIQUES, Detector
 from beamdesign.sweep import (
     Quality,
-    check_vary_with_beamline,
     evaluate,
     grid,
     run_configs,
@@ -52,6 +55,7 @@ DESIGN_KEYS = ("technique", "signal", "detector", "limit", "minimum", "vary", "p
 LIMIT_KEYS = ("threshold", "dose_Gy", "constituent", "convention")
 MINIMUM_KEYS = ("snr_per_scan", "time_resolution_soc_pct")
 DEFAULT_POINTS = 5
+MIN_POINTS, MAX_POINTS = 2, 50  # samples per [low, high] range
 MAX_GRID = 20_000
 RECHECK_RTOL = 1e-9  # a re-run reproduces the grid's numbers to round-off
 
@@ -239,8 +243,16 @@ def parse_design(section: object, plan_config: dict[str, Any]) -> Design:
                 "design.minimum.time_resolution_soc_pct", soc, "a SOC step in (0, 100] %"
             )
     points = section.get("points", DEFAULT_POINTS)
-    if isinstance(points, bool) or not isinstance(points, int) or not 2 <= points <= 50:
-        raise InputError("design.points", points, "a whole number of samples per range, 2–50")
+    if (
+        isinstance(points, bool)
+        or not isinstance(points, int)
+        or not MIN_POINTS <= points <= MAX_POINTS
+    ):
+        raise InputError(
+            "design.points",
+            points,
+            f"a whole number of samples per range, {MIN_POINTS}–{MAX_POINTS}",
+        )
     vary_spec = section["vary"]
     if not isinstance(vary_spec, dict) or not vary_spec:
         raise InputError(
@@ -248,7 +260,6 @@ def parse_design(section: object, plan_config: dict[str, Any]) -> Design:
             vary_spec,
             "at least one dotted plan key with a range, e.g. beam.flux_ph_s: [1.0e+9, 1.0e+11]",
         )
-    check_vary_with_beamline(plan_config, vary_spec, "design.vary")
     vary = {key: _samples(key, spec, points) for key, spec in vary_spec.items()}
     size = int(np.prod([len(v) for v in vary.values()]))
     if size > MAX_GRID:
@@ -364,8 +375,11 @@ def design_plan(
 
     See the module docstring.
 
-    ``plan_config`` is a plan mapping without a ``design`` key (``sweep.load_plan_config``).
+    ``plan_config``: a plan mapping; a ``design`` key in it is ignored (``section`` is the
+    design). Every candidate's plan carries ``section`` as its own design section, so that
+    running it shows its SNR beside its dose.
     """
+    plan_config = {key: value for key, value in plan_config.items() if key != "design"}
     design = parse_design(section, plan_config)
     points = grid(plan_config, design.vary)
     configs = [config for _, config in points]
@@ -388,7 +402,7 @@ def design_plan(
             raise RuntimeError("a design candidate failed its re-check")
         candidates.append(
             Candidate(
-                json.loads(json.dumps(runnable(configs[i]))),
+                json.loads(json.dumps({**runnable(configs[i]), "design": section})),
                 points[i][0],
                 again["dose_Gy"],
                 again["snr_per_scan"],
@@ -406,6 +420,29 @@ def read_design(path: str | Path) -> dict[str, Any]:
     return mapping["design"] if set(mapping) == {"design"} else mapping
 
 
+def try_design(
+    plan_config: dict[str, Any], section: dict[str, Any], *, workers: int | None = 1
+) -> DesignResult | InputError:
+    """``design_plan`` without a progress bar, or, when no plan of the grid keeps both the
+    limit and the floor, the error whose sentence says so and what would help (returned, not
+    raised: for advice it is an answer)."""
+    try:
+        return design_plan(plan_config, section, workers=workers, progress=False)
+    except InputError as error:
+        if error.field == "design.minimum.snr_per_scan" and error.allowed.startswith(
+            "not reachable"
+        ):
+            return error
+        raise
+
+
+def values_text(values: dict[str, Any]) -> str:
+    """A candidate's varied keys as ``key = value, ...``."""
+    return ", ".join(
+        f"{k} = {v:.3g}" if isinstance(v, float) else f"{k} = {v}" for k, v in values.items()
+    )
+
+
 def signal_aware_advice(
     plan_config: dict[str, Any],
     section: dict[str, Any],
@@ -418,23 +455,17 @@ def signal_aware_advice(
 
     ``plan_config``: a plan mapping without ``design``; ``section``: its design section.
     """
-    try:
-        result = design_plan(plan_config, section, workers=workers, progress=False)
-    except InputError as error:
-        if error.field == "design.minimum.snr_per_scan":
-            return (str(error),)
-        raise
+    result = try_design(plan_config, section, workers=workers)
+    if isinstance(result, InputError):
+        return (str(result),)
     d = result.design
     out = [
         f"{len(result.candidates)} of {result.evaluated} plans keep {d.limit_name} "
         f"and an SNR per scan >= {d.min_snr_per_scan:g} ({d.quality.technique}); least dose first:"
     ]
     for c in result.candidates[:options]:
-        values = ", ".join(
-            f"{k} = {v:.3g}" if isinstance(v, float) else f"{k} = {v}" for k, v in c.values.items()
-        )
         out.append(
-            f"{values}: dose {si(c.dose_Gy, 'Gy')} ({d.quality.convention}), "
+            f"{values_text(c.values)}: dose {si(c.dose_Gy, 'Gy')} ({d.quality.convention}), "
             f"SNR {c.snr_per_scan:.3g} per scan, SOC step {c.time_resolution_soc_pct:.2g} %."
         )
     return tuple(out)

@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from beamdesign import validate
 from beamdesign.beam import Beam
@@ -26,10 +26,14 @@ from beamdesign.files import (
     read_mapping,
     write_text_atomic,
 )
+from beamdesign.profile import Profile, apply_profile, load_profile
 from beamdesign.protocol import Protocol, parse_protocol
 from beamdesign.schedule import Schedule
 from beamdesign.stack import Constituent, Layer, Stack, load_stack
 from beamdesign.thresholds import DEFAULT_SCALE, Threshold, thresholds_from_config
+
+if TYPE_CHECKING:
+    from beamdesign.design import Design
 
 PLAN_VERSION = 1
 PLAN_KEYS = (
@@ -44,6 +48,8 @@ PLAN_KEYS = (
     "probe",
     "notes",
     "metadata",
+    "beamline",
+    "design",
 )
 #: What a plan's ``metadata`` section may say about the beamtime (free text each).
 METADATA_KEYS = ("proposal", "beamline", "facility", "principal_investigator", "sample", "date")
@@ -56,7 +62,11 @@ MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 
 @dataclass(frozen=True)
 class Plan:
-    """A whole experiment, validated. ``config`` is the mapping it was built from."""
+    """A whole experiment, validated. ``config`` is the mapping it was built from.
+
+    ``beamline``: the profile the plan's ``beamline`` key names (its beam and schedule are
+    resolved through ``profile.apply_profile``); ``design``: its validated ``design`` section.
+    """
 
     title: str
     stack: Stack
@@ -66,6 +76,8 @@ class Plan:
     thresholds: tuple[Threshold, ...]
     probe: str | None
     config: dict[str, Any]
+    beamline: Profile | None = None
+    design: Design | None = None
 
     @property
     def metadata(self) -> dict[str, str]:
@@ -145,20 +157,61 @@ def plan_from_config(
         validate.text(value, f"metadata.{key}", max_chars=MAX_NOTES_CHARS, empty=True)
     validate.text(config.get("notes", ""), "notes", max_chars=MAX_NOTES_CHARS, empty=True)
     probe = validate.text(config["probe"], "probe") if "probe" in config else None
+    config, beamline = _beamline(config, base_dir)
+    # the beam and schedule the beamline delivers (flux from its table unless the plan sets it)
+    delivered = config if beamline is None else apply_profile(config, beamline)
     plan = Plan(
         title=validate.text(config.get("title", "untitled plan"), "title"),
         stack=stack,
-        beam=Beam.from_config(config["beam"], "beam"),
+        beam=Beam.from_config(delivered["beam"], "beam"),
         protocol=protocol,
-        schedule=Schedule.from_config(config["schedule"], "schedule"),
+        schedule=Schedule.from_config(delivered["schedule"], "schedule"),
         thresholds=thresholds_from_config(config.get("thresholds", DEFAULT_SCALE), "thresholds"),
         probe=probe,
         config=json.loads(json.dumps(config)),
+        beamline=beamline,
+        design=_design(config) if "design" in config else None,
     )
     probe = probe_key(plan)  # validate the probe and every threshold now, not when the plan runs
     for threshold in plan.thresholds:
         threshold_key(plan, threshold, probe)
     return plan
+
+
+def _beamline(
+    config: dict[str, Any], base_dir: Path | None
+) -> tuple[dict[str, Any], Profile | None]:
+    """The config with a ``beamline`` file path made absolute, and the profile it names."""
+    if "beamline" not in config:
+        return config, None
+    spec = config["beamline"]
+    if isinstance(spec, str):
+        spec = validate.text(spec, "beamline", max_chars=4096)
+        resolved = resolve_stack_path(spec, base_dir)
+        if resolved is not None:
+            spec = str(resolved)
+            config = {**config, "beamline": spec}
+    elif not isinstance(spec, dict):
+        raise InputError(
+            "beamline",
+            spec,
+            "a built-in beamline profile name, a profile file path or an inline mapping",
+        )
+    return config, load_profile(spec, "beamline")
+
+
+def _design(config: dict[str, Any]) -> Design:
+    """The plan's validated design section. Whether its technique fits the plan's probe (the
+    element in the probed layer, the reflection of the probed crystal, an energy above the
+    edge) is checked when the signal is computed: a plan may change its probe or energy."""
+    # design imports the sweep engine, which imports this module: import it when needed
+    from beamdesign.design import parse_design
+    from beamdesign.signal import check_options
+
+    rest = {key: value for key, value in config.items() if key != "design"}
+    design = parse_design(config["design"], rest)
+    check_options(design.quality.technique, dict(design.quality.options), "design.signal")
+    return design
 
 
 def resolve_stack_path(spec: str, base_dir: Path | None) -> Path | None:
@@ -295,16 +348,17 @@ def load_plan(spec: str | Path) -> Plan:
 def plan_text(plan: Plan, fmt: str = "yaml", folder: str | Path | None = None) -> str:
     """The plan file's text, YAML or JSON.
 
-    A stack file path is written relative to ``folder`` when the file lies below it (so that a
-    plan saved with its stack moves with it), else absolute (as the plan holds it).
+    A stack or beamline file path is written relative to ``folder`` when the file lies below it
+    (so that a plan saved with its stack moves with it), else absolute (as the plan holds it).
     """
     config = plan.to_config()
-    stack = config.get("stack")
-    if folder is not None and isinstance(stack, str) and Path(stack).is_absolute():
-        with contextlib.suppress(ValueError):  # not below the folder: keep the absolute path
-            config["stack"] = (
-                Path(stack).relative_to(Path(folder).expanduser().absolute()).as_posix()
-            )
+    for key in ("stack", "beamline"):
+        path = config.get(key)
+        if folder is not None and isinstance(path, str) and Path(path).is_absolute():
+            with contextlib.suppress(ValueError):  # not below the folder: keep the absolute path
+                config[key] = (
+                    Path(path).relative_to(Path(folder).expanduser().absolute()).as_posix()
+                )
     if fmt == "json":
         return json.dumps(config, indent=2, ensure_ascii=False) + "\n"
     return dump_yaml(config)

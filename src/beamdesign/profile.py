@@ -13,7 +13,8 @@ A profile file holds::
 
 The flux between table points is interpolated log-log (undulator and bending-magnet spectra
 are smooth power laws over such ranges); outside the table nothing is extrapolated.
-A plan names a profile with the top-level key ``beamline: NAME|path`` (see ``apply_profile``).
+A plan names a profile with the top-level key ``beamline``: a built-in name, a file path
+(relative to the plan file) or an inline mapping (see ``apply_profile``).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ PROFILE_KEYS = (
     "detector",
 )
 SPOT_TOLERANCE_UM = 0.5  # a plan's spot matches an offered one within half a micrometre
+FLUX_TOLERANCE = 1e-9  # a flux written back from the table (rounded) still counts as within it
 
 
 @dataclass(frozen=True)
@@ -228,14 +230,21 @@ def apply_profile(
     profile: Profile | str | dict[str, Any],
     attenuator: str | None = None,
 ) -> dict[str, Any]:
-    """A copy of ``plan_config`` made consistent with the beamline.
+    """A copy of ``plan_config`` made consistent with the beamline: the one resolver of a plan's
+    ``beamline`` key (``plan.plan_from_config``, sweeps and designs all call it).
 
-    - ``beam.flux_ph_s`` := the profile's flux at ``beam.energy_keV`` (error outside its table);
-    - ``beam.profile`` := the profile's beam shape; ``beam.spot_um`` must be an offered spot;
-    - ``attenuator``: the name of one of its filters, appended to ``beam.attenuators``;
+    - ``beam.flux_ph_s``: the profile's flux at ``beam.energy_keV`` when the plan does not set
+      it; a flux the plan sets (measured on the day, a detuned undulator) is kept, but may not
+      exceed the table's flux at that energy. The energy must lie inside the flux table either
+      way (the beamline cannot deliver it otherwise);
+    - ``beam.profile``: the profile's beam shape when the plan does not set it (a different
+      shape is an error); ``beam.spot_um`` must be an offered spot;
+    - ``beam.attenuators``: an entry may name one of the profile's filters (``Al-1mm``): it
+      becomes that real filter (material and thickness, so that its transmission depends on
+      energy); ``attenuator``: the name of one more filter, appended;
     - every exposure must be at least ``shortest_exposure_s``; ``schedule.move_s`` is raised to
       the profile's ``move_s`` when shorter (motors cannot move faster);
-    - a top-level ``beamline`` key is removed (the proposed plan key ``beamline: NAME|path``).
+    - the top-level ``beamline`` key is removed.
     """
     profile = load_profile(profile)
     config: dict[str, Any] = json.loads(json.dumps(plan_config))
@@ -248,8 +257,30 @@ def apply_profile(
     energy = beam["energy_keV"]
     if isinstance(energy, bool) or not isinstance(energy, (int, float)):
         raise InputError("beam.energy_keV", energy, "a number (keV)")
-    beam["flux_ph_s"] = profile.flux_ph_s(float(energy))
-    beam["profile"] = profile.beam_profile
+    available = profile.flux_ph_s(float(energy))
+    flux = beam.get("flux_ph_s")
+    if flux is None:
+        beam["flux_ph_s"] = available
+    elif (
+        isinstance(flux, (int, float))
+        and not isinstance(flux, bool)
+        and flux > available * (1.0 + FLUX_TOLERANCE)
+    ):
+        raise InputError(
+            "beam.flux_ph_s",
+            flux,
+            f"at most {available:.3g} ph/s at {float(energy):g} keV on beamline "
+            f"'{profile.name}' (its flux_table)",
+            "leave beam.flux_ph_s out to take the table's flux",
+        )
+    shape = beam.setdefault("profile", profile.beam_profile)
+    if shape != profile.beam_profile:
+        raise InputError(
+            "beam.profile",
+            shape,
+            f"a {profile.beam_profile} beam on beamline '{profile.name}' (its beam_profile)",
+            "leave beam.profile out to take the beamline's",
+        )
     spot = beam.get("spot_um")
     spot = [spot, spot] if isinstance(spot, (int, float)) and not isinstance(spot, bool) else spot
     offered = ", ".join(f"{w:g}x{h:g}" for w, h in profile.spots_um)
@@ -265,11 +296,18 @@ def apply_profile(
         raise InputError(
             "beam.spot_um", spot, f"a spot offered by beamline '{profile.name}': {offered} µm"
         )
-    if attenuator is not None:
-        beam["attenuators"] = [
-            *(beam.get("attenuators") or []),
-            profile.attenuator(attenuator).to_config(),
+    filters = beam.get("attenuators") or []
+    if isinstance(filters, list):
+        resolved = [
+            profile.attenuator(item, f"beam.attenuators[{i}]").to_config()
+            if isinstance(item, str)
+            else item
+            for i, item in enumerate(filters)
         ]
+        if attenuator is not None:
+            resolved.append(profile.attenuator(attenuator).to_config())
+        if resolved:
+            beam["attenuators"] = resolved
     schedule = config.get("schedule", {})
     if isinstance(schedule, dict):
         exposures = [("schedule.exposure_s", schedule.get("exposure_s"))] + [

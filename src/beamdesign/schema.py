@@ -16,8 +16,10 @@ from typing import Any
 from beamdesign import validate
 from beamdesign.beam import ATTENUATOR_KEYS, BEAM_KEYS, PROFILES
 from beamdesign.coefficients import CONVENTIONS
+from beamdesign.design import DESIGN_KEYS, LIMIT_KEYS, MAX_POINTS, MIN_POINTS, MINIMUM_KEYS
 from beamdesign.files import MAX_TEXT_CHARS
 from beamdesign.plan import MAX_NOTES_CHARS, METADATA_KEYS, PLAN_KEYS, PLAN_VERSION
+from beamdesign.profile import PROFILE_KEYS
 from beamdesign.schedule import (
     LOCATION_KEYS,
     LOOP_WORDS,
@@ -28,6 +30,7 @@ from beamdesign.schedule import (
     SCAN_POINTS,
     SCHEDULE_KEYS,
 )
+from beamdesign.signal import DETECTOR_KEYS, EDGES, TECHNIQUES
 from beamdesign.stack import (
     LAYER_KEYS,
     MASS_FRACTION,
@@ -163,13 +166,18 @@ def _beam() -> Schema:
                 },
                 ("material", "thickness_um"),
             ),
+            _text(description="the name of a filter of the plan's beamline, e.g. Al-1mm"),
         ]
     }
     return _object(
         BEAM_KEYS,
         {
             "energy_keV": _number(validate.ENERGY_KEV),
-            "flux_ph_s": _number(validate.FLUX_PH_S, "photons per second before the attenuators"),
+            "flux_ph_s": _number(
+                validate.FLUX_PH_S,
+                "photons per second before the attenuators; required unless the plan's "
+                "beamline gives it (its flux table at the energy)",
+            ),
             "spot_um": _pair(
                 validate.SPOT_UM, "width and height, or one number for both; FWHM for a Gaussian"
             ),
@@ -177,7 +185,7 @@ def _beam() -> Schema:
             "convention": {"enum": list(CONVENTIONS)},
             "attenuators": {"type": "array", "items": attenuator},
         },
-        ("energy_keV", "flux_ph_s", "spot_um"),
+        ("energy_keV", "spot_um"),  # flux: required unless a beamline gives it (plan_schema)
     )
 
 
@@ -289,6 +297,122 @@ def _thresholds() -> Schema:
     }
 
 
+def _detector() -> Schema:
+    fraction = {"type": "number", "exclusiveMinimum": 0, "maximum": 1}
+    return _object(
+        DETECTOR_KEYS,
+        {
+            "efficiency": fraction,
+            "ring_fraction": fraction,
+            "window_deg": {"type": "number", "exclusiveMinimum": 0, "maximum": 10},
+            "i0_fraction": fraction,
+            "solid_angle_sr": {"type": "number", "exclusiveMinimum": 0, "maximum": 6.283185307},
+            "points": {"type": "integer", "minimum": 1},
+        },
+        description="what the detector collects (signal.Detector)",
+    )
+
+
+def _beamline() -> Schema:
+    profile = _object(
+        PROFILE_KEYS,
+        {
+            "name": _text(),
+            "title": _free_text(validate.MAX_NAME_CHARS),
+            "source": _free_text(MAX_NOTES_CHARS),
+            "example": {"type": "boolean"},
+            "flux_table": _object(
+                ("energy_keV", "flux_ph_s"),
+                {
+                    "energy_keV": {"type": "array", "minItems": 2, "items": {"type": "number"}},
+                    "flux_ph_s": {"type": "array", "minItems": 2, "items": {"type": "number"}},
+                },
+                ("energy_keV", "flux_ph_s"),
+            ),
+            "beam_profile": {"enum": list(PROFILES)},
+            "spots_um": {
+                "type": "array",
+                "minItems": 1,
+                "items": {
+                    "type": "array",
+                    "items": {"type": "number"},
+                    "minItems": 2,
+                    "maxItems": 2,
+                },
+            },
+            "attenuators": {"type": "array", "items": {"type": "object"}},
+            "shortest_exposure_s": {"type": "number", "exclusiveMinimum": 0},
+            "move_s": {"type": "number", "minimum": 0},
+            "detector": _detector(),
+        },
+        ("name", "flux_table", "spots_um", "shortest_exposure_s"),
+    )
+    return {
+        "description": "the beamline: a built-in profile name, a profile file path relative to "
+        "the plan file, or an inline profile; the beam's flux comes from its flux table unless "
+        "beam.flux_ph_s is set",
+        "oneOf": [_text(4096), profile],
+    }
+
+
+def _design() -> Schema:
+    limit = _object(
+        LIMIT_KEYS,
+        {
+            "threshold": _text(description="a row id of the thresholds table"),
+            "dose_Gy": _number(validate.DOSE_GY),
+            "constituent": _text(description="a constituent, 'electrolyte'; default: the probe"),
+            "convention": {"enum": list(CONVENTIONS)},
+        },
+        description="{threshold: ID} or {dose_Gy, constituent, convention}",
+    )
+    limit["oneOf"] = [{"required": ["threshold"]}, {"required": ["dose_Gy"]}]
+    vary_item = {
+        "oneOf": [
+            {"type": "array", "minItems": 1, "description": "[low, high] or the values"},
+            _object(("values",), {"values": {"type": "array", "minItems": 1}}, ("values",)),
+        ]
+    }
+    return _object(
+        DESIGN_KEYS,
+        {
+            "technique": {"enum": list(TECHNIQUES)},
+            "signal": _object(
+                ("reflection", "element", "edge"),
+                {
+                    "reflection": _text(description="a named reflection, e.g. NMC811-003"),
+                    "element": _text(description="the element whose edge is measured"),
+                    "edge": {"enum": list(EDGES)},
+                },
+            ),
+            "detector": _detector(),
+            "limit": limit,
+            "minimum": _object(
+                MINIMUM_KEYS,
+                {
+                    "snr_per_scan": {"type": "number", "exclusiveMinimum": 0},
+                    "time_resolution_soc_pct": {
+                        "type": "number",
+                        "exclusiveMinimum": 0,
+                        "maximum": 100,
+                    },
+                },
+                ("snr_per_scan",),
+            ),
+            "vary": {
+                "type": "object",
+                "minProperties": 1,
+                "additionalProperties": vary_item,
+                "description": "dotted plan keys, e.g. beam.energy_keV: [20, 80]",
+            },
+            "points": {"type": "integer", "minimum": MIN_POINTS, "maximum": MAX_POINTS},
+        },
+        ("technique", "limit", "minimum", "vary"),
+        "the signal model, the dose limit, the SNR floor and what may vary "
+        "(beamdesign design PLAN; SNR next to dose in every output)",
+    )
+
+
 def plan_schema() -> Schema:
     """The JSON Schema of a plan file (see the module docstring)."""
     plan = _object(
@@ -325,9 +449,16 @@ def plan_schema() -> Schema:
             "metadata": _object(
                 METADATA_KEYS, {key: _free_text(MAX_NOTES_CHARS) for key in METADATA_KEYS}
             ),
+            "beamline": _beamline(),
+            "design": _design(),
         },
         ("stack", "beam", "protocol", "schedule"),
     )
+    # the flux comes from the plan, or else from its beamline's flux table
+    plan["anyOf"] = [
+        {"required": ["beamline"]},
+        {"properties": {"beam": {"required": ["flux_ph_s"]}}},
+    ]
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "beamdesign plan file",

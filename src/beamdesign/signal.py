@@ -80,7 +80,10 @@ EDGES = {
     "L3": xraylib.L3_SHELL,
 }
 _KALPHA = (xraylib.KL2_LINE, xraylib.KL3_LINE)
-_DETECTOR_KEYS = (
+#: Error fields of the technique's options, named under the options' field (``signal``) in errors.
+OPTION_FIELDS = ("element", "edge", "reflection")
+MAX_Z = 98  # xraylib's edge energies and cross sections stop at californium
+DETECTOR_KEYS = (
     "efficiency",
     "ring_fraction",
     "window_deg",
@@ -134,8 +137,8 @@ class Detector:
         if config is None:
             return cls()
         if not isinstance(config, dict):
-            raise InputError(field, config, "a mapping with any of " + ", ".join(_DETECTOR_KEYS))
-        validate.unknown_keys(config, _DETECTOR_KEYS, field)
+            raise InputError(field, config, "a mapping with any of " + ", ".join(DETECTOR_KEYS))
+        validate.unknown_keys(config, DETECTOR_KEYS, field)
         return cls(**config)
 
 
@@ -164,6 +167,11 @@ class XRDSignal:
     probe_mu_t: float  # μt of the probed layer at the beam energy
     snr_per_scan: float
 
+    @property
+    def counts(self) -> float:
+        """Diffracted photons counted per scan."""
+        return self.signal_counts
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -185,6 +193,11 @@ class XASTransmissionSignal:
     sigma_mu_t: float  # noise of μt per point
     snr_per_scan: float  # Δμt / σ(μt) per point
 
+    @property
+    def counts(self) -> float:
+        """Photons transmitted and counted per point."""
+        return self.transmitted_counts
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -203,6 +216,11 @@ class XASFluorescenceSignal:
     self_absorption_factor: float  # [1 - exp(-χt)]/(χt): 1 for a thin layer
     exit_transmission: float  # through the layers upstream of the probe, at the line energy
     snr_per_scan: float
+
+    @property
+    def counts(self) -> float:
+        """Fluorescence photons counted per point."""
+        return self.fluorescence_counts
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -657,38 +675,89 @@ def signal(
     exposure_s: float,
     options: dict[str, Any] | None = None,
     detector: Detector = Detector(),
+    field: str = "signal",
 ) -> Signal:
     """Dispatch to the model of ``technique`` (one of ``TECHNIQUES``).
 
     ``options``: ``{reflection}`` for xrd-transmission; ``{element, edge}`` for
-    xas-transmission; ``{element}`` for xas-fluorescence.
+    xas-transmission; ``{element}`` for xas-fluorescence. ``field`` names the options in error
+    sentences (``design.signal`` for a plan's design section).
     """
-    options = dict(options or {})
-    allowed = {
-        "xrd-transmission": {"reflection"},
-        "xas-transmission": {"element", "edge"},
-        "xas-fluorescence": {"element"},
-    }
-    if technique not in allowed:
+    try:
+        return _dispatch(technique, stack, beam, probe, exposure_s, options, detector, field)
+    except InputError as error:
+        if error.field not in OPTION_FIELDS:
+            raise
+        raise InputError(f"{field}.{error.field}", error.value, error.allowed, error.hint) from None
+
+
+#: The options each technique takes.
+TECHNIQUE_OPTIONS = {
+    "xrd-transmission": ("reflection",),
+    "xas-transmission": ("element", "edge"),
+    "xas-fluorescence": ("element",),
+}
+
+
+def _check_options(technique: str, options: dict[str, Any], field: str) -> None:
+    if technique not in TECHNIQUE_OPTIONS:
         raise InputError(
             "technique",
             technique,
             "one of " + ", ".join(TECHNIQUES),
             did_you_mean(str(technique), TECHNIQUES),
         )
+    allowed = TECHNIQUE_OPTIONS[technique]
     for key in options:
-        if key not in allowed[technique]:
+        if key not in allowed:
             raise InputError(
-                f"signal.{key}",
-                options[key],
-                f"{technique} takes " + (", ".join(sorted(allowed[technique]))),
+                f"{field}.{key}", options[key], f"{technique} takes " + ", ".join(allowed)
             )
     if technique == "xrd-transmission":
-        return xrd_transmission(stack, beam, probe, exposure_s, options.get("reflection"), detector)
+        if options.get("reflection") is not None:
+            reflection(options["reflection"])  # a named reflection (its material: at run time)
+        return
     if "element" not in options:
         raise InputError(
-            "signal.element", None, f"{technique} needs the element whose edge is measured"
+            f"{field}.element", None, f"{technique} needs the element whose edge is measured"
         )
+    symbol = options["element"]
+    try:
+        z = xraylib.SymbolToAtomicNumber(str(symbol))
+    except ValueError:
+        z = 0
+    if not 0 < z <= MAX_Z:
+        raise InputError("element", symbol, "an element symbol (H to Cf) such as Ni, Co or Mn")
+    _edge_keV(z, options.get("edge", "K"))
+
+
+def check_options(technique: str, options: dict[str, Any] | None, field: str = "signal") -> None:
+    """What can be checked of a technique's options without a plan: the technique, its option
+    keys, a named reflection, an element symbol whose edge lies in 1–200 keV, the edge's name.
+    Whether the probe holds the element or the reflection's crystal, and whether the energy
+    suits the edge, is checked when the signal is computed (``signal``)."""
+    try:
+        _check_options(technique, dict(options or {}), field)
+    except InputError as error:
+        if error.field not in OPTION_FIELDS:
+            raise
+        raise InputError(f"{field}.{error.field}", error.value, error.allowed, error.hint) from None
+
+
+def _dispatch(
+    technique: str,
+    stack: Stack,
+    beam: Beam,
+    probe: str,
+    exposure_s: float,
+    options: dict[str, Any] | None,
+    detector: Detector,
+    field: str,
+) -> Signal:
+    options = dict(options or {})
+    _check_options(technique, options, field)
+    if technique == "xrd-transmission":
+        return xrd_transmission(stack, beam, probe, exposure_s, options.get("reflection"), detector)
     if technique == "xas-transmission":
         return xas_transmission(
             stack, beam, probe, exposure_s, options["element"], options.get("edge", "K"), detector
@@ -701,11 +770,12 @@ def plan_signal(
     technique: str,
     options: dict[str, Any] | None = None,
     detector: Detector = Detector(),
+    field: str = "signal",
 ) -> Signal:
     """The signal of a plan's probe per scan at its *shortest* exposure (the weakest data).
 
     ``plan``: a ``beamdesign.plan.Plan``; its ``probe`` names the measured layer (a plan
-    without one raises: the measured layer is not guessed).
+    without one raises: the measured layer is not guessed). ``field``: see ``signal``.
     """
     if plan.probe is None:
         raise InputError("probe", None, "a signal needs the plan's probe (the measured layer)")
@@ -713,4 +783,68 @@ def plan_signal(
     layer = plan.stack.layer(layer_name.strip(), "probe")
     probe = f"{layer.name}/{constituent.strip() or layer.main_constituent.name}"
     exposure_s = float(np.min(plan.schedule.exposure_s))
-    return signal(technique, plan.stack, plan.beam, probe, exposure_s, options, detector)
+    return signal(technique, plan.stack, plan.beam, probe, exposure_s, options, detector, field)
+
+
+#: Per technique: (model, source, formula) as outputs state them (module docstring).
+MODELS = {
+    "xrd-transmission": (
+        "kinematic powder diffraction of one reflection (the Rayleigh cross section as a proxy "
+        "when none is named), attenuation in and out, background of every layer in the peak's "
+        "window; SNR = S / sqrt(S + 2B)",
+        "Warren, X-Ray Diffraction (1969); Als-Nielsen & McMorrow, Elements of Modern X-ray "
+        "Physics, 2nd ed. (2011); Knoll, Radiation Detection and Measurement, 4th ed. (2010)",
+        "N_hkl = N_p t_s r0^2 lambda^3 m |F_hkl|^2 P / (4 V_c^2 sin theta) v g T_out eps f_ring",
+    ),
+    "xas-transmission": (
+        "edge jump of the element in the probed layer, photons transmitted through the stack, "
+        "counting noise of mu t = ln(I0/I1) per energy point",
+        "Bunker, Introduction to XAFS (2010)",
+        "SNR = d(mu t) / sqrt(1/N_1 + 1/(i0_fraction N_0))",
+    ),
+    "xas-fluorescence": (
+        "K-alpha fluorescence counts of the element reaching a detector at 90 degrees, with "
+        "self-absorption in the probed layer and absorption in the layers it crosses",
+        "Bunker, Introduction to XAFS (2010); Troger et al., Phys. Rev. B 46, 3283 (1992)",
+        "N_f = N_p t_s eps Omega/(4 pi) sigma_f rho_Z [1 - exp(-chi t)] / (chi cos a) T_exit; "
+        "SNR = sqrt(N_f)",
+    ),
+}
+
+
+def signal_block(plan: Plan) -> dict[str, Any] | None:
+    """The ``signal`` block that outputs show next to the dose, for a plan with a design section
+    (None without one): technique, snr_per_scan and counts at the plan's shortest exposure,
+    the SNR floor and whether it is met, model, source, formula, and the model's full output.
+    """
+    if plan.design is None:
+        return None
+    quality, floor = plan.design.quality, plan.design.min_snr_per_scan
+    measured = plan_signal(
+        plan, quality.technique, dict(quality.options), quality.detector, "design.signal"
+    )
+    model, source, formula = MODELS[quality.technique]
+    return {
+        "technique": quality.technique,
+        "snr_per_scan": measured.snr_per_scan,
+        "counts": measured.counts,
+        "exposure_s": measured.exposure_s,
+        "snr_floor": floor,
+        "meets_floor": bool(measured.snr_per_scan >= floor),
+        "model": model,
+        "source": source,
+        "formula": formula,
+        "details": measured.to_dict(),
+    }
+
+
+def signal_sentence(block: dict[str, Any]) -> str:
+    """One line for tables and reports: technique, SNR per scan, counts, the floor's verdict."""
+    details = block["details"]
+    what = details.get("reflection") or details.get("element", "")
+    per = "scan" if block["technique"] == "xrd-transmission" else "energy point"
+    return (
+        f"{block['technique']} ({what}): SNR per scan {block['snr_per_scan']:.3g} at the "
+        f"shortest exposure, {block['exposure_s']:g} s ({block['counts']:.3g} counts per {per}); "
+        f"floor {block['snr_floor']:g}: {'met' if block['meets_floor'] else 'NOT met'}"
+    )

@@ -212,17 +212,6 @@ def runnable(config: dict[str, Any]) -> dict[str, Any]:
     return apply_profile(config, config["beamline"])
 
 
-def check_vary_with_beamline(config: dict[str, Any], keys: Iterable[str], field: str) -> None:
-    """The flux of a plan on a beamline comes from its profile: vary attenuators instead."""
-    if "beamline" in config and "beam.flux_ph_s" in keys:
-        raise InputError(
-            f"{field} beam.flux_ph_s",
-            "varied",
-            f"set by beamline profile '{config['beamline']}' (its flux table)",
-            "vary beam.attenuators instead",
-        )
-
-
 def soc_resolution_pct(plan: Plan) -> float:
     """SOC change (%) between two visits of a location: loop period × the fastest SOC rate."""
     t = np.linspace(0.0, plan.protocol.duration_s, SOC_GRID_POINTS)
@@ -407,7 +396,6 @@ def sweep(
         vary = dict(parse_vary(text) for text in vary)
     if not vary:
         raise InputError("--vary", None, "at least one KEY=V1,V2,... to vary")
-    check_vary_with_beamline(plan_config, vary, "--vary")
     start = time.perf_counter()
     points = grid(plan_config, vary)
     rows = run_configs(

@@ -13,9 +13,11 @@ def _handler(args: argparse.Namespace) -> int:
     from beamdesign.sweep import load_plan_config
 
     quality = None
+    config, section = load_plan_config(args.plan[0])
     if args.design:
-        config, _ = load_plan_config(args.plan[0])
-        quality = parse_design(read_design(args.design), config).quality
+        section = read_design(args.design)
+    if section is not None:  # the first plan's own design section, unless --design gives one
+        quality = parse_design(section, config).quality
     result = compare(args.plan, quality)
     print(json.dumps(result.to_dict(), indent=1) if args.json else result.table())
     return 0
@@ -26,7 +28,9 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     parser = commands.add_parser("compare", help="two to four plans side by side")
     parser.add_argument("plan", nargs="+", help="2–4 plan files (YAML/JSON) or built-in plan names")
     parser.add_argument(
-        "--design", metavar="FILE", help="design section whose technique gives the SNR row"
+        "--design",
+        metavar="FILE",
+        help="design section whose technique gives the SNR row (default: the first plan's own)",
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.set_defaults(handler=_handler)

@@ -12,11 +12,15 @@ from beamdesign.units import si
 
 def _handler(args: argparse.Namespace) -> int:
     from beamdesign.design import design_plan, read_design
+    from beamdesign.plan import load_plan
+    from beamdesign.signal import signal_block
     from beamdesign.sweep import load_plan_config
 
     config, section = load_plan_config(args.plan)
     if args.design:
         section = read_design(args.design)
+    else:  # the plan's own design section: checked as loading and running the plan check it
+        signal_block(load_plan(args.plan))
     if section is None:
         raise InputError(
             "design",
