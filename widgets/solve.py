@@ -241,9 +241,7 @@ class SolvePanel:
             "Load the chosen candidate into the planner (undoable)",
         )
         self.apply_button.disabled = True
-        self.candidate = w.Dropdown(
-            options=[], description="candidate", layout=w.Layout(width="460px"), style=style
-        )
+        self.candidate = w.Dropdown(options=[], layout=w.Layout(width=f"{FIGURE_WIDTH_PX - 100}px"))
         self.candidate.add_class("bd-solve-candidate")
         tip(self.candidate, "The candidate Apply loads (highlighted in the plot)")
         self.status = html_panel(
@@ -275,12 +273,9 @@ class SolvePanel:
             ],
             layout=w.Layout(width=f"{COLUMN_PX + 10}px", min_width=f"{COLUMN_PX + 10}px"),
         )
+        plot = w.VBox([self.model, w.HBox([self.candidate, self.apply_button])])
         self.widget = w.VBox(
-            [
-                w.HBox([settings, self.model], layout=w.Layout(grid_gap="6px")),
-                w.HBox([self.candidate, self.apply_button], layout=w.Layout(flex_flow="row wrap")),
-                self.table,
-            ],
+            [w.HBox([settings, plot], layout=w.Layout(grid_gap="6px")), self.table],
             layout=w.Layout(overflow="auto"),
         )
         self.widget.add_class("bd-solve")
@@ -379,7 +374,7 @@ class SolvePanel:
         n = 1
         for values in section["vary"].values():
             n *= section["points"] if isinstance(values, list) and len(values) == 2 else 1
-        self.status.value = f"<span class='bd-solving'>⏳ solving: running about {n} plans…</span>"
+        self._show_status(f"<span class='bd-solving'>⏳ solving: running about {n} plans…</span>")
         self.solve_button.disabled = True
         try:
             result = design_plan(config, section, workers=1, progress=False)
@@ -408,7 +403,7 @@ class SolvePanel:
         self._select(0)
         self.apply_button.disabled = False
         d = result.design
-        self.status.value = (
+        self._show_status(
             f"<span class='bd-solved'>{len(result.candidates)} candidates on the front "
             f"({result.feasible} of {result.evaluated} plans keep {html.escape(d.limit_name)} and "
             f"an SNR per scan ≥ {format_number(d.min_snr_per_scan)}); the current plan: "
@@ -445,7 +440,7 @@ class SolvePanel:
             return False
         current = self._current()
         self._solved_for = current[1] if current is not None else None
-        self.status.value = (
+        self._show_status(
             f"<span class='bd-applied'>Applied {html.escape(what)} — <b>Undo</b> (top left) "
             "restores the previous plan.</span>"
         )
@@ -454,11 +449,15 @@ class SolvePanel:
     def plan_changed(self, plan: Plan) -> None:
         """Note that the front was solved for another plan (Apply still loads a whole plan)."""
         if self._solved_for is not None and plan is not self._solved_for:
-            self.status.value = (
+            self._show_status(
                 "<i class='bd-solve-old'>The plan changed since this front was solved: press "
                 "<b>Solve</b> again for candidates around the current plan.</i>"
             )
             self._solved_for = None
 
     def _error(self, text: str) -> None:
-        self.status.value = f"<span style='color:#b00020'>⚠ {html.escape(text)}</span>"
+        self._show_status(f"<span style='color:#b00020'>⚠ {html.escape(text)}</span>")
+
+    def _show_status(self, text: str) -> None:
+        """Show ``text`` (HTML) in the status panel, lines set close (it sits in a column)."""
+        self.status.value = f"<div style='line-height:1.35'>{text}</div>"
