@@ -228,3 +228,19 @@ def test_compare_without_snr_when_the_signal_model_does_not_fit():
     )
     assert "SNR per scan" not in planner.compare_panel.table.value
     assert "worst dose" in planner.compare_panel.table.value
+
+
+def test_panel_messages_use_the_words_of_its_controls():
+    planner = Planner(PCC)
+    panel = planner.solve_panel
+    energy = panel.vary["beam.energy_keV"]
+    energy[1].value, energy[2].value = 60.0, 20.0
+    assert panel.solve() is None
+    assert "The energy range must go from low to high; got 60 to 20 keV." in panel.status.value
+    for check, _, _ in panel.vary.values():
+        check.value = False
+    assert panel.solve() is None and "Tick at least one range to vary" in panel.status.value
+    assert "→ 1 plans" in panel.ranges.value or "nothing varied" in panel.ranges.value
+    planner.controls["probe"].value = "(highest dose rate)"
+    panel.vary["beam.flux_ph_s"][0].value = True
+    assert panel.solve() is None and "Choose the probed layer in the Cell tab" in panel.status.value

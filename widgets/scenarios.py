@@ -118,7 +118,8 @@ def comparison_table(pinned: list[Pinned], quality: Quality | None) -> tuple[str
         for name, values, tip_text in rows
     )
     table = (
-        "<table class='bd-compare-table' border='1' style='border-collapse:collapse'>"
+        "<table class='bd-compare-table' border='1' "
+        "style='border-collapse:collapse;line-height:1.3'>"
         f"{head}</tr>{body}</table>"
     )
     return table, note
@@ -161,7 +162,8 @@ class ComparePanel:
             f"<i>Pin the current plan, change it (energy, spot, raster…), pin again: "
             f"{MIN_PLANS} to {MAX_PLANS} scenarios side by side.</i>",
         )
-        self.table = html_panel("bd-compare-table-panel")
+        # beside the plot on a wide screen, above it on a narrow one
+        self.table = html_panel("bd-compare-table-panel", flex="1 1 420px", min_width="420px")
         self.figure = overlay_figure([])
         self._sources = figure_sources(self.figure)
         self.model = LiveBokehModel(self.figure)
@@ -175,8 +177,10 @@ class ComparePanel:
                     layout=w.Layout(flex_flow="row wrap", align_items="center"),
                 ),
                 self.status,
-                self.table,
-                self.model,
+                w.HBox(
+                    [self.table, self.model],
+                    layout=w.Layout(flex_flow="row wrap", align_items="flex-start", grid_gap="8px"),
+                ),
             ],
             layout=w.Layout(overflow="auto"),
         )

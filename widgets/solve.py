@@ -46,6 +46,8 @@ SIGNAL_HINTS = {
     "xas-transmission": "element and edge, e.g. Ni K",
     "xas-fluorescence": "element, e.g. Ni",
 }
+#: what a varied range must be (the panel's own check, before the design runs)
+RANGE_ORDER = "from < to"
 #: width of the settings column beside the plot (px): both fit the planner at 1366 px
 COLUMN_PX = 330
 FIGURE_WIDTH_PX = 480
@@ -93,6 +95,25 @@ def signal_options(technique: str, text: str) -> dict[str, Any]:
 def signal_text(options: dict[str, Any]) -> str:
     """The signal box's text for a design's ``signal`` mapping."""
     return " ".join(str(options[k]) for k in ("reflection", "element", "edge") if k in options)
+
+
+def panel_message(error: InputError) -> str:
+    """The sentence the Solve panel shows for an error of its design, in the words of its
+    controls."""
+    if error.field == "probe":
+        return "Choose the probed layer in the Cell tab: a signal is measured on one layer."
+    if error.field == "design.vary":
+        return "Tick at least one range to vary (energy, flux or exposure)."
+    key = error.field.removeprefix("design.vary.")
+    if error.allowed == RANGE_ORDER and key in VARIED and isinstance(error.value, list):
+        name, unit = VARIED[key]
+        low, high = error.value
+        return (
+            f"The {name} range must go from low to high; got {format_number(low)} to "
+            f"{format_number(high, unit)}."
+        )
+    floor = error.field == "design.minimum.snr_per_scan"
+    return human_message(error, label="SNR floor" if floor else None)
 
 
 def default_design(plan: Plan, technique: str = "xrd-transmission") -> dict[str, Any]:
@@ -156,7 +177,7 @@ def candidates_table(result: DesignResult) -> str:
     more = len(result.candidates) - len(rows)
     note = f"<p><small>{more} more candidates not shown.</small></p>" if more > 0 else ""
     return (
-        "<table class='bd-solve-table' border='1' style='border-collapse:collapse'>"
+        "<table class='bd-solve-table' border='1' style='border-collapse:collapse;line-height:1.3'>"
         f"{head}{''.join(rows)}</table>{note}"
     )
 
@@ -345,6 +366,8 @@ class SolvePanel:
         vary = section.get("vary", {})
         for key, (check, low, high) in self.vary.items():
             vary.pop(key, None)
+            if check.value and not low.value < high.value:
+                raise InputError(f"design.vary.{key}", [low.value, high.value], RANGE_ORDER)
             if check.value:
                 vary[key] = [low.value, high.value]
         section["vary"] = vary
@@ -369,7 +392,7 @@ class SolvePanel:
         try:
             section = self.design()
         except InputError as error:
-            self._error(human_message(error))
+            self._error(panel_message(error))
             return None
         n = 1
         for values in section["vary"].values():
@@ -380,8 +403,7 @@ class SolvePanel:
             result = design_plan(config, section, workers=1, progress=False)
             here = evaluate(config, result.design.quality)
         except InputError as error:
-            label = "SNR floor" if error.field == "design.minimum.snr_per_scan" else None
-            self._error(human_message(error, label=label))
+            self._error(panel_message(error))
             return None
         except Exception as error:  # never a traceback in the widget
             self._error(f"The design could not run: {error}")
