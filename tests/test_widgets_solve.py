@@ -244,3 +244,23 @@ def test_panel_messages_use_the_words_of_its_controls():
     planner.controls["probe"].value = "(highest dose rate)"
     panel.vary["beam.flux_ph_s"][0].value = True
     assert panel.solve() is None and "Choose the probed layer in the Cell tab" in panel.status.value
+
+
+def test_the_button_solves_in_the_background_and_stop_ends_it():
+    planner = Planner(PCC)
+    panel = planner.solve_panel
+    panel.solve_button.click()  # a spawned process: the kernel answers meanwhile
+    assert panel.job is not None and panel.solve_button.disabled and not panel.stop_button.disabled
+    assert panel.solve() is None  # one solve at a time
+    assert panel.job.wait(300), "the background solve did not finish"
+    assert "bd-solved" in panel.status.value and panel.result is not None
+    same = design_plan(planner.config(), panel.design(), workers=1, progress=False)
+    assert [c.dose_Gy for c in panel.result.candidates] == [c.dose_Gy for c in same.candidates]
+    assert not panel.solve_button.disabled and panel.stop_button.disabled
+    panel.points.value = 8  # 64 plans: seconds of work, stopped at once
+    panel.solve_button.click()
+    process = panel.job._process
+    panel.stop_button.click()
+    assert panel.job.wait(60) and not process.is_alive()
+    assert "Stopped" in panel.status.value and not panel.solve_button.disabled
+    assert panel.result is not None and not panel.apply_button.disabled  # the last front stays

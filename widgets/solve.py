@@ -6,7 +6,8 @@ The design comes from the plan's own ``design`` section when it has one, else fr
 :func:`default_design`: the technique chosen here, the plan's lowest threshold on the probe as
 the limit, an SNR floor of ``DEFAULT_MIN_SNR``, and energy, flux and exposure varied around the
 current values. The solve runs only when its button is pressed (it runs the model once per
-grid point), never on a change of the plan.
+grid point), never on a change of the plan; the button runs it in a spawned process
+(``solver``), so the planner keeps answering and Stop ends it.
 """
 
 from __future__ import annotations
@@ -18,17 +19,18 @@ from typing import Any
 
 import ipywidgets as w
 
-from beamdesign.design import DesignResult, design_plan
+from beamdesign.design import DesignResult
 from beamdesign.errors import InputError
 from beamdesign.plan import Plan
 from beamdesign.signal import TECHNIQUES, reflections
-from beamdesign.sweep import Quality, evaluate
+from beamdesign.sweep import Quality
 from beamdesign.units import si
 
 from .design_figures import VARIED, front_data, front_figure, values_text
 from .figures import figure_sources, update_figure
 from .layout import LiveBokehModel, button, html_panel, tip
 from .messages import format_number, human_message
+from .solver import BackgroundDesign, Outcome, outcome_of
 
 #: SNR per scan asked for when the plan's design says nothing (1 % counting noise)
 DEFAULT_MIN_SNR = 100.0
@@ -262,6 +264,11 @@ class SolvePanel:
             "Load the chosen candidate into the planner (undoable)",
         )
         self.apply_button.disabled = True
+        self.stop_button = button(
+            "solve_stop", "Stop", "stop", "End the solve now (the planner stays as it is)"
+        )
+        self.stop_button.disabled = True
+        self.job: BackgroundDesign | None = None
         self.candidate = w.Dropdown(options=[], layout=w.Layout(width=f"{FIGURE_WIDTH_PX - 100}px"))
         self.candidate.add_class("bd-solve-candidate")
         tip(self.candidate, "The candidate Apply loads (highlighted in the plot)")
@@ -274,7 +281,8 @@ class SolvePanel:
         self.figure = front_figure(width=FIGURE_WIDTH_PX)
         self._sources = figure_sources(self.figure)
         self.model = LiveBokehModel(self.figure)
-        self.solve_button.on_click(lambda _: self.solve())
+        self.solve_button.on_click(lambda _: self.solve(background=True))
+        self.stop_button.on_click(lambda _: self.stop())
         self.reset_button.on_click(lambda _: self.reset())
         self.apply_button.on_click(lambda _: self.apply())
         self.candidate.observe(self._on_candidate, names="value")
@@ -289,7 +297,7 @@ class SolvePanel:
                 w.HTML("<small>Vary (from – to):</small>"),
                 *rows,
                 self.ranges,
-                w.HBox([self.solve_button, self.reset_button]),
+                w.HBox([self.solve_button, self.stop_button, self.reset_button]),
                 self.status,
             ],
             layout=w.Layout(width=f"{COLUMN_PX + 10}px", min_width=f"{COLUMN_PX + 10}px"),
@@ -382,8 +390,15 @@ class SolvePanel:
         return Quality(self.technique.value, tuple(sorted(options.items())))
 
     # ------------------------------------------------------------------ solve, choose, apply
-    def solve(self) -> DesignResult | None:
-        """Run the design on the current plan; show the front, the table and the candidates."""
+    def solve(self, background: bool = False) -> DesignResult | None:
+        """Run the design on the current plan; show the front, the table and the candidates.
+
+        ``background``: in a spawned process (what the Solve button does): returns None at
+        once, the panel is filled when it ends, and Stop ends it. Otherwise returns the result
+        (None when the design could not run; the panel says why).
+        """
+        if self.job is not None and self.job.running:
+            return None
         current = self._current()
         if current is None:
             self._error("Fix the inputs marked ⚠ first: the plan is not valid.")
@@ -397,19 +412,46 @@ class SolvePanel:
         n = 1
         for values in section["vary"].values():
             n *= section["points"] if isinstance(values, list) and len(values) == 2 else 1
-        self._show_status(f"<span class='bd-solving'>⏳ solving: running about {n} plans…</span>")
-        self.solve_button.disabled = True
-        try:
-            result = design_plan(config, section, workers=1, progress=False)
-            here = evaluate(config, result.design.quality)
-        except InputError as error:
-            self._error(panel_message(error))
+        stop = " — <b>Stop</b> ends it" if background else ""
+        self._show_status(
+            f"<span class='bd-solving'>⏳ solving: running about {n} plans…{stop}</span>"
+        )
+        self._busy(True)
+        if background:
+            self.job = BackgroundDesign(config, section, lambda out: self._done(out, plan))
             return None
-        except Exception as error:  # never a traceback in the widget
-            self._error(f"The design could not run: {error}")
+        return self._finish(outcome_of(config, section), plan)
+
+    def stop(self) -> None:
+        """End a background solve (the panel then says it stopped)."""
+        if self.job is not None:
+            self.job.stop()
+
+    def _busy(self, running: bool) -> None:
+        self.solve_button.disabled = self.reset_button.disabled = running
+        self.candidate.disabled = running
+        self.stop_button.disabled = not running
+        self.apply_button.disabled = running or self.result is None
+
+    def _done(self, outcome: Outcome, plan: Plan) -> None:
+        self._finish(outcome, plan)
+
+    def _finish(self, outcome: Outcome, plan: Plan) -> DesignResult | None:
+        """Show what a solve gave (called from the watcher thread for a background solve)."""
+        kind, value = outcome
+        if kind != "ok":
+            self._busy(False)
+            if kind == "input":
+                self._error(panel_message(InputError(*value)))
+            elif kind == "stopped":
+                self._show_status(
+                    "<i class='bd-solve-stopped'>Stopped: nothing changed in the planner.</i>"
+                )
+            else:
+                self._error(f"The design could not run: {value}")
             return None
-        finally:
-            self.solve_button.disabled = False
+        result: DesignResult = value[0]
+        here: dict[str, Any] = value[1]
         self.result, self._solved_for = result, plan
         update_figure(self.figure, front_data(result, here), self._sources)
         self.table.value = candidates_table(result)
@@ -423,7 +465,7 @@ class SolvePanel:
         ]
         self.candidate.value = 0
         self._select(0)
-        self.apply_button.disabled = False
+        self._busy(False)
         d = result.design
         self._show_status(
             f"<span class='bd-solved'>{len(result.candidates)} candidates on the front "
@@ -432,6 +474,9 @@ class SolvePanel:
             f"{si(here['dose_Gy'], 'Gy')}, SNR {here['snr_per_scan']:.3g} (★). Red: the "
             "candidate <b>Apply</b> loads.</span>"
         )
+        now = self._current()
+        if now is None or now[1] is not plan:  # edited while it ran in the background
+            self.plan_changed(now[1] if now is not None else plan)
         return result
 
     def _on_candidate(self, change: dict[str, Any]) -> None:
