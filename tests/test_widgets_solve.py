@@ -264,3 +264,14 @@ def test_the_button_solves_in_the_background_and_stop_ends_it():
     assert panel.job.wait(60) and not process.is_alive()
     assert "Stopped" in panel.status.value and not panel.solve_button.disabled
     assert panel.result is not None and not panel.apply_button.disabled  # the last front stays
+
+
+def test_the_panels_plots_are_made_when_their_tab_is_first_shown():
+    planner = Planner()
+    solve, compare = planner.solve_panel, planner.compare_panel
+    assert solve.figure is None and compare.figure is None  # the planner starts without them
+    titles = [planner.figure_tabs.get_title(i) for i in range(len(planner.figure_tabs.children))]
+    planner.figure_tabs.selected_index = titles.index("Solve")
+    assert solve.figure is not None and solve.model in solve.plot_box.children
+    planner.figure_tabs.selected_index = titles.index("Compare")
+    assert compare.figure is not None and compare.model in compare.plot_row.children

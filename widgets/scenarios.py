@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import ipywidgets as w
+from bokeh.models import ColumnDataSource
+from bokeh.plotting import figure
 
 from beamdesign.compare import MAX_PLANS, MIN_PLANS, compare
 from beamdesign.errors import InputError
@@ -164,12 +166,17 @@ class ComparePanel:
         )
         # beside the plot on a wide screen, above it on a narrow one
         self.table = html_panel("bd-compare-table-panel", flex="1 1 420px", min_width="420px")
-        self.figure = overlay_figure([])
-        self._sources = figure_sources(self.figure)
-        self.model = LiveBokehModel(self.figure)
+        # the plot is made when first shown (ensure_plot): the planner starts without its cost
+        self.figure: figure | None = None
+        self.model: LiveBokehModel | None = None
+        self._sources: dict[str, ColumnDataSource] = {}
         self.pin_button.on_click(lambda _: self.pin())
         self.unpin_button.on_click(lambda _: self.unpin())
         self.clear_button.on_click(lambda _: self.clear())
+        self.plot_row = w.HBox(
+            [self.table],
+            layout=w.Layout(flex_flow="row wrap", align_items="flex-start", grid_gap="8px"),
+        )
         self.widget = w.VBox(
             [
                 w.HBox(
@@ -177,15 +184,21 @@ class ComparePanel:
                     layout=w.Layout(flex_flow="row wrap", align_items="center"),
                 ),
                 self.status,
-                w.HBox(
-                    [self.table, self.model],
-                    layout=w.Layout(flex_flow="row wrap", align_items="flex-start", grid_gap="8px"),
-                ),
+                self.plot_row,
             ],
             layout=w.Layout(overflow="auto"),
         )
         self.widget.add_class("bd-compare")
         self._refresh_buttons()
+
+    def ensure_plot(self) -> figure:
+        """The overlay plot, made the first time it is needed (when the tab is opened)."""
+        if self.figure is None:
+            self.figure = overlay_figure([(p.label, p.result) for p in self.pinned])
+            self._sources = figure_sources(self.figure)
+            self.model = LiveBokehModel(self.figure)
+            self.plot_row.children = [self.table, self.model]
+        return self.figure
 
     def pin(self, label: str | None = None) -> bool:
         """Pin the current plan (False when the plan is invalid or four are pinned)."""
@@ -221,7 +234,7 @@ class ComparePanel:
         """Re-run the comparison of the pinned plans (after a pin, or a new signal model)."""
         pinned = self.pinned
         update_figure(
-            self.figure, overlay_data([(p.label, p.result) for p in pinned]), self._sources
+            self.ensure_plot(), overlay_data([(p.label, p.result) for p in pinned]), self._sources
         )
         self._refresh_buttons()
         names = ", ".join(html.escape(p.label) for p in pinned)

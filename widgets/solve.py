@@ -18,6 +18,8 @@ from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as w
+from bokeh.models import ColumnDataSource
+from bokeh.plotting import figure
 
 from beamdesign.design import DesignResult
 from beamdesign.errors import InputError
@@ -278,9 +280,10 @@ class SolvePanel:
             "and the SNR floor (a few seconds).</i>",
         )
         self.table = html_panel("bd-solve-table-panel")
-        self.figure = front_figure(width=FIGURE_WIDTH_PX)
-        self._sources = figure_sources(self.figure)
-        self.model = LiveBokehModel(self.figure)
+        # the plot is made when first shown (ensure_plot): the planner starts without its cost
+        self.figure: figure | None = None
+        self.model: LiveBokehModel | None = None
+        self._sources: dict[str, ColumnDataSource] = {}
         self.solve_button.on_click(lambda _: self.solve(background=True))
         self.stop_button.on_click(lambda _: self.stop())
         self.reset_button.on_click(lambda _: self.reset())
@@ -302,12 +305,21 @@ class SolvePanel:
             ],
             layout=w.Layout(width=f"{COLUMN_PX + 10}px", min_width=f"{COLUMN_PX + 10}px"),
         )
-        plot = w.VBox([self.model, w.HBox([self.candidate, self.apply_button])])
+        self.plot_box = w.VBox([w.HBox([self.candidate, self.apply_button])])
         self.widget = w.VBox(
-            [w.HBox([settings, plot], layout=w.Layout(grid_gap="6px")), self.table],
+            [w.HBox([settings, self.plot_box], layout=w.Layout(grid_gap="6px")), self.table],
             layout=w.Layout(overflow="auto"),
         )
         self.widget.add_class("bd-solve")
+
+    def ensure_plot(self) -> figure:
+        """The Pareto plot, made the first time it is needed (when the tab is opened)."""
+        if self.figure is None:
+            self.figure = front_figure(width=FIGURE_WIDTH_PX)
+            self._sources = figure_sources(self.figure)
+            self.model = LiveBokehModel(self.figure)
+            self.plot_box.children = [self.model, *self.plot_box.children]
+        return self.figure
 
     # ------------------------------------------------------------------ the design section
     def set_plan(self, plan: Plan, design: dict[str, Any] | None = None) -> None:
@@ -453,7 +465,7 @@ class SolvePanel:
         result: DesignResult = value[0]
         here: dict[str, Any] = value[1]
         self.result, self._solved_for = result, plan
-        update_figure(self.figure, front_data(result, here), self._sources)
+        update_figure(self.ensure_plot(), front_data(result, here), self._sources)
         self.table.value = candidates_table(result)
         self.candidate.options = [
             (

@@ -461,6 +461,10 @@ class Planner:
         return FIGURE_TABS[index][0] if index is not None and index < len(FIGURE_TABS) else None
 
     def _on_tab(self, change: dict[str, Any]) -> None:
+        shown = self.figure_tabs.children[change["new"]] if change["new"] is not None else None
+        for panel in (self.solve_panel, self.compare_panel):
+            if shown is panel.widget:  # its plot is made when first shown
+                panel.ensure_plot()
         key = self._visible_figure()
         if key in self._dirty and self.result is not None and not self.stale:
             self.busy.value = BUSY_HTML
