@@ -28,6 +28,7 @@ from beamdesign.errors import InputError
 from beamdesign.experiment import ExperimentResult, metric_rates
 from beamdesign.hotspots import hotspots
 from beamdesign.plan import Plan, probe_key, threshold_key
+from beamdesign.reprs import compact_repr
 from beamdesign.schedule import Schedule
 from beamdesign.thresholds import Threshold
 from beamdesign.units import si
@@ -48,6 +49,8 @@ class Option:
     rechecked_dose_Gy: float | None = None
     plan_changes: dict[str, Any] | None = None
 
+    __repr__ = compact_repr
+
 
 @dataclass(frozen=True)
 class Advice:
@@ -56,6 +59,8 @@ class Advice:
     worst_location: str
     worst_dose_Gy: float
     options: tuple[Option, ...]
+
+    __repr__ = compact_repr
 
     @property
     def needed(self) -> bool:

@@ -33,8 +33,11 @@ from beamdesign.checks import plan_warnings
 from beamdesign.coefficients import CONVENTION_MEANING
 from beamdesign.dose import DoseSpectrum, dose_spectrum
 from beamdesign.dosemap import DoseMap, dose_map
+from beamdesign.frozen import freeze, freeze_arrays
 from beamdesign.hotspots import Hotspots, hotspots
 from beamdesign.plan import Plan, probe_key, threshold_key
+from beamdesign.provenance import provenance
+from beamdesign.reprs import compact_repr, summary
 from beamdesign.schedule import Exposures
 from beamdesign.thresholds import Threshold, verdict
 from beamdesign.units import si
@@ -59,6 +62,8 @@ class Crossing:
     soc: float | None
     final_dose_Gy: float
     caveat: str = ""
+
+    __repr__ = compact_repr
 
     @property
     def convention(self) -> str:
@@ -89,6 +94,8 @@ class LocationResult:
     averaged_dose_rate_Gy_per_s: float
     crossings: tuple[Crossing, ...]
     verdict: str
+
+    __repr__ = compact_repr
 
 
 @dataclass(frozen=True)
@@ -124,9 +131,13 @@ class ExperimentResult:
     metric_rates_Gy_per_s: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        freeze_arrays(self, "beam_on_s", "time_s", "soc", "probe_dose_Gy", "timeline_index")
+        object.__setattr__(self, "metric_rates_Gy_per_s", freeze(self.metric_rates_Gy_per_s))
+
     def __repr__(self) -> str:
         return (
-            f"ExperimentResult({self.plan.title!r}, probe={self.probe!r}, "
+            f"ExperimentResult({summary(self.plan.title)}, probe={self.probe!r}, "
             f"{len(self.locations)} locations, hottest {si(self.hottest.dose_Gy, 'Gy')} "
             f"({self.plan.beam.convention}))"
         )
@@ -199,6 +210,7 @@ class ExperimentResult:
         hottest = self.hottest
         out = {
             "title": self.plan.title,
+            "provenance": provenance(self.plan),
             "convention": self.plan.beam.convention,
             "convention_meaning": CONVENTION_MEANING[self.plan.beam.convention],
             "dose_at": "hottest point of each location's footprint, mean over each layer's "

@@ -19,6 +19,7 @@ import yaml
 
 from beamdesign.coefficients import mixture_coefficients
 from beamdesign.errors import InputError, did_you_mean
+from beamdesign.reprs import compact_repr
 from beamdesign.validate import number
 
 _TOKEN = re.compile(r"[A-Z][a-z]?|\d+(\.\d+)?|\.\d+|[()\[\]]")
@@ -43,6 +44,8 @@ class Material:
     formula: str = ""
     category: str = ""
     source: str = ""
+
+    __repr__ = compact_repr
 
     def coefficients(self, energy_keV: np.ndarray) -> dict[str, np.ndarray]:
         """Mass coefficients (cm²/g) ``total``, ``photo``, ``energy`` at ``energy_keV``."""

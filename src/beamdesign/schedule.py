@@ -25,6 +25,7 @@ import numpy as np
 
 from beamdesign import validate
 from beamdesign.errors import InputError, did_you_mean
+from beamdesign.reprs import compact_repr
 
 #: Most beam-on intervals one schedule may expand to (memory and time stay small).
 MAX_EXPOSURES = 2_000_000
@@ -60,6 +61,8 @@ class Location:
     y_um: float
     exposure_s: float
 
+    __repr__ = compact_repr
+
 
 @dataclass(frozen=True, eq=False)
 class Exposures:
@@ -86,6 +89,8 @@ class Exposures:
     protocol_end_s: float = math.inf
     truncated: int = 0
     dropped: int = 0
+
+    __repr__ = compact_repr
 
     def __post_init__(self) -> None:
         index = np.asarray(self.location_index, dtype=np.intp)
@@ -151,6 +156,8 @@ class Schedule:
     pause_s: float = 0.0
     start_s: float = 0.0
     raster: dict[str, Any] | None = field(default=None, hash=False)
+
+    __repr__ = compact_repr
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any], field: str = "schedule") -> Schedule:

@@ -62,6 +62,7 @@ from beamdesign.beam import Beam
 from beamdesign.coefficients import check_energies
 from beamdesign.errors import InputError, did_you_mean
 from beamdesign.materials import Material
+from beamdesign.reprs import compact_repr
 from beamdesign.stack import Constituent, Layer, Stack
 
 if TYPE_CHECKING:
@@ -110,6 +111,8 @@ class Detector:
     i0_fraction: float = 0.1
     solid_angle_sr: float = 0.2
     points: int = 1
+
+    __repr__ = compact_repr
 
     def __post_init__(self) -> None:
         for name in ("efficiency", "ring_fraction", "i0_fraction"):
@@ -164,6 +167,8 @@ class XRDSignal:
     probe_mu_t: float  # μt of the probed layer at the beam energy
     snr_per_scan: float
 
+    __repr__ = compact_repr
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -185,6 +190,8 @@ class XASTransmissionSignal:
     sigma_mu_t: float  # noise of μt per point
     snr_per_scan: float  # Δμt / σ(μt) per point
 
+    __repr__ = compact_repr
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -203,6 +210,8 @@ class XASFluorescenceSignal:
     self_absorption_factor: float  # [1 - exp(-χt)]/(χt): 1 for a thin layer
     exit_transmission: float  # through the layers upstream of the probe, at the line energy
     snr_per_scan: float
+
+    __repr__ = compact_repr
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -224,6 +233,8 @@ class Reflection:
     cell_volume_A3: float
     atoms: tuple[tuple[int, float, tuple[float, float, float]], ...]  # (Z, occupancy, xyz)
     source: str
+
+    __repr__ = compact_repr
 
     def structure_factor_sq(self, energy_keV: float) -> float:
         """|F_hkl|² (electrons²) at ``energy_keV``, from FF_Rayl(q = 1/2d) + Fi + i|Fii|."""
