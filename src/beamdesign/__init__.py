@@ -84,7 +84,7 @@ beamdesign.errors.InputError: -o = 'report.txt': a report file name ends in .htm
 ``bd.sweep`` and ``bd.compare`` are the functions; their modules (where the helpers live) are
 imported by name: ``from beamdesign.sweep import grid``.
 
-Bad input always raises :class:`InputError` with one sentence naming the field, the value and
+Bad input always raises ``InputError`` with one sentence naming the field, the value and
 what is allowed:
 
 >>> bd.load_plan("defualt")
