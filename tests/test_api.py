@@ -360,6 +360,25 @@ def test_result_arrays_are_read_only(raster):
         result.probe_dose_Gy[0, -1] = 0.0
 
 
+def test_location_dose_tables_are_read_only(raster):
+    _, result = raster
+    loc = result.locations[0]
+    with pytest.raises(TypeError):
+        loc.dose_Gy[result.probe] = 0.0  # type: ignore[index]
+    with pytest.raises(TypeError):
+        loc.entrance_dose_Gy[result.probe] = 0.0  # type: ignore[index]
+    assert json.loads(json.dumps(result.to_dict(timeline=False)["locations"][0]["dose_Gy"])) == (
+        dict(loc.dose_Gy)
+    )
+
+
+def test_literature_rows_are_read_only():
+    row = bd.threshold_table()[0]
+    with pytest.raises(TypeError):
+        row["high"] = "1e9"  # type: ignore[index]
+    assert bd.threshold_table()[0]["high"] == "80e3"
+
+
 def test_a_callers_energy_array_stays_writable():
     energies = np.array([20.0, 30.0])
     spectrum = bd.dose_spectrum(

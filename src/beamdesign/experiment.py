@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
@@ -88,14 +89,18 @@ class LocationResult:
     hot_xy_um: tuple[float, float]
     scans: int
     beam_on_s: float
-    dose_Gy: dict[str, float]  # "<layer>/<constituent>" -> final dose
-    entrance_dose_Gy: dict[str, float]
+    dose_Gy: Mapping[str, float]  # "<layer>/<constituent>" -> final dose (read-only)
+    entrance_dose_Gy: Mapping[str, float]
     local_dose_rate_Gy_per_s: float
     averaged_dose_rate_Gy_per_s: float
     crossings: tuple[Crossing, ...]
     verdict: str
 
     __repr__ = compact_repr
+
+    def __post_init__(self) -> None:  # the dose tables read-only, like the rest of the result
+        object.__setattr__(self, "dose_Gy", freeze(self.dose_Gy))
+        object.__setattr__(self, "entrance_dose_Gy", freeze(self.entrance_dose_Gy))
 
 
 @dataclass(frozen=True)
@@ -232,8 +237,8 @@ class ExperimentResult:
                     "hot_xy_um": list(loc.hot_xy_um),
                     "scans": loc.scans,
                     "beam_on_s": loc.beam_on_s,
-                    "dose_Gy": loc.dose_Gy,
-                    "entrance_dose_Gy": loc.entrance_dose_Gy,
+                    "dose_Gy": dict(loc.dose_Gy),
+                    "entrance_dose_Gy": dict(loc.entrance_dose_Gy),
                     "local_dose_rate_Gy_per_s": loc.local_dose_rate_Gy_per_s,
                     "averaged_dose_rate_Gy_per_s": loc.averaged_dose_rate_Gy_per_s,
                     "verdict": loc.verdict,
