@@ -329,6 +329,11 @@ def test_a_plans_own_config_builds_the_same_plan():
     assert json.loads(bd.plan_text(moved, "json"))["beam"]["spot_um"] == [200, 200]
 
 
+def test_advice_plan_changes_are_plain_json():
+    option = next(o for o in bd.advise(load_plan("default")).options if o.name == "flux")
+    assert json.loads(json.dumps(option.plan_changes))["beam"]["spot_um"] == [200, 200]
+
+
 def test_layer_config_is_read_only():
     stack = load_stack("pouch-nmc811-graphite")
     with pytest.raises(TypeError):

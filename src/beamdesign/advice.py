@@ -146,7 +146,7 @@ def _flux_option(plan: Plan, limit: float, rate: float, worst_dose: float) -> Op
         f"lower the flux to {flux:.3g} ph/s (an attenuator transmitting {factor:.3g}): "
         f"worst dose {si(recheck, 'Gy')}",
         recheck,
-        {"beam": changed.config["beam"]},
+        {"beam": changed.to_config()["beam"]},
     )
 
 
