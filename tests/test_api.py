@@ -18,6 +18,8 @@ from types import MappingProxyType
 import numpy as np
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import beamdesign
 import beamdesign as bd
@@ -292,6 +294,29 @@ def test_compact_repr_summarises_each_kind_of_field():
     )
     wide = Example("n", 1.0, np.zeros(1), (1.0,) * 2, (), {f"k{i}": "v" * 40 for i in range(3)})
     assert len(repr(wide)) == MAX_REPR_CHARS and repr(wide).endswith("…)")
+
+
+@dataclasses.dataclass(frozen=True)
+class _Anything:
+    a: object
+    b: object
+    c: object
+
+    __repr__ = compact_repr
+
+
+_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=300),
+    lambda inner: st.lists(inner, max_size=50) | st.dictionaries(st.text(max_size=20), inner),
+    max_leaves=40,
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(_values, _values, _values)
+def test_compact_repr_is_never_longer_than_the_limit(a, b, c):
+    text = repr(_Anything(a, b, c))
+    assert text.startswith("_Anything(a=") and len(text) <= MAX_REPR_CHARS
 
 
 # ------------------------------------------------------------------------------ immutability
