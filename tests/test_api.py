@@ -3,17 +3,18 @@ public dataclass, read-only results, and the provenance block every result carri
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import doctest
 import importlib
 import inspect
 import io
 import json
+import pickle
 import pkgutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import redirect_stdout
 from pathlib import Path
-from types import MappingProxyType
 
 import numpy as np
 import pytest
@@ -178,7 +179,7 @@ def _walk(obj: object, seen: set[int]) -> Iterator[object]:
         children: list[object] = [getattr(obj, f.name) for f in dataclasses.fields(obj)]
     elif isinstance(obj, (list, tuple)):
         children = list(obj[:3]) + list(obj[-2:])  # the first and last of a long sequence
-    elif isinstance(obj, (dict, MappingProxyType)):
+    elif isinstance(obj, Mapping):
         children = list(obj.values())[:5]
     else:
         return
@@ -334,6 +335,16 @@ def test_plan_config_is_read_only_and_never_drifts():
     copy["schedule"]["raster"]["step_um"].append(1)
     assert plan.to_config() == before
     assert plan.beam.energy_keV == 27
+
+
+def test_plans_and_results_pickle_and_copy(raster):
+    plan, result = raster
+    again = pickle.loads(pickle.dumps(plan))
+    assert again == plan and again.to_config() == plan.to_config()
+    assert copy.deepcopy(plan) == plan
+    back = pickle.loads(pickle.dumps(result))
+    assert back.locations == result.locations and back.plan == plan
+    np.testing.assert_array_equal(back.probe_dose_Gy, result.probe_dose_Gy)
 
 
 def test_the_callers_mapping_does_not_reach_into_the_plan():

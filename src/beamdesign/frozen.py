@@ -2,33 +2,64 @@
 
 A frozen dataclass only stops re-binding its fields; a dict or an array it holds can still be
 edited in place, and a cached number computed from it would then be silently wrong. These
-helpers make the contents read-only too (``types.MappingProxyType``, tuples, non-writeable
-array views), and turn a frozen mapping back into plain, editable dicts and lists.
+helpers make the contents read-only too (``FrozenMapping``, tuples, non-writeable array views),
+and turn a frozen mapping back into plain, editable dicts and lists.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from types import MappingProxyType
-from typing import Any
+from collections.abc import Iterator, Mapping
+from typing import Any, NoReturn
 
 import numpy as np
 
 
+class FrozenMapping(Mapping[Any, Any]):
+    """A read-only mapping over its own copy of the items; equal to any mapping with the same
+    items, and picklable (unlike ``types.MappingProxyType``), so plans and results can go to
+    other processes."""
+
+    __slots__ = ("_items",)
+    _items: dict[Any, Any]
+
+    def __init__(self, items: Mapping[Any, Any]) -> None:
+        object.__setattr__(self, "_items", dict(items))
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._items[key]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return f"FrozenMapping({self._items!r})"
+
+    def __setattr__(self, name: str, value: object) -> NoReturn:
+        raise AttributeError(f"a FrozenMapping is read-only (setting {name!r})")
+
+    def __reduce__(self) -> tuple[type[FrozenMapping], tuple[dict[Any, Any]]]:
+        return (FrozenMapping, (self._items,))
+
+
 def freeze(value: Any) -> Any:
-    """A read-only deep view of ``value``: mappings become ``MappingProxyType`` over a fresh
-    dict, lists and tuples become tuples, arrays become read-only views; other values as they
-    are (numbers and strings are immutable already).
+    """A read-only deep view of ``value``: mappings become ``FrozenMapping``, lists and tuples
+    become tuples, arrays become read-only views; other values as they are (numbers and
+    strings are immutable already).
 
     >>> config = freeze({"beam": {"spot_um": [200, 200]}})
     >>> config["beam"]["spot_um"]
     (200, 200)
     >>> config["beam"]["energy_keV"] = 30
     Traceback (most recent call last):
-    TypeError: 'mappingproxy' object does not support item assignment
+    TypeError: 'FrozenMapping' object does not support item assignment
+    >>> config == {"beam": {"spot_um": (200, 200)}}
+    True
     """
     if isinstance(value, Mapping):
-        return MappingProxyType({key: freeze(item) for key, item in value.items()})
+        return FrozenMapping({key: freeze(item) for key, item in value.items()})
     if isinstance(value, (list, tuple)):
         return tuple(freeze(item) for item in value)
     if isinstance(value, np.ndarray):

@@ -61,7 +61,7 @@ class Plan:
     """A whole experiment, validated.
 
     ``config`` is the mapping it was built from, as a read-only deep view (mappings are
-    ``MappingProxyType``, lists are tuples): editing it raises, so the plan never drifts from
+    ``FrozenMapping``, lists are tuples): editing it raises, so the plan never drifts from
     its config. ``to_config()`` gives an editable copy; ``replace()`` a new plan.
     """
 

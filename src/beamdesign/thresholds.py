@@ -26,12 +26,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from types import MappingProxyType
 from typing import Any
 
 from beamdesign import validate
 from beamdesign.coefficients import CONVENTIONS
 from beamdesign.errors import InputError, did_you_mean
+from beamdesign.frozen import FrozenMapping
 from beamdesign.reprs import compact_repr
 
 WHERE = ("column-mean", "hottest-point")
@@ -118,7 +118,7 @@ def literature() -> tuple[Mapping[str, Any], ...]:
     ('jousseaume2023-safe', 'total-attenuation', '10.1021/acsenergylett.3c00815')
     """
     text = resources.files("beamdesign").joinpath("data/thresholds.csv").read_text("utf-8")
-    return tuple(MappingProxyType(row) for row in csv.DictReader(text.splitlines()))
+    return tuple(FrozenMapping(row) for row in csv.DictReader(text.splitlines()))
 
 
 def _row(row_id: str) -> Mapping[str, Any]:
