@@ -420,6 +420,16 @@ def test_literature_rows_are_read_only():
     assert bd.threshold_table()[0]["high"] == "80e3"
 
 
+def test_cached_material_coefficients_cannot_be_edited():
+    material = bd.resolve_material("NMC811", "material")
+    cached = material.coefficients(np.array([27.0]))
+    with pytest.raises(TypeError):
+        cached["total"] = np.zeros(1)  # type: ignore[index]
+    with pytest.raises(ValueError, match="read-only"):
+        cached["total"][0] = 0.0
+    assert material.coefficients(np.array([27.0]))["total"][0] > 0
+
+
 def test_a_callers_energy_array_stays_writable():
     energies = np.array([20.0, 30.0])
     spectrum = bd.dose_spectrum(
