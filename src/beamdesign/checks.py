@@ -20,6 +20,7 @@ import numpy as np
 import xraylib
 
 from beamdesign.beam import Beam
+from beamdesign.electron_session import ElectronBeam, electron_warnings
 from beamdesign.materials import resolve_material
 from beamdesign.stack import Stack
 from beamdesign.stopping import csda_range_g_per_cm2
@@ -48,6 +49,8 @@ def photoelectron_range_um(energy_keV: float, density_g_cm3: float = 1.0) -> flo
 
 def beam_warnings(beam: Beam, stack: Stack) -> tuple[str, ...]:
     """Warnings on a beam and a stack alone (also used by ``beamdesign dose``)."""
+    if isinstance(beam, ElectronBeam):  # an electron session (issue 13): its own checks
+        return electron_warnings(beam, stack)
     out = []
     elements = sorted(
         {

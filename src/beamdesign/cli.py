@@ -26,6 +26,7 @@ from beamdesign.commands import report as report_command
 from beamdesign.commands import stopping as stopping_command
 from beamdesign.commands import sweep as sweep_command
 from beamdesign.dose import StackDose, stack_dose
+from beamdesign.electron_session import ElectronBeam
 from beamdesign.errors import InputError
 from beamdesign.experiment import ExperimentResult, run_plan
 from beamdesign.files import check_output, reason, write_text_atomic
@@ -164,6 +165,16 @@ def _cmd_stacks(args: argparse.Namespace) -> int:
 TABLE_LOCATIONS = 30
 
 
+def _beam_text(beam: Beam) -> str:
+    """The run table's beam: energy, flux and spot, or an electron beam's own summary."""
+    if isinstance(beam, ElectronBeam):
+        return beam.summary
+    return (
+        f"{beam.energy_keV:g} keV, {beam.flux_ph_s:.3g} ph/s, "
+        f"{beam.spot_um[0]:g} x {beam.spot_um[1]:g} µm {beam.profile}"
+    )
+
+
 def _run_table(result: ExperimentResult) -> str:
     plan = result.plan
     shown = sorted(result.locations, key=lambda loc: -loc.dose_Gy[result.probe])[:TABLE_LOCATIONS]
@@ -171,9 +182,7 @@ def _run_table(result: ExperimentResult) -> str:
     hottest = result.hottest
     lines = [
         f"plan: {clean(plan.title)}",
-        f"stack: {clean(plan.stack.name)}   beam: {plan.beam.energy_keV:g} keV, "
-        f"{plan.beam.flux_ph_s:.3g} ph/s, "
-        f"{plan.beam.spot_um[0]:g} x {plan.beam.spot_um[1]:g} µm {plan.beam.profile}",
+        f"stack: {clean(plan.stack.name)}   beam: {_beam_text(plan.beam)}",
         f"convention: {plan.beam.convention} — {CONVENTION_MEANING[plan.beam.convention]}",
         f"protocol: {clean(' / '.join(map(str, plan.protocol.to_config())))} "
         f"({duration(plan.protocol.duration_s)})   probed: {clean(result.probe)}",

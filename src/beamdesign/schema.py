@@ -16,6 +16,17 @@ from typing import Any
 from beamdesign import validate
 from beamdesign.beam import ATTENUATOR_KEYS, BEAM_KEYS, PROFILES
 from beamdesign.coefficients import CONVENTIONS
+from beamdesign.electron_session import (
+    BEAM_FORMS,
+    ELECTRON_KEYS,
+    FLOOD_KEYS,
+    FLUENCE_RATE_KEYS,
+    PIXELS,
+    PROBE_TYPES,
+    SCANNED_KEYS,
+    SPECIMEN_KEYS,
+    THICKNESS_NM,
+)
 from beamdesign.files import MAX_TEXT_CHARS
 from beamdesign.plan import MAX_NOTES_CHARS, METADATA_KEYS, PLAN_KEYS, PLAN_VERSION
 from beamdesign.schedule import (
@@ -179,6 +190,56 @@ def _beam() -> Schema:
     )
 
 
+def _electron() -> Schema:
+    """The ``electron`` section of a plan with ``probe_type: electron`` (electron_session)."""
+    positive = {"type": "number", "exclusiveMinimum": 0}
+    pixels = _number(PIXELS)
+    forms = {
+        "scanned": _object(
+            SCANNED_KEYS,
+            {
+                "current_pA": positive,
+                "dwell_us": positive,
+                "pixel_A": positive,
+                "pixels": {
+                    "oneOf": [
+                        pixels,
+                        {"type": "array", "items": pixels, "minItems": 2, "maxItems": 2},
+                    ],
+                    "description": "pixels of a frame: n (square) or [nx, ny]",
+                },
+            },
+            SCANNED_KEYS,
+        ),
+        "flood": _object(FLOOD_KEYS, {"current_nA": positive, "area_um2": positive}, FLOOD_KEYS),
+        "fluence_rate": _object(
+            FLUENCE_RATE_KEYS,
+            {"e_per_A2_s": positive, "area_um2": positive},
+            FLUENCE_RATE_KEYS,
+        ),
+    }
+    beam = _object(BEAM_FORMS, forms, description="exactly one of scanned, flood, fluence_rate")
+    beam.update(minProperties=1, maxProperties=1)
+    return _object(
+        ELECTRON_KEYS,
+        {
+            "energy_keV": {"type": "number", "minimum": 1, "maximum": 1000},
+            "specimen": _object(
+                SPECIMEN_KEYS,
+                {
+                    "material": _text(),
+                    "density_g_cm3": _number(validate.DENSITY_G_CM3),
+                    "thickness_nm": _number(THICKNESS_NM),
+                },
+                ("material", "thickness_nm"),
+            ),
+            "beam": beam,
+        },
+        ELECTRON_KEYS,
+        "an electron session: specimen and electron beam (probe_type: electron)",
+    )
+
+
 def _protocol() -> Schema:
     return {
         "oneOf": [
@@ -307,9 +368,18 @@ def plan_schema() -> Schema:
             "metadata": _object(
                 METADATA_KEYS, {key: _free_text(MAX_NOTES_CHARS) for key in METADATA_KEYS}
             ),
+            "probe_type": {"enum": list(PROBE_TYPES), "description": "default: x-ray"},
+            "electron": _electron(),
         },
-        ("stack", "beam", "protocol", "schedule"),
+        ("protocol", "schedule"),
     )
+    # an X-ray plan has stack and beam; an electron plan has electron instead (electron_session)
+    plan["if"] = {"required": ["probe_type"], "properties": {"probe_type": {"const": "electron"}}}
+    plan["then"] = {
+        "required": ["electron"],
+        "not": {"anyOf": [{"required": ["stack"]}, {"required": ["beam"]}]},
+    }
+    plan["else"] = {"required": ["stack", "beam"], "not": {"required": ["electron"]}}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "beamdesign plan file",
