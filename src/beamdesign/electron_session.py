@@ -449,6 +449,19 @@ def _electron_rows(
     return (scale[ids.index(wanted)],)
 
 
+def _thresholds_of(item: object, field: str) -> tuple[Threshold, ...]:
+    """One scale name or custom threshold through ``thresholds_from_config``, errors named at
+    ``field``."""
+    if isinstance(item, str):
+        return thresholds_from_config(item, field)
+    try:
+        return thresholds_from_config([item], "")
+    except InputError as error:  # "[0].dose_Gy" -> "thresholds[1].dose_Gy"
+        raise InputError(
+            field + error.field.removeprefix("[0]"), error.value, error.allowed, error.hint
+        ) from None
+
+
 def electron_plan_thresholds(
     config: object, material: Material, energy_keV: float, field: str = "thresholds"
 ) -> tuple[Threshold, ...]:
@@ -476,7 +489,7 @@ def electron_plan_thresholds(
             out.extend(_electron_rows(item, material, energy_keV, item_field))
             continue
         electron_dose = isinstance(item, Mapping) and "convention" not in item
-        for threshold in thresholds_from_config([item], item_field):
+        for threshold in _thresholds_of(item, item_field):
             if electron_dose:
                 out.append(dataclasses.replace(threshold, convention=ebeam.ELECTRON_CONVENTION))
                 continue
