@@ -49,6 +49,7 @@ from beamdesign.plan import (
 )
 from beamdesign.schema import plan_schema
 from beamdesign.stack import load_stack
+from beamdesign.thresholds import literature
 
 ZRO2 = resolve_material("ZrO2", "material", density_g_cm3=5.68)
 NMC811 = resolve_material("NMC811", "material")
@@ -241,6 +242,16 @@ def test_default_thresholds_are_every_critical_fluence():
         fluence = float(t.name.split("(")[-1].split(" e/")[0])
         assert t.dose_Gy == pytest.approx(fluence * per_fluence, rel=1e-12)
         assert t.convention == ELECTRON_CONVENTION and t.where == "hottest-point"
+
+
+def test_electron_rows_are_checked_where_gray_equals_fluence():
+    rows = [r for r in literature() if r["convention"] == "electron-fluence"]
+    assert len(rows) == 5
+    for row in rows:  # the entrance face: D = F × S_col/ρ exactly
+        assert row["where"] == "hottest-point" and row["unit"] == "e/A2"
+        assert row["source"] and row["energy_keV"] and row["note"]
+    zhang = next(r for r in rows if r["id"] == "zhang-aet-zr-zro2-stable")
+    assert "after electron irradiation at a dose rate of 6 × 10^5 e Å−2" in zhang["note"]
 
 
 def test_custom_threshold_without_convention_is_an_electron_dose():

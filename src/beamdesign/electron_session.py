@@ -341,6 +341,8 @@ def _specimen(value: object, field: str) -> tuple[dict[str, Any], Material]:
     stack = {
         "name": f"specimen {material.name}",
         "title": f"{material.name} specimen, {thickness_nm:g} nm (electron session)",
+        "source": "the plan's electron.specimen section; material and density from "
+        f"{material.source or 'the material library'}",
         "layers": [layer],
     }
     return stack, material
