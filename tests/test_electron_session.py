@@ -494,3 +494,30 @@ def test_given_fluence_matches_a_fluence_rate_session():
     _, result = _run(config)
     expected = electron_dose(NMC811, 200, given_fluence(5e5)).dose_Gy
     assert result.locations[0].entrance_dose_Gy[result.probe] == pytest.approx(expected, rel=1e-9)
+
+
+def test_commands_for_photons_refuse_electron_sessions(tmp_path, capsys):
+    assert main(["compare", "etem-nmc811-air", "default"]) == 2
+    assert "PLAN[0] = 'etem-nmc811-air': compare lines up X-ray plans" in capsys.readouterr().err
+    design = tmp_path / "design.yaml"
+    design.write_text(
+        "technique: xrd\nlimit: 80e3\nminimum: {snr_per_scan: 10}\nvary: {exposure_s: [1, 10]}\n",
+        encoding="utf-8",
+    )
+    assert main(["design", "etem-nmc811-air", "--design", str(design)]) == 2
+    assert (
+        "design = 'given for an electron session': design and its signal models are for X-ray"
+        in (capsys.readouterr().err)
+    )
+
+
+def test_sweep_varies_an_electron_section(capsys):
+    assert (
+        main(["sweep", "etem-nmc811-air", "--vary", "electron.energy_keV=100,200", "--json"]) == 0
+    )
+    rows = json.loads(capsys.readouterr().out)["results"]
+    # a thin specimen's dose scales with the collision stopping power at each energy
+    ratio = rows[0]["worst_probe_dose_Gy"] / rows[1]["worst_probe_dose_Gy"]
+    expected = gray_per_e_per_A2(NMC811, 100) / gray_per_e_per_A2(NMC811, 200)
+    assert ratio == pytest.approx(expected, rel=2e-3)  # thickness means differ by < 0.2 %
+    assert {r["convention"] for r in rows} == {ELECTRON_CONVENTION}
