@@ -315,6 +315,18 @@ def test_cli_run_json(name, capsys):
     out = json.loads(capsys.readouterr().out)
     result = run_plan(load_plan(name))
     assert out["convention"] == ELECTRON_CONVENTION
+    electron = out["electron"]
+    assert electron["energy_keV"] == result.plan.beam.energy_keV
+    assert electron["thickness_to_range"] < 0.01  # every shipped specimen is thin
+    assert {k["symbol"] for k in electron["knock_on"]} >= {"O"}
+    (loc,) = electron["locations"]
+    assert loc["fluence_e_per_A2"] == pytest.approx(
+        result.locations[0].entrance_dose_Gy[result.probe] / electron["gray_per_e_per_A2"],
+        rel=1e-12,
+    )
+    if name == "zhang-idpc-stem-frames":
+        assert electron["fluence_per_frame_e_per_A2"] == pytest.approx(FRAME_E_PER_A2, rel=1e-12)
+        assert loc["fluence_e_per_A2"] == pytest.approx(3 * FRAME_E_PER_A2, rel=1e-9)
     assert out["locations"][0]["dose_Gy"] == pytest.approx(result.locations[0].dose_Gy, rel=1e-12)
     assert main(["run", name]) == 0
     assert "electrons " in capsys.readouterr().out.splitlines()[1]

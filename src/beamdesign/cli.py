@@ -26,7 +26,7 @@ from beamdesign.commands import report as report_command
 from beamdesign.commands import stopping as stopping_command
 from beamdesign.commands import sweep as sweep_command
 from beamdesign.dose import StackDose, stack_dose
-from beamdesign.electron_session import ElectronBeam
+from beamdesign.electron_session import ElectronBeam, electron_summary
 from beamdesign.errors import InputError
 from beamdesign.experiment import ExperimentResult, run_plan
 from beamdesign.files import check_output, reason, write_text_atomic
@@ -259,7 +259,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         write_text_atomic(args.csv, result.timeline_csv(), "--csv")
     _warn(result.warnings)
     if args.json:
-        print(json.dumps(result.to_dict(), indent=1))
+        out = result.to_dict()
+        if isinstance(result.plan.beam, ElectronBeam):  # fluences (e/Å²) and knock-on
+            out["electron"] = electron_summary(result)
+        print(json.dumps(out, indent=1))
     else:
         print(_run_table(result))
     crossed = [

@@ -42,7 +42,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -53,6 +53,9 @@ from beamdesign.errors import InputError, did_you_mean
 from beamdesign.materials import Material, resolve_material
 from beamdesign.stack import Stack
 from beamdesign.thresholds import Threshold, thresholds_from_config
+
+if TYPE_CHECKING:
+    from beamdesign.experiment import ExperimentResult
 
 PROBE_TYPES = ("x-ray", "electron")
 ELECTRON_KEYS = ("energy_keV", "specimen", "beam")
@@ -574,3 +577,44 @@ def current_words(beam: ElectronBeam, factor: float) -> str:
         f"lower the {what} to {value:.3g} {_CURRENT_UNITS[key]} (×{factor:.3g}; or spread the "
         "same current over a larger field)"
     )
+
+
+# ---------------------------------------------------------------- outputs
+
+
+def electron_summary(result: ExperimentResult) -> dict[str, Any]:
+    """A microscopist's view of a run of an electron session (``run --json`` key ``electron``):
+    the beam, each location's fluence (e/Å²) at its hottest point, the thin-specimen check and
+    the knock-on verdicts. The fluence is the entrance dose over ``S_col/ρ`` (exact)."""
+    beam = result.plan.beam
+    if not isinstance(beam, ElectronBeam):
+        raise InputError("plan", result.plan.title, "an electron session (probe_type: electron)")
+    layer = result.plan.stack.layers[0]
+    probe = next(c for c in layer.constituents if f"{layer.name}/{c.name}" == result.probe)
+    per_fluence = ebeam.gray_per_e_per_A2(probe.material, beam.energy_keV)
+    range_um = float(stopping.csda_range_um(probe.material, beam.energy_keV)[0])
+    return {
+        "energy_keV": beam.energy_keV,
+        "mode": beam.mode,
+        "inputs": dict(beam.inputs),
+        "field_um": list(beam.spot_um),
+        "electrons_per_s": beam.electrons_per_s,
+        "fluence_rate_e_per_A2_s": beam.fluence_rate_e_per_A2_s,
+        "local_fluence_rate_e_per_A2_s": beam.local_fluence_rate_e_per_A2_s,
+        "frame_s": beam.frame_s,
+        "fluence_per_frame_e_per_A2": None
+        if beam.frame_s is None
+        else beam.fluence_rate_e_per_A2_s * beam.frame_s,
+        "gray_per_e_per_A2": per_fluence,
+        "thickness_nm": layer.thickness_um * _NM_PER_UM,
+        "csda_range_um": range_um,
+        "thickness_to_range": layer.thickness_um / range_um,
+        "locations": [
+            {
+                "name": loc.name,
+                "fluence_e_per_A2": loc.entrance_dose_Gy[result.probe] / per_fluence,
+            }
+            for loc in result.locations
+        ],
+        "knock_on": [k.to_dict() for k in ebeam.knock_on(probe.material, beam.energy_keV)],
+    }

@@ -16,6 +16,7 @@ from typing import Any
 from beamdesign import validate
 from beamdesign.beam import ATTENUATOR_KEYS, BEAM_KEYS, PROFILES
 from beamdesign.coefficients import CONVENTIONS
+from beamdesign.ebeam import ENERGY_RANGE_keV
 from beamdesign.electron_session import (
     BEAM_FORMS,
     ELECTRON_KEYS,
@@ -223,7 +224,7 @@ def _electron() -> Schema:
     return _object(
         ELECTRON_KEYS,
         {
-            "energy_keV": {"type": "number", "minimum": 1, "maximum": 1000},
+            "energy_keV": _number(validate.Range(*ENERGY_RANGE_keV, "keV"), "electron energy"),
             "specimen": _object(
                 SPECIMEN_KEYS,
                 {
