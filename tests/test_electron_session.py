@@ -329,7 +329,10 @@ def test_cli_run_json(name, capsys):
         assert loc["fluence_e_per_A2"] == pytest.approx(3 * FRAME_E_PER_A2, rel=1e-9)
     assert out["locations"][0]["dose_Gy"] == pytest.approx(result.locations[0].dose_Gy, rel=1e-12)
     assert main(["run", name]) == 0
-    assert "electrons " in capsys.readouterr().out.splitlines()[1]
+    table = capsys.readouterr().out.splitlines()
+    assert "electrons " in table[1]
+    fluence = f"{out['electron']['locations'][0]['fluence_e_per_A2']:.3g} e/Å²"
+    assert table[-1] == f"  {result.locations[0].name}: {fluence}"
 
 
 def test_schema_knows_electron_plans():

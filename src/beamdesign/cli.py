@@ -242,6 +242,17 @@ def _run_table(result: ExperimentResult) -> str:
             face = f" [{si(entrance, 'Gy')}]" if entrance > 1.1 * dose else ""
             cells.append(f"{clean(key)} {si(dose, 'Gy')}{face}")
         lines.append(f"  {clean(loc.name)}: " + ", ".join(cells))
+    if isinstance(plan.beam, ElectronBeam):  # a microscopist reads fluences
+        summary = electron_summary(result)
+        lines += [
+            "",
+            f"fluence at the hottest point (1 e/Å² = {si(summary['gray_per_e_per_A2'], 'Gy')} "
+            f"at the entrance face):",
+            *(
+                f"  {clean(loc['name'])}: {loc['fluence_e_per_A2']:.3g} e/Å²"
+                for loc in summary["locations"][:TABLE_LOCATIONS]
+            ),
+        ]
     return "\n".join(lines)
 
 
