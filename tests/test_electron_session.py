@@ -536,3 +536,43 @@ def test_sweep_varies_an_electron_section(capsys):
     expected = gray_per_e_per_A2(NMC811, 100) / gray_per_e_per_A2(NMC811, 200)
     assert ratio == pytest.approx(expected, rel=2e-3)  # thickness means differ by < 0.2 %
     assert {r["convention"] for r in rows} == {ELECTRON_CONVENTION}
+
+
+JUNK = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-10, 10**6),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=8),
+    st.lists(st.integers(-5, 5), max_size=3),
+    st.dictionaries(st.text(max_size=4), st.integers(), max_size=2),
+)
+FIELDS = [
+    ("energy_keV",),
+    ("specimen", "material"),
+    ("specimen", "density_g_cm3"),
+    ("specimen", "thickness_nm"),
+    ("beam", "flood", "current_nA"),
+    ("beam", "flood", "area_um2"),
+    ("beam", "flood"),
+    ("beam",),
+    ("specimen",),
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(path=st.sampled_from(FIELDS), value=JUNK)
+def test_any_value_anywhere_is_a_plan_or_one_sentence(path, value):
+    config = flood_plan()
+    node = config["electron"]
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    try:
+        plan = plan_from_config(config)
+    except InputError as error:
+        assert str(error).count(" = ") >= 1 and str(error).endswith((".", "?"))
+        return
+    result = run_plan(plan)  # accepted: it runs, and every dose is finite and positive
+    dose = result.locations[0].dose_Gy[result.probe]
+    assert np.isfinite(dose) and dose > 0
