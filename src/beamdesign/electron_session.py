@@ -21,7 +21,8 @@ It resolves to what :func:`beamdesign.experiment.run_plan` already runs:
   spreads its current over the field, so the footprint's fluence rate is ``I / (e × field)``;
   one frame lasts ``nx × ny × dwell`` and gives ``I × dwell / (e p²)`` (the ``ebeam`` per-frame
   fluence). While the probe sits on one pixel the local rate is ``nx × ny`` times higher
-  (``local_fluence_rate_e_per_A2_s``, shown in the beam's summary);
+  (``local_fluence_rate_e_per_A2_s``, shown in the beam's summary; the engine's "local dose
+  rate" is the rate over the field, averaged over a frame);
 - the dose comes from :mod:`beamdesign.ebeam` (collision stopping power, ICRU 37 Bethe formula):
   at the entrance face the thin-specimen dose ``F × S_col/ρ`` (Egerton, Micron 2019, 119, 72);
   over the thickness (``column-mean``) the mean along a straight CSDA path
@@ -29,12 +30,16 @@ It resolves to what :func:`beamdesign.experiment.run_plan` already runs:
   much thinner than the electron range and is the better number otherwise;
 - ``schedule`` and ``protocol`` are the plan's own: an exposure is a frame, the frames of one
   tilt angle, or one ETEM imaging interval; beam-off time is blanking, tilting or waiting;
-- ``thresholds``: the scale name ``electron`` is the critical fluences of ``thresholds.csv``
-  converted to Gy in this specimen at this energy (``ebeam.electron_threshold_scale``),
-  compared at the entrance face, where Gy and e/Å² are proportional, so crossing the dose is
-  crossing the fluence. Every other scale (``jousseaume2023-active-only`` ...) holds X-ray
-  doses: they are compared with the electron dose in Gy and carry a caveat (same unit,
-  different spatial scale, dose rate and mechanisms; PHYSICS.md "Electron beams").
+- ``thresholds`` (default ``electron``): the scale name ``electron`` is the critical fluences
+  of ``thresholds.csv`` converted to Gy in this specimen at this energy
+  (``ebeam.electron_threshold_scale``), ``electron:<id>`` one of them; they are compared at
+  the entrance face, where Gy and e/Å² are proportional, so crossing the dose is crossing the
+  fluence. A custom ``{name, dose_Gy}`` without ``convention`` is an electron dose. Every
+  other scale (``jousseaume2023-active-only`` ...) holds X-ray doses: they are compared with
+  the electron dose in Gy and carry a caveat (same unit, different spatial scale, dose rate
+  and mechanisms; PHYSICS.md "Electron beams");
+- warnings (:func:`electron_warnings`): a specimen thicker than 10 % of the CSDA range, and the
+  elements the beam can knock on (``ebeam.knock_on``), a damage path the Gy do not measure.
 """
 
 from __future__ import annotations
@@ -73,7 +78,6 @@ THICKNESS_NM = validate.Range(1.0, 1e5, "nm")
 PIXELS = validate.Range(1, 1e5, "pixels", integer=True)
 _NM_PER_UM = 1e3
 _A_PER_UM = 1e4
-_MeV_PER_keV = 1e-3
 _KG_PER_G = 1e-3
 XRAY_CAVEAT = (
     "an X-ray dose threshold ({convention}, measured on {measured_for}) compared with an "
@@ -173,7 +177,7 @@ class ElectronSpectrum(DoseSpectrum):
     CSDA range is shorter than the thickness).
     """
 
-    entrance_rate_Gy_per_s: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    entrance_rate_Gy_per_s: np.ndarray
 
     @property
     def entrance_peak_dose_rate_Gy_per_s(self) -> np.ndarray:
