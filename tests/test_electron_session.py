@@ -34,6 +34,7 @@ from beamdesign.electron_session import (
     ElectronBeam,
     XrayThreshold,
     electron_beam,
+    electron_session,
     electron_spectrum,
     mean_collision_loss_keV,
 )
@@ -576,3 +577,11 @@ def test_any_value_anywhere_is_a_plan_or_one_sentence(path, value):
     result = run_plan(plan)  # accepted: it runs, and every dose is finite and positive
     dose = result.locations[0].dose_Gy[result.probe]
     assert np.isfinite(dose) and dose > 0
+
+
+def test_reprs_are_short():
+    beam = load_plan("zhang-idpc-stem-frames").beam
+    assert repr(beam) == "ElectronBeam(300 keV, scanned, 1.19e+08 e/s over 9.011 x 9.011 nm)"
+    session = electron_session(config_of("etem-nmc811-air"))
+    assert repr(session).startswith("ElectronSession(NMC811, ElectronBeam(200 keV, flood")
+    assert len(repr(session)) < 200

@@ -86,7 +86,7 @@ XRAY_CAVEAT = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ElectronBeam(Beam):
     """An electron beam on a specimen, shaped as a :class:`~beamdesign.beam.Beam` for the engine.
 
@@ -128,6 +128,13 @@ class ElectronBeam(Beam):
                 "(collision stopping power)",
             )
 
+    def __repr__(self) -> str:
+        w, h = self.spot_um
+        return (
+            f"ElectronBeam({self.energy_keV:g} keV, {self.mode}, "
+            f"{self.electrons_per_s:.3g} e/s over {w * _NM_PER_UM:.4g} x {h * _NM_PER_UM:.4g} nm)"
+        )
+
     @property
     def electrons_per_s(self) -> float:
         """Electrons per second reaching the footprint."""
@@ -165,7 +172,7 @@ class ElectronBeam(Beam):
         return {self.mode: dict(self.inputs)}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ElectronSpectrum(DoseSpectrum):
     """A :class:`~beamdesign.dose.DoseSpectrum` of an electron beam.
 
@@ -279,7 +286,7 @@ def electron_spectrum(
 # ---------------------------------------------------------------- the plan's electron section
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ElectronSession:
     """What an ``electron`` section resolves to: the specimen's stack mapping (a plan builds it
     with ``load_stack``), the beam, the specimen material and the thresholds."""
@@ -288,6 +295,10 @@ class ElectronSession:
     beam: ElectronBeam
     material: Material
     thresholds: tuple[Threshold, ...]
+
+    def __repr__(self) -> str:
+        n = len(self.thresholds)
+        return f"ElectronSession({self.material.name}, {self.beam!r}, {n} thresholds)"
 
 
 def electron_session(config: Mapping[str, Any]) -> ElectronSession | None:
