@@ -5,6 +5,7 @@ the schema and one sentence per bad input."""
 from __future__ import annotations
 
 import copy
+import html
 import json
 import math
 
@@ -585,3 +586,16 @@ def test_reprs_are_short():
     session = electron_session(config_of("etem-nmc811-air"))
     assert repr(session).startswith("ElectronSession(NMC811, ElectronBeam(200 keV, flood")
     assert len(repr(session)) < 200
+
+
+def test_report_renders_an_electron_session(tmp_path, capsys):
+    pytest.importorskip("papermill")
+    out = tmp_path / "etem.html"
+    assert main(["report", "etem-nmc811-air", "-o", str(out)]) == 0
+    capsys.readouterr()
+    text = out.read_text(encoding="utf-8")
+    plan = load_plan("etem-nmc811-air")
+    assert html.escape(plan.beam.summary) in text  # the beam in e/Å²/s, not ph/s
+    assert "knock-on: at 200 keV the electrons can displace Li" in text
+    assert 'data-threshold="lin2014-li2co3-stem-eels (750 e/Å²)" data-status="at risk"' in text
+    assert "<b>electron-collision</b> (this plan)" in text
