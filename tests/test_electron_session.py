@@ -278,6 +278,20 @@ def test_warnings_name_knock_on_and_thick_specimens():
     assert warning.startswith("not a thin specimen: 5000 nm of NMC811 is")
 
 
+def test_electrons_stopping_inside_leave_their_collision_energy():
+    config = flood_plan(energy_keV=20, specimen={"material": "NMC811", "thickness_nm": 20000})
+    plan, result = _run(config)
+    (warning,) = plan_warnings(plan, result)
+    assert "and the electrons stop inside it" in warning
+    spectrum = dose_spectrum(plan.stack, plan.beam)
+    assert spectrum.transmission[0] == 0.0
+    # every electron gives its 20 keV less the bremsstrahlung that escapes (radiation yield
+    # of 20 keV electrons in a Z ~ 15 oxide: well under 1 %)
+    power_W = spectrum.absorbed_power_W[0, 0]
+    beam_W = plan.beam.electrons_per_s * 20 * 1.602176634e-16
+    assert 0.99 * beam_W < power_W < beam_W
+
+
 def _run(config: dict) -> tuple:
     plan = plan_from_config(config)
     return plan, run_plan(plan)

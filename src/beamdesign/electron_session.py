@@ -544,10 +544,11 @@ def electron_warnings(beam: ElectronBeam, stack: Stack) -> tuple[str, ...]:
         range_um = float(stopping.csda_range_um(c.material, beam.energy_keV)[0])
         ratio = layer.thickness_um / range_um
         if ratio > ebeam.THIN_LIMIT:
+            stops = " and the electrons stop inside it" if ratio >= 1 else ""
             out.append(
                 f"not a thin specimen: {layer.thickness_um * _NM_PER_UM:g} nm of "
                 f"{c.material.name} is {ratio:.0%} of the CSDA range of "
-                f"{beam.energy_keV:g} keV electrons ({range_um:.3g} µm): the dose over the "
+                f"{beam.energy_keV:g} keV electrons ({range_um:.3g} µm){stops}: the dose over the "
                 "thickness follows the slowing down along a straight path (multiple scattering "
                 "and backscatter ignored), the entrance dose is the thin-specimen one"
             )
