@@ -342,6 +342,11 @@ def test_cli_run_json(name, capsys):
     )
     if name == "zhang-idpc-stem-frames":
         assert electron["fluence_per_frame_e_per_A2"] == pytest.approx(FRAME_E_PER_A2, rel=1e-12)
+        # on the pixel: 1024² times the engine's frame-averaged rate (a thickness mean, 5e-6 above
+        # the entrance rate used here)
+        assert electron["local_dose_rate_Gy_per_s"] == pytest.approx(
+            1024**2 * result.locations[0].local_dose_rate_Gy_per_s, rel=1e-3
+        )
         assert loc["fluence_e_per_A2"] == pytest.approx(3 * FRAME_E_PER_A2, rel=1e-9)
     assert out["locations"][0]["dose_Gy"] == pytest.approx(result.locations[0].dose_Gy, rel=1e-12)
     assert main(["run", name]) == 0

@@ -617,6 +617,8 @@ def electron_summary(result: ExperimentResult) -> dict[str, Any]:
         "electrons_per_s": beam.electrons_per_s,
         "fluence_rate_e_per_A2_s": beam.fluence_rate_e_per_A2_s,
         "local_fluence_rate_e_per_A2_s": beam.local_fluence_rate_e_per_A2_s,
+        # while a scanned probe dwells on a pixel (the engine's local rate is frame-averaged)
+        "local_dose_rate_Gy_per_s": beam.local_fluence_rate_e_per_A2_s * per_fluence,
         "frame_s": beam.frame_s,
         "fluence_per_frame_e_per_A2": None
         if beam.frame_s is None
