@@ -460,6 +460,14 @@ def test_missing_electron_section():
             r"electron.beam.fluence_rate.e_per_A2_s = inf: must be a number > 0 \(e/Å²/s\)",
         ),
         (
+            {"beam": _beam("flood", area_um2=3e-305)},
+            r"electron.beam.flood.area_um2 = 3e-305: a number from 1e-08 to 1e\+08 µm²",
+        ),
+        (
+            {"beam": _beam("scanned", current_pA=2e9)},
+            r"electron.beam.scanned.current_pA = 2e\+09: a number from 0.001 to 1e\+06 pA",
+        ),
+        (
             {"beam": {**_beam("fluence_rate"), **_beam("flood")}},
             r"electron.beam = 'flood and fluence_rate': give exactly one of scanned .*; a "
             r"fluence rate and a beam current cannot both set the beam",

@@ -382,9 +382,9 @@ def electron_beam(value: object, energy_keV: float, field: str = "electron.beam"
     where = f"{field}.{form}"
     if form == "scanned":
         spec = validate.mapping(beam[form], where, SCANNED_KEYS, SCANNED_KEYS)
-        current = ebeam.positive(spec["current_pA"], f"{where}.current_pA", "pA")
-        dwell = ebeam.positive(spec["dwell_us"], f"{where}.dwell_us", "µs")
-        pixel = ebeam.positive(spec["pixel_A"], f"{where}.pixel_A", "Å")
+        current = quantity(spec["current_pA"], f"{where}.current_pA")
+        dwell = quantity(spec["dwell_us"], f"{where}.dwell_us")
+        pixel = quantity(spec["pixel_A"], f"{where}.pixel_A")
         nx, ny = _pixels(spec["pixels"], f"{where}.pixels")
         electrons_per_s = current * 1e-12 / ebeam.ELEMENTARY_CHARGE_C
         return ElectronBeam(
@@ -404,13 +404,13 @@ def electron_beam(value: object, energy_keV: float, field: str = "electron.beam"
         )
     keys = FLOOD_KEYS if form == "flood" else FLUENCE_RATE_KEYS
     spec = validate.mapping(beam[form], where, keys, keys)
-    area = ebeam.positive(spec["area_um2"], f"{where}.area_um2", "µm²")
+    area = quantity(spec["area_um2"], f"{where}.area_um2")
     if form == "flood":
-        current = ebeam.positive(spec["current_nA"], f"{where}.current_nA", "nA")
+        current = quantity(spec["current_nA"], f"{where}.current_nA")
         electrons_per_s = current * 1e-9 / ebeam.ELEMENTARY_CHARGE_C
         inputs = (("current_nA", current), ("area_um2", area))
     else:
-        rate = ebeam.positive(spec["e_per_A2_s"], f"{where}.e_per_A2_s", "e/Å²/s")
+        rate = quantity(spec["e_per_A2_s"], f"{where}.e_per_A2_s")
         electrons_per_s = rate * area * ebeam.A2_PER_UM2
         inputs = (("e_per_A2_s", rate), ("area_um2", area))
     side = float(np.sqrt(area))
@@ -422,6 +422,27 @@ def electron_beam(value: object, energy_keV: float, field: str = "electron.beam"
         inputs=inputs,
         local_fluence_rate_e_per_A2_s=electrons_per_s / (area * ebeam.A2_PER_UM2),
     )
+
+
+#: Bounds of the beam's numbers (unit, low, high): wide enough for every TEM, STEM and SEM,
+#: narrow enough that a typo (nA taken for pA, µm² for nm²) or an overflow is caught.
+QUANTITIES = {
+    "current_pA": ("pA", 1e-3, 1e6),  # 1 fA to 1 µA
+    "current_nA": ("nA", 1e-6, 1e3),
+    "dwell_us": ("µs", 1e-3, 1e6),  # 1 ns to 1 s per pixel
+    "pixel_A": ("Å", 1e-3, 1e5),  # to 10 µm
+    "area_um2": ("µm²", 1e-8, 1e8),  # 1 Å² to 1 cm²
+    "e_per_A2_s": ("e/Å²/s", 1e-9, 1e12),
+}
+
+
+def quantity(value: object, field: str) -> float:
+    """A number of the electron beam: > 0 (one sentence if not), then inside its bounds."""
+    unit, low, high = QUANTITIES[field.rsplit(".", 1)[-1]]
+    number = ebeam.positive(value, field, unit)
+    if not low <= number <= high:
+        raise InputError(field, number, f"a number from {low:g} to {high:g} {unit}")
+    return number
 
 
 def _pixels(value: object, field: str) -> tuple[int, int]:
