@@ -24,6 +24,7 @@ from beamdesign.electron_session import (
     FLUENCE_RATE_KEYS,
     PIXELS,
     PROBE_TYPES,
+    QUANTITIES,
     SCANNED_KEYS,
     SPECIMEN_KEYS,
     THICKNESS_NM,
@@ -193,15 +194,19 @@ def _beam() -> Schema:
 
 def _electron() -> Schema:
     """The ``electron`` section of a plan with ``probe_type: electron`` (electron_session)."""
-    positive = {"type": "number", "exclusiveMinimum": 0}
+
+    def bounded(key: str) -> Schema:
+        unit, low, high = QUANTITIES[key]
+        return _number(validate.Range(low, high, unit))
+
     pixels = _number(PIXELS)
     forms = {
         "scanned": _object(
             SCANNED_KEYS,
             {
-                "current_pA": positive,
-                "dwell_us": positive,
-                "pixel_A": positive,
+                "current_pA": bounded("current_pA"),
+                "dwell_us": bounded("dwell_us"),
+                "pixel_A": bounded("pixel_A"),
                 "pixels": {
                     "oneOf": [
                         pixels,
@@ -212,10 +217,14 @@ def _electron() -> Schema:
             },
             SCANNED_KEYS,
         ),
-        "flood": _object(FLOOD_KEYS, {"current_nA": positive, "area_um2": positive}, FLOOD_KEYS),
+        "flood": _object(
+            FLOOD_KEYS,
+            {"current_nA": bounded("current_nA"), "area_um2": bounded("area_um2")},
+            FLOOD_KEYS,
+        ),
         "fluence_rate": _object(
             FLUENCE_RATE_KEYS,
-            {"e_per_A2_s": positive, "area_um2": positive},
+            {"e_per_A2_s": bounded("e_per_A2_s"), "area_um2": bounded("area_um2")},
             FLUENCE_RATE_KEYS,
         ),
     }
