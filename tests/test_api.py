@@ -28,6 +28,7 @@ from beamdesign import advice, atlas, ebeam, profile, signal, transport, validat
 from beamdesign.compare import compare
 from beamdesign.design import design_plan
 from beamdesign.dose import stack_dose
+from beamdesign.electron_session import electron_session
 from beamdesign.experiment import run_plan
 from beamdesign.materials import resolve_material
 from beamdesign.plan import builtin_plan_text, load_plan, plan_from_config
@@ -206,6 +207,8 @@ def instances(raster):
         design_plan(pcc, DESIGN, workers=1, progress=False),
         profile.load_profile(profile.profile_names()[0]),
         load_plan("example-xanes-ni-k"),
+        run_plan(load_plan("etem-nmc811-air")),  # electron beam, spectrum, X-ray thresholds
+        electron_session(yaml.safe_load(builtin_plan_text("zhang-idpc-stem-frames"))),
         signal.plan_signal(plan, "xrd-transmission", {"reflection": "NMC811-003"}),
         signal.plan_signal(plan, "xas-transmission", {"element": "Ni"}),
         signal.plan_signal(plan, "xas-fluorescence", {"element": "Ni"}),

@@ -24,7 +24,8 @@ def warnings(plan):
 
 @pytest.mark.parametrize("name", builtin_plan_names())
 def test_builtin_plans_have_no_warning(name):
-    assert warnings(load_plan(name)) == ()
+    # electron sessions name the elements their beam can knock on (test_electron_session.py)
+    assert [w for w in warnings(load_plan(name)) if not w.startswith("knock-on:")] == []
 
 
 def test_a_protocol_of_zero_seconds_measures_nothing():

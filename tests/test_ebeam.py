@@ -28,6 +28,7 @@ from beamdesign.ebeam import (
     gray_per_e_per_A2,
     knock_on,
     max_transferred_energy_eV,
+    names_material,
     scanned_probe,
     threshold_energy_keV,
 )
@@ -449,3 +450,18 @@ def test_cli_bad_material_energy_thickness(capsys, args, message):
     status, _, err = run(capsys, *base, *args, "--fluence-e-per-A2", "1")
     assert status == 2
     assert re.search(message, err), err
+
+
+def test_electron_scale_caveats_name_other_materials_and_energies():
+    zro2 = resolve_material("ZrO2", "material", density_g_cm3=5.68)
+    at_300 = {t.name.split(" ")[0]: t for t in electron_threshold_scale(zro2, 300)}
+    zhang = at_300["zhang-aet-zr-zro2-stable"]
+    assert zhang.caveat(zro2.name, 300) == ""  # measured on Zr-ZrO2 at 300 keV
+    assert zhang.caveat(zro2.name, 200).startswith("borrowed: scale measured on Zr-ZrO2")
+    lin = at_300["lin2014-li2co3-stem-eels"]
+    assert lin.caveat(zro2.name, 200).startswith("borrowed: scale measured on Li2CO3")
+    assert (zhang.convention, zhang.where) == ("electron-collision", "hottest-point")
+    # the first word of the system names the material: not "ZrO2-coated", not the metal "Zr"
+    assert names_material(zro2, "Zr-ZrO2 nanoparticles")
+    assert not names_material(zro2, "ZrO2-coated NMC")
+    assert not names_material(resolve_material("Zr", "material"), "Zr-ZrO2 nanoparticles")

@@ -216,7 +216,10 @@ def test_figure_data_lengths(name):
     on_probe = [t for t in result.plan.thresholds if t.constituent is None]
     assert len(dt["thresholds"]["y"]) == len(on_probe)  # the plot shows the probe's dose
     # each level is where the threshold sits in the displayed convention (paper: total-attenuation)
-    ratio = 1.0 if result.plan.beam.convention == "total-attenuation" else 0.9
+    # (electron sessions: the thickness mean is within 0.1 % of the entrance dose of a fluence)
+    ratio = {"total-attenuation": 1.0, "electron-collision": 1.001}.get(
+        result.plan.beam.convention, 0.9
+    )
     assert dt["thresholds"]["y"][0] <= on_probe[0].dose_Gy * ratio
     dm = figures.dose_map_data(result)
     image = dm["map_image"]["image"][0]

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from beamdesign.dose import DoseSpectrum
+from beamdesign.electron_session import ElectronBeam, current_words, scaled_current
 from beamdesign.errors import InputError
 from beamdesign.experiment import ExperimentResult, metric_rates, plan_spectrum
 from beamdesign.hotspots import hotspots
@@ -165,15 +166,20 @@ def _flux_option(plan: Plan, limit: float, rate: float, worst_dose: float) -> Op
     """Dose is linear in flux: the largest flux is ``flux * limit / worst``."""
     factor = _round_down(limit / worst_dose * MARGIN, 3)
     flux = plan.beam.flux_ph_s * factor
-    changed = plan.replace(beam={**plan.config["beam"], "flux_ph_s": flux})
+    section: dict[str, Any]
+    if isinstance(plan.beam, ElectronBeam):  # an electron session: scale its current
+        section, words = scaled_current(plan.config, factor), current_words(plan.beam, factor)
+    else:
+        section = {"beam": {**plan.to_config()["beam"], "flux_ph_s": flux}}
+        words = f"lower the flux to {flux:.3g} ph/s (an attenuator transmitting {factor:.3g})"
+    changed = plan.replace(**section)
     recheck = _worst_dose(changed, changed.schedule, rate * factor)[0]
     return Option(
         "flux",
         recheck <= limit,
-        f"lower the flux to {flux:.3g} ph/s (an attenuator transmitting {factor:.3g}): "
-        f"worst dose {si(recheck, 'Gy')}",
+        f"{words}: worst dose {si(recheck, 'Gy')}",
         recheck,
-        {"beam": changed.to_config()["beam"]},
+        {key: changed.to_config()[key] for key in section},
     )
 
 
@@ -200,10 +206,8 @@ def _filter_option(
             f"enough (needed {needed:.3g})",
         )
     names, transmission = max(enough.items(), key=lambda item: (item[1], -len(item[0])))
-    beam = {
-        **plan.config["beam"],
-        "attenuators": [*(plan.config["beam"].get("attenuators") or []), *names],
-    }
+    current = plan.to_config()["beam"]
+    beam = {**current, "attenuators": [*(current.get("attenuators") or []), *names]}
     changed = plan.replace(beam=beam)
     recheck = _worst_dose(changed, changed.schedule, _threshold_rate(changed, chosen, key))[0]
     return Option(

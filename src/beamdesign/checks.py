@@ -26,6 +26,7 @@ import numpy as np
 import xraylib
 
 from beamdesign.beam import Beam
+from beamdesign.electron_session import ElectronBeam, electron_warnings
 from beamdesign.materials import resolve_material
 from beamdesign.stack import Stack
 from beamdesign.stopping import csda_range_g_per_cm2
@@ -59,6 +60,8 @@ def beam_warnings(
 ) -> tuple[str, ...]:
     """Warnings on a beam and a stack alone (also used by ``beamdesign dose``); with
     ``scan_energies_keV``, on the points of an energy scan instead of the beam's energy."""
+    if isinstance(beam, ElectronBeam):  # an electron session (issue 13): its own checks
+        return electron_warnings(beam, stack)
     out = []
     scanned = scan_energies_keV is not None
     energies = np.atleast_1d(beam.energy_keV if scan_energies_keV is None else scan_energies_keV)

@@ -28,6 +28,7 @@ from beamdesign.commands import report as report_command
 from beamdesign.commands import stopping as stopping_command
 from beamdesign.commands import sweep as sweep_command
 from beamdesign.dose import StackDose, stack_dose
+from beamdesign.electron_session import ElectronBeam, electron_summary
 from beamdesign.errors import InputError
 from beamdesign.experiment import ExperimentResult, run_plan
 from beamdesign.files import check_output, reason, write_text_atomic
@@ -167,6 +168,16 @@ def _cmd_stacks(args: argparse.Namespace) -> int:
 TABLE_LOCATIONS = 30
 
 
+def _beam_text(beam: Beam) -> str:
+    """The run table's beam: energy, flux and spot, or an electron beam's own summary."""
+    if isinstance(beam, ElectronBeam):
+        return beam.summary
+    return (
+        f"{beam.energy_keV:g} keV, {beam.flux_ph_s:.3g} ph/s, "
+        f"{beam.spot_um[0]:g} x {beam.spot_um[1]:g} µm {beam.profile}"
+    )
+
+
 def _run_table(result: ExperimentResult, signal: dict[str, Any] | None = None) -> str:
     plan = result.plan
     shown = sorted(result.locations, key=lambda loc: -loc.dose_Gy[result.probe])[:TABLE_LOCATIONS]
@@ -174,9 +185,7 @@ def _run_table(result: ExperimentResult, signal: dict[str, Any] | None = None) -
     hottest = result.hottest
     lines = [
         f"plan: {clean(plan.title)}",
-        f"stack: {clean(plan.stack.name)}   beam: {plan.beam.energy_keV:g} keV, "
-        f"{plan.beam.flux_ph_s:.3g} ph/s, "
-        f"{plan.beam.spot_um[0]:g} x {plan.beam.spot_um[1]:g} µm {plan.beam.profile}",
+        f"stack: {clean(plan.stack.name)}   beam: {_beam_text(plan.beam)}",
         f"convention: {plan.beam.convention} — {CONVENTION_MEANING[plan.beam.convention]}",
         f"protocol: {clean(' / '.join(map(str, plan.protocol.to_config())))} "
         f"({duration(plan.protocol.duration_s)})   probed: {clean(result.probe)}",
@@ -239,6 +248,17 @@ def _run_table(result: ExperimentResult, signal: dict[str, Any] | None = None) -
             face = f" [{si(entrance, 'Gy')}]" if entrance > 1.1 * dose else ""
             cells.append(f"{clean(key)} {si(dose, 'Gy')}{face}")
         lines.append(f"  {clean(loc.name)}: " + ", ".join(cells))
+    if isinstance(plan.beam, ElectronBeam):  # a microscopist reads fluences
+        summary = electron_summary(result)
+        lines += [
+            "",
+            f"fluence at the hottest point (1 e/Å² = {si(summary['gray_per_e_per_A2'], 'Gy')} "
+            f"at the entrance face):",
+            *(
+                f"  {clean(loc['name'])}: {loc['fluence_e_per_A2']:.3g} e/Å²"
+                for loc in summary["locations"][:TABLE_LOCATIONS]
+            ),
+        ]
     return "\n".join(lines)
 
 
@@ -258,8 +278,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
         write_text_atomic(args.csv, result.timeline_csv(), "--csv")
     _warn(result.warnings)
     if args.json:
-        extra = {} if signal is None else {"signal": signal}
-        print(json.dumps({**result.to_dict(), **extra}, indent=1))
+        out = result.to_dict()
+        if signal is not None:
+            out["signal"] = signal
+        if isinstance(result.plan.beam, ElectronBeam):  # fluences (e/Å²) and knock-on
+            out["electron"] = electron_summary(result)
+        print(json.dumps(out, indent=1))
     else:
         print(_run_table(result, signal))
     crossed = [

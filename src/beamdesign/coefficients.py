@@ -56,6 +56,9 @@ CONVENTION_MEANING = {
     "transport": "mu_en/rho, then photoelectrons and Auger electrons leave particles, thin layers "
     "and small footprints, and fluorescence and scattered photons are re-absorbed in the other "
     "layers (secondary transport; energy conserved, the rest leaves the cell)",
+    # electron beams only (beamdesign.electron_session); not a photon convention
+    "electron-collision": "electron beam: energy lost to the specimen's electrons (collision "
+    "stopping power, ICRU 37); thin-specimen dose at the entrance, CSDA mean over the thickness",
 }
 
 _SHELL_MACROS = np.arange(xraylib.K_SHELL, xraylib.Q3_SHELL + 1)

@@ -142,6 +142,13 @@ def compare(
     scenarios = []
     for i, spec in enumerate(plans):
         config, section = load_plan_config(spec)
+        if config.get("probe_type") == "electron":  # its table is in photons: flux, spot, SNR
+            raise InputError(
+                f"PLAN[{i}]",
+                str(spec) if not isinstance(spec, dict) else "a mapping",
+                "compare lines up X-ray plans; run an electron session (probe_type: electron) "
+                "with beamdesign run",
+            )
         own = quality
         if own is None and section is not None:
             own = parse_design(section, config).quality

@@ -215,6 +215,13 @@ def _samples(key: str, spec: object, points: int) -> list[Any]:
 
 def parse_design(section: object, plan_config: dict[str, Any]) -> Design:
     """Validate a design section (module docstring) against the plan it designs."""
+    if plan_config.get("probe_type") == "electron":  # the signal models count photons
+        raise InputError(
+            "design",
+            "given for an electron session",
+            "design and its signal models are for X-ray plans (photon counts); an electron "
+            "session (probe_type: electron) has none",
+        )
     section = _keys(section, DESIGN_KEYS, "design")
     for key in ("technique", "limit", "minimum", "vary"):
         if key not in section:

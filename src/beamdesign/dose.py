@@ -104,6 +104,10 @@ def dose_spectrum(
         ``energies_keV`` is None
     energies_keV : energies to evaluate (keV, 1–200), any shape flattened to 1-D
     """
+    from beamdesign import electron_session  # imported here: it builds on this module
+
+    if isinstance(beam, electron_session.ElectronBeam):  # an electron session (issue 13)
+        return electron_session.electron_spectrum(stack, beam, energies_keV)
     energies = check_energies(
         beam.energy_keV if energies_keV is None else energies_keV, "energies_keV"
     )

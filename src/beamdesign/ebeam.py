@@ -21,6 +21,7 @@ displacement energy ``E_d`` from ``data/displacement_energies.csv``.
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import asdict, dataclass
 from functools import cache
 from importlib import resources
@@ -44,6 +45,9 @@ J_PER_keV = 1.602176634e-16
 A2_PER_CM2 = 1e16
 A2_PER_UM2 = 1e8
 ENERGY_RANGE_keV = (1.0, 1000.0)
+#: Dose convention of an electron beam (``coefficients.CONVENTION_MEANING``): energy lost to
+#: the specimen's electrons, collision stopping power.
+ELECTRON_CONVENTION = "electron-collision"
 THIN_LIMIT = 0.1  # thickness / CSDA range above which the thin-specimen dose gets a warning
 _STOPPING_FLOOR_keV = 0.1  # lowest energy of beamdesign.stopping
 
@@ -551,13 +555,24 @@ def electron_thresholds() -> tuple[FluenceThreshold, ...]:
     return tuple(out)
 
 
+def names_material(material: Material, system: str) -> bool:
+    """Whether the first word of a threshold's ``system`` names ``material`` (its library name
+    or formula as a whole word: ``ZrO2`` in "Zr-ZrO2 nanoparticles", not in "ZrO2-coated")."""
+    first = system.split()[0] if system.split() else ""
+    names = [n for n in (material.name, material.formula) if n]
+    return any(re.search(rf"(?<![\w]){re.escape(n)}(?![\w-])", first) for n in names)
+
+
 def electron_threshold_scale(material: Material, energy_keV: float) -> tuple[Threshold, ...]:
     """The electron thresholds as :class:`~beamdesign.thresholds.Threshold` (Gy) for a plan.
 
     Each critical fluence becomes the dose that fluence gives ``material`` at the plan's
-    ``energy_keV``, so crossing it in Gy is exactly crossing the fluence (the metric it was
-    measured in, PHYSICS.md). A threshold measured at another beam energy or in another
-    material is applied as it stands; its verdict says so.
+    ``energy_keV`` in the thin-specimen conversion, checked at the entrance face
+    (``where = hottest-point`` of an electron session, where the dose is exactly
+    ``F × S_col/ρ``): crossing it in Gy is crossing the fluence, the metric it was measured in
+    (PHYSICS.md). A threshold measured on another material (the first word of its ``system``
+    does not name ``material``) or at another beam energy is applied as it stands, and its
+    caveat says so ("borrowed: scale measured on ...").
     """
     per_fluence = gray_per_e_per_A2(material, energy_keV)
     out = []
@@ -575,6 +590,11 @@ def electron_threshold_scale(material: Material, energy_keV: float) -> tuple[Thr
                 None,
                 verdict,
                 t.source,
+                ELECTRON_CONVENTION,
+                "hottest-point",
+                f"{where} ({t.fluence_e_per_A2:g} e/Å²)",
+                (material.name,) if names_material(material, t.system) else (t.system,),
+                None if t.energy_keV is None else (t.energy_keV, t.energy_keV),
             )
         )
     return tuple(out)

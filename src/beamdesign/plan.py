@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from beamdesign import validate
 from beamdesign.beam import Beam
+from beamdesign.electron_session import electron_session
 from beamdesign.errors import InputError, did_you_mean
 from beamdesign.files import (
     builtin_texts,
@@ -52,6 +53,8 @@ PLAN_KEYS = (
     "metadata",
     "beamline",
     "design",
+    "probe_type",
+    "electron",
 )
 #: What a plan's ``metadata`` section may say about the beamtime (free text each).
 METADATA_KEYS = ("proposal", "beamline", "facility", "principal_investigator", "sample", "date")
@@ -152,10 +155,13 @@ def plan_from_config(
         )
     validate.unknown_keys(config, PLAN_KEYS, "")
     config = _migrate(config, field)
-    for key in ("stack", "beam", "protocol", "schedule"):
+    # probe_type: electron -> specimen stack, electron beam and thresholds (electron_session)
+    session = electron_session(config)
+    sections = ("stack", "beam") if session is None else ()
+    for key in (*sections, "protocol", "schedule"):
         if key not in config:
             raise InputError(key, validate.MISSING, f"a plan needs a '{key}' section")
-    stack_spec = config["stack"]
+    stack_spec = config["stack"] if session is None else session.stack_config
     if isinstance(stack_spec, str):
         stack_spec = validate.text(stack_spec, "stack", max_chars=4096)
         resolved = resolve_stack_path(stack_spec, base_dir)
@@ -181,10 +187,12 @@ def plan_from_config(
     plan = Plan(
         title=validate.text(config.get("title", "untitled plan"), "title"),
         stack=stack,
-        beam=Beam.from_config(delivered["beam"], "beam"),
+        beam=Beam.from_config(delivered["beam"], "beam") if session is None else session.beam,
         protocol=protocol,
         schedule=Schedule.from_config(delivered["schedule"], "schedule"),
-        thresholds=thresholds_from_config(config.get("thresholds", DEFAULT_SCALE), "thresholds"),
+        thresholds=thresholds_from_config(config.get("thresholds", DEFAULT_SCALE), "thresholds")
+        if session is None
+        else session.thresholds,
         probe=probe,
         config=json.loads(json.dumps(config)),  # frozen by Plan
         beamline=beamline,

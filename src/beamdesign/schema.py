@@ -17,6 +17,19 @@ from beamdesign import validate
 from beamdesign.beam import ATTENUATOR_KEYS, BEAM_KEYS, PROFILES
 from beamdesign.coefficients import CONVENTIONS
 from beamdesign.design import DESIGN_KEYS, LIMIT_KEYS, MAX_POINTS, MIN_POINTS, MINIMUM_KEYS
+from beamdesign.ebeam import ENERGY_RANGE_keV
+from beamdesign.electron_session import (
+    BEAM_FORMS,
+    ELECTRON_KEYS,
+    FLOOD_KEYS,
+    FLUENCE_RATE_KEYS,
+    PIXELS,
+    PROBE_TYPES,
+    QUANTITIES,
+    SCANNED_KEYS,
+    SPECIMEN_KEYS,
+    THICKNESS_NM,
+)
 from beamdesign.files import MAX_TEXT_CHARS
 from beamdesign.plan import MAX_NOTES_CHARS, METADATA_KEYS, PLAN_KEYS, PLAN_VERSION
 from beamdesign.profile import PROFILE_KEYS
@@ -186,6 +199,64 @@ def _beam() -> Schema:
             "attenuators": {"type": "array", "items": attenuator},
         },
         ("energy_keV", "spot_um"),  # flux: required unless a beamline gives it (plan_schema)
+    )
+
+
+def _electron() -> Schema:
+    """The ``electron`` section of a plan with ``probe_type: electron`` (electron_session)."""
+
+    def bounded(key: str) -> Schema:
+        unit, low, high = QUANTITIES[key]
+        return _number(validate.Range(low, high, unit))
+
+    pixels = _number(PIXELS)
+    forms = {
+        "scanned": _object(
+            SCANNED_KEYS,
+            {
+                "current_pA": bounded("current_pA"),
+                "dwell_us": bounded("dwell_us"),
+                "pixel_A": bounded("pixel_A"),
+                "pixels": {
+                    "oneOf": [
+                        pixels,
+                        {"type": "array", "items": pixels, "minItems": 2, "maxItems": 2},
+                    ],
+                    "description": "pixels of a frame: n (square) or [nx, ny]",
+                },
+            },
+            SCANNED_KEYS,
+        ),
+        "flood": _object(
+            FLOOD_KEYS,
+            {"current_nA": bounded("current_nA"), "area_um2": bounded("area_um2")},
+            FLOOD_KEYS,
+        ),
+        "fluence_rate": _object(
+            FLUENCE_RATE_KEYS,
+            {"e_per_A2_s": bounded("e_per_A2_s"), "area_um2": bounded("area_um2")},
+            FLUENCE_RATE_KEYS,
+        ),
+    }
+    beam = _object(BEAM_FORMS, forms, description="exactly one of scanned, flood, fluence_rate")
+    beam.update(minProperties=1, maxProperties=1)
+    return _object(
+        ELECTRON_KEYS,
+        {
+            "energy_keV": _number(validate.Range(*ENERGY_RANGE_keV, "keV"), "electron energy"),
+            "specimen": _object(
+                SPECIMEN_KEYS,
+                {
+                    "material": _text(),
+                    "density_g_cm3": _number(validate.DENSITY_G_CM3),
+                    "thickness_nm": _number(THICKNESS_NM),
+                },
+                ("material", "thickness_nm"),
+            ),
+            "beam": beam,
+        },
+        ELECTRON_KEYS,
+        "an electron session: specimen and electron beam (probe_type: electron)",
     )
 
 
@@ -451,14 +522,23 @@ def plan_schema() -> Schema:
             ),
             "beamline": _beamline(),
             "design": _design(),
+            "probe_type": {"enum": list(PROBE_TYPES), "description": "default: x-ray"},
+            "electron": _electron(),
         },
-        ("stack", "beam", "protocol", "schedule"),
+        ("protocol", "schedule"),
     )
     # the flux comes from the plan, or else from its beamline's flux table
     plan["anyOf"] = [
         {"required": ["beamline"]},
         {"properties": {"beam": {"required": ["flux_ph_s"]}}},
     ]
+    # an X-ray plan has stack and beam; an electron plan has electron instead (electron_session)
+    plan["if"] = {"required": ["probe_type"], "properties": {"probe_type": {"const": "electron"}}}
+    plan["then"] = {
+        "required": ["electron"],
+        "not": {"anyOf": [{"required": ["stack"]}, {"required": ["beam"]}]},
+    }
+    plan["else"] = {"required": ["stack", "beam"], "not": {"required": ["electron"]}}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "beamdesign plan file",
