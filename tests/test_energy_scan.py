@@ -462,3 +462,11 @@ def test_the_reference_spectrum_is_the_beam_energy_alone():
     assert scanned.spectrum.energies_keV.size == 6
     single = run_plan(load_plan("default"))
     assert single.reference_spectrum is single.spectrum
+
+
+def test_a_scan_that_never_starts_gives_zero_dose_and_says_so():
+    result = run_plan(plan_with(schedule__start_s=3 * 3600.0))
+    assert len(result.exposures) == 0
+    assert all(dose == 0.0 for loc in result.locations for dose in loc.dose_Gy.values())
+    assert all(c.time_s is None for loc in result.locations for c in loc.crossings)
+    assert result.warnings[0].startswith("no exposure starts before the protocol ends")

@@ -64,7 +64,7 @@ def beam_warnings(
         return electron_warnings(beam, stack)
     out = []
     scanned = scan_energies_keV is not None
-    energies = np.atleast_1d(beam.energy_keV if scan_energies_keV is None else scan_energies_keV)
+    energies = [beam.energy_keV] if scan_energies_keV is None else scan_energies_keV.tolist()
     elements = sorted(
         {
             z
@@ -79,10 +79,10 @@ def beam_warnings(
                 edge_keV = xraylib.EdgeEnergy(z, macro)
             except ValueError:  # no such shell for this element
                 continue
-            near = int(np.count_nonzero(np.abs(energies - edge_keV) < EDGE_MARGIN_keV))
-            if scanned and near > SCAN_NEAR_EDGE_SHARE * energies.size:
+            near = sum(abs(e - edge_keV) < EDGE_MARGIN_keV for e in energies)
+            if scanned and near > SCAN_NEAR_EDGE_SHARE * len(energies):
                 out.append(
-                    f"{near} of the {energies.size} points of the energy scan lie within "
+                    f"{near} of the {len(energies)} points of the energy scan lie within "
                     f"{EDGE_MARGIN_keV * 1000:g} eV of the {xraylib.AtomicNumberToSymbol(z)} "
                     f"{shell} edge ({edge_keV:.4g} keV), where tabulated coefficients ignore "
                     "near-edge structure (the XANES white line): the scan's dose may be off "
@@ -96,7 +96,7 @@ def beam_warnings(
                     "ignore near-edge structure: the dose may be off by a large factor; "
                     "move the energy away from the edge or check it"
                 )
-    highest_keV = float(energies.max())
+    highest_keV = float(max(energies))
     range_um = photoelectron_range_um(highest_keV)
     if min(beam.spot_um) < range_um:
         out.append(

@@ -201,8 +201,7 @@ class ExperimentResult:
         if self.energy_scan is None:
             dose_Gy: np.ndarray = rates[:, :1] * self.fluence_s[None, :]
             return dose_Gy
-        by_energy = _seconds_by_energy(self.exposures, len(self.locations), rates.shape[1])
-        dose_Gy = _scan_doses(self.hotspots, by_energy, rates).T
+        dose_Gy = _scan_doses(self.hotspots, _seconds_by_energy(self.exposures), rates).T
         return dose_Gy
 
     def _slope(self, row: int) -> np.ndarray | None:
@@ -258,7 +257,9 @@ class ExperimentResult:
         seconds = (
             self.beam_on_s
             if slope is None
-            else _seconds_by_energy(self.exposures, len(self.locations), slope.size) @ slope
+            else _delivered(_seconds_by_energy(self.exposures), len(self.locations), slope[None])[
+                :, 0
+            ]
         )
         raw = dose_map(self.plan.schedule.xy_um, seconds, beam.relative_fluence(), step)
         rate = float(_scan_mean(self.spectrum.peak_dose_rate_Gy_per_s)[row])
@@ -417,7 +418,7 @@ class _ScanProfile:
 def _visits(exposures: Exposures) -> Exposures:
     """One interval per visit of an energy scan: its points back to back, first to last."""
     first = np.flatnonzero(exposures.visits)
-    last = np.append(first[1:], len(exposures)) - 1
+    last = np.append(first[1:], len(exposures))[: first.size] - 1  # (none without exposures)
     return Exposures(
         exposures.location_index[first],
         exposures.start_s[first],
@@ -623,21 +624,35 @@ def _relative_rates(rates: np.ndarray) -> np.ndarray:
     return relative
 
 
-def _seconds_by_energy(exposures: Exposures, n_loc: int, n_energies: int) -> np.ndarray:
-    """(n_loc, n_E) beam-on seconds centred on each location at each energy of the scan."""
-    flat = exposures.location_index * n_energies + exposures.energy_index
-    seconds: np.ndarray = np.bincount(
-        flat, weights=exposures.duration_s, minlength=n_loc * n_energies
-    ).reshape(n_loc, n_energies)
-    return seconds
+def _seconds_by_energy(exposures: Exposures) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Beam-on seconds centred on each location at each energy of the scan, for the (location,
+    energy) pairs that occur (as many as the exposures at most): ``(location, energy,
+    seconds)``."""
+    energy = np.asarray(exposures.energy_index)
+    n_energies = int(energy.max(initial=0)) + 1
+    key = exposures.location_index * n_energies + energy
+    occurring, inverse = np.unique(key, return_inverse=True)
+    seconds = np.bincount(inverse, weights=exposures.duration_s)
+    return occurring // n_energies, occurring % n_energies, seconds
 
 
-def _scan_doses(spots: Hotspots, seconds_by_energy: np.ndarray, rates: np.ndarray) -> np.ndarray:
+def _delivered(
+    by_energy: tuple[np.ndarray, np.ndarray, np.ndarray], n_loc: int, rates: np.ndarray
+) -> np.ndarray:
+    """(n_loc, n_rows) ``sum_k seconds(p, k) rate(E_k)`` for (n_rows, n_E) rates: Gy at each
+    location's beam centre for peak dose rates, weighted seconds for relative rates."""
+    location, energy, seconds = by_energy
+    columns = [np.bincount(location, weights=seconds * r[energy], minlength=n_loc) for r in rates]
+    return np.stack(columns, axis=1) if columns else np.zeros((n_loc, 0))
+
+
+def _scan_doses(
+    spots: Hotspots, by_energy: tuple[np.ndarray, np.ndarray, np.ndarray], rates: np.ndarray
+) -> np.ndarray:
     """(n_loc, n_rows) final dose (Gy) at each location's hot point for (n_rows, n_E) peak dose
     rates: ``sum_p weight(q, p) sum_k seconds(p, k) rate(E_k)``."""
-    n_loc = seconds_by_energy.shape[0]
-    delivered = seconds_by_energy @ rates.T  # (n_loc, n_rows) Gy at each beam centre
-    lit = spots.weight[:, None] * delivered[spots.p]
+    n_loc = spots.xy_um.shape[0]
+    lit = spots.weight[:, None] * _delivered(by_energy, n_loc, rates)[spots.p]
     doses = [np.bincount(spots.q, weights=lit[:, j], minlength=n_loc) for j in range(lit.shape[1])]
     return np.stack(doses, axis=1) if doses else np.zeros((n_loc, 0))
 
@@ -665,11 +680,12 @@ def run_plan(plan: Plan, timeline_points: int = TIMELINE_POINTS) -> ExperimentRe
     beam_seconds = np.bincount(
         exposures.location_index, weights=exposures.duration_s, minlength=n_loc
     )
-    by_energy = _seconds_by_energy(exposures, n_loc, peak.shape[1]) if scanned else None
+    by_energy = _seconds_by_energy(exposures) if scanned else None
     probe_slope = _relative_rates(peak[probe_row]) if scanned else None
     spot_seconds = beam_seconds
     if by_energy is not None and probe_slope is not None and probe_slope.any():
-        spot_seconds = by_energy @ probe_slope  # the probe's hottest point (module docstring)
+        # the probe's hottest point (module docstring)
+        spot_seconds = _delivered(by_energy, n_loc, probe_slope[None])[:, 0]
     spots = hotspots(schedule.xy_um, spot_seconds, plan.beam)
     # a scan is followed visit by visit, each weighted by the scan's profile (``_ScanProfile``)
     visits = exposures if schedule.energy_scan is None else _visits(exposures)
