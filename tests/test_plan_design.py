@@ -211,6 +211,16 @@ def _design(**changes: object) -> dict:
             r"^design.vary = \{\}: at least one dotted plan key",
         ),
         (
+            _design(vary={"schedule.raster.step_um": [100, 500]}),
+            r"^design.vary.schedule.raster.step_um = 'varied': a dotted key of this plan; it has "
+            r"no section 'schedule.raster'; e.g. beam.energy_keV",
+        ),
+        (
+            _design(vary={"energy": [20, 60]}),
+            r"^design.vary.energy = 'varied': a dotted key of this plan; it has no section "
+            r"'energy'",
+        ),
+        (
             {**_pcc(), "design": "xrd"},
             r"^design = 'xrd': a mapping with technique, signal",
         ),
