@@ -364,3 +364,13 @@ def test_compare_takes_the_snr_row_from_the_first_plans_design(capsys):
     assert main(["compare", "jousseaume2023-exp1-pca", "jousseaume2023-exp3-pcd", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)["scenarios"]
     assert all("snr_per_scan" not in row for row in rows)  # PCa has no design section
+
+
+def test_run_names_the_beamline_and_its_flux(tmp_path, capsys):
+    path = tmp_path / "plan.yaml"
+    path.write_text(yaml.safe_dump(_on_beamline()), encoding="utf-8")
+    assert main(["run", str(path)]) == 0
+    beam_line = next(s for s in capsys.readouterr().out.splitlines() if s.startswith("stack: "))
+    assert beam_line.endswith(
+        "beam: 27 keV, 4e+11 ph/s, 300 x 400 µm tophat (beamline example-high-energy-xrd)"
+    )

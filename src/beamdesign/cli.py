@@ -176,7 +176,8 @@ def _run_table(result: ExperimentResult, signal: dict[str, Any] | None = None) -
         f"plan: {clean(plan.title)}",
         f"stack: {clean(plan.stack.name)}   beam: {plan.beam.energy_keV:g} keV, "
         f"{plan.beam.flux_ph_s:.3g} ph/s, "
-        f"{plan.beam.spot_um[0]:g} x {plan.beam.spot_um[1]:g} µm {plan.beam.profile}",
+        f"{plan.beam.spot_um[0]:g} x {plan.beam.spot_um[1]:g} µm {plan.beam.profile}"
+        + (f" (beamline {clean(plan.beamline.name)})" if plan.beamline is not None else ""),
         f"convention: {plan.beam.convention} — {CONVENTION_MEANING[plan.beam.convention]}",
         f"protocol: {clean(' / '.join(map(str, plan.protocol.to_config())))} "
         f"({duration(plan.protocol.duration_s)})   probed: {clean(result.probe)}",
