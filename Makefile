@@ -133,11 +133,13 @@ test: setup-test
 	if [ $$rc -ne 0 ]; then echo "make test: FAILED (see above)"; else echo "make test: all passed"; fi; \
 	exit $$rc
 
-# Quality gates: ruff lint and format on the whole tree, mypy --strict on the core.
+# Quality gates: ruff lint and format on the whole tree, mypy --strict on the core and on
+# widgets/ (checked as the package "widgets", importing the core from src/).
 lint: $(STAMP_TEST)
 	"$(BIN)/ruff" check .
 	"$(BIN)/ruff" format --check .
 	"$(BIN)/mypy" --strict src/beamdesign
+	MYPYPATH=src "$(BIN)/mypy" --strict widgets
 
 test-python: setup-test
 	@mkdir -p artifacts

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from beamdesign.dosemap import beam_on_time
-from beamdesign.experiment import run_plan
+from beamdesign.experiment import metric_rates, metric_spectrum, plan_spectrum, run_plan
 from beamdesign.plan import builtin_plan_names, load_plan
 
 HOUR = 3600.0
@@ -246,3 +246,35 @@ def test_dose_at_equals_the_dense_sum_at_any_time():
             assert result.dose_at(name, time_s) == pytest.approx(
                 probed_dose_at(result, name, time_s), rel=1e-12, abs=1e-9
             )
+
+
+def test_scan_rates_are_the_means_of_the_single_energy_rates():
+    """plan_spectrum has one column per scan point; metric_rates averages them (equal dwell)."""
+    plan = load_plan("example-xanes-ni-k")
+    scan = plan.schedule.energy_scan
+    spectrum = plan_spectrum(plan)
+    np.testing.assert_array_equal(spectrum.energies_keV, scan.energies_keV)
+    for convention, where in [
+        ("total-attenuation", "column-mean"),
+        ("energy-absorption", "hottest-point"),
+    ]:
+        singles = [
+            metric_rates(p, plan_spectrum(p), convention, where)
+            for p in (
+                plan.replace(
+                    beam={**plan.config["beam"], "energy_keV": float(e)},
+                    schedule={"locations": plan.config["schedule"]["locations"], "exposure_s": 1.0},
+                )
+                for e in scan.energies_keV[::30]
+            )
+        ]
+        every = metric_spectrum(plan, spectrum, convention, where)
+        np.testing.assert_allclose(every[:, ::30].T, singles, rtol=1e-12)
+        np.testing.assert_allclose(
+            metric_rates(plan, spectrum, convention, where), every.mean(axis=1), rtol=1e-12
+        )
+    result = run_plan(plan)
+    row = spectrum.index(result.probe)
+    assert result.probe_peak_rate_Gy_per_s == pytest.approx(
+        spectrum.peak_dose_rate_Gy_per_s[row].mean(), rel=1e-12
+    )

@@ -328,3 +328,114 @@ def test_until_end_with_a_tiny_protocol_still_starts_the_first_exposure():
     cfg = {"locations": [{"x_um": 0, "y_um": 0, "exposure_s": 1.0}], "pause_s": 1.0}
     ex = Schedule.from_config(cfg).exposures(end_s=5e-324)
     assert len(ex) == 1 and ex.start_s[0] == 0.0 and ex.end_s[0] == 5e-324
+
+
+SCANNED = {
+    "locations": [{"name": "A", "x_um": 0, "y_um": 0}, {"name": "B", "x_um": 1000, "y_um": 0}],
+    "energy_scan": {"start_keV": 8.3, "stop_keV": 8.4, "points": 3, "dwell_s": 2},
+    "move_s": 5,
+    "pause_s": 10,
+}
+
+
+def test_an_energy_scan_turns_each_visit_into_its_points():
+    # a visit is 3 points of 2 s; loop period = 2 * 6 + 2 * 5 + 10 = 32 s
+    schedule = Schedule.from_config(SCANNED)
+    assert schedule.exposure_s.tolist() == [6.0, 6.0] and schedule.loop_s == 32
+    np.testing.assert_allclose(schedule.energy_scan.energies_keV, [8.3, 8.35, 8.4])
+    exposures = schedule.exposures(end_s=45)
+    assert intervals(exposures) == [
+        (0, 0, 2),
+        (0, 2, 4),
+        (0, 4, 6),
+        (1, 11, 13),
+        (1, 13, 15),
+        (1, 15, 17),
+        (0, 32, 34),
+        (0, 34, 36),
+        (0, 36, 38),
+        (1, 43, 45),
+    ]
+    assert exposures.energy_index.tolist() == [0, 1, 2, 0, 1, 2, 0, 1, 2, 0]
+    assert exposures.visits.tolist() == [True, False, False] * 3 + [True]
+    assert exposures.truncated == 0 and exposures.dropped == 0
+    cut = schedule.exposures(end_s=44)
+    assert intervals(cut)[-1] == (1, 43, 44) and cut.truncated == 1
+
+
+def test_a_finite_loop_of_scans_counts_the_dropped_points():
+    schedule = Schedule.from_config({**SCANNED, "loop": 2})
+    assert len(schedule.exposures(end_s=1e6)) == 12
+    cut = schedule.exposures(end_s=44)
+    assert len(cut) == 10 and cut.truncated == 1 and cut.dropped == 2
+
+
+def test_a_raster_of_scans_needs_no_exposure_s_and_round_trips():
+    cfg = {
+        "raster": {"pattern": "snake", "nx": 2, "ny": 2, "step_um": 100},
+        "energy_scan": SCANNED["energy_scan"],
+    }
+    schedule = Schedule.from_config(cfg)
+    assert {p.exposure_s for p in schedule.locations} == {6.0}
+    config = schedule.to_config()
+    assert "exposure_s" not in config and config["energy_scan"]["points"] == 3
+    assert Schedule.from_config(config) == schedule
+    located = Schedule.from_config(SCANNED)
+    assert all("exposure_s" not in p for p in located.to_config()["locations"])
+    assert Schedule.from_config(located.to_config()) == located
+    with pytest.raises(
+        InputError,
+        match=r"schedule\.exposure_s = missing: a raster needs an exposure time > 0 s per point "
+        r"\(or an energy_scan\)\.",
+    ):
+        Schedule.from_config({"raster": cfg["raster"]})
+
+
+def test_max_exposures_counts_scan_points():
+    cfg = {**SCANNED, "energy_scan": {**SCANNED["energy_scan"], "points": 10_000, "dwell_s": 1e-3}}
+    with pytest.raises(
+        InputError,
+        match=r"schedule\.loop = 'until-end': the schedule would make .* exposures.*"
+        r"or fewer scan points\.",
+    ):
+        Schedule.from_config(cfg).exposures(end_s=1e4)
+
+
+def test_exposures_reject_a_bad_energy_index():
+    with pytest.raises(InputError, match=r"exposures = 'negative index or non-finite time'"):
+        Exposures(np.array([0]), np.array([0.0]), np.array([1.0]), energy_index=np.array([-1]))
+    with pytest.raises(InputError, match=r"exposures = 'arrays of shapes"):
+        Exposures(np.array([0]), np.array([0.0]), np.array([1.0]), energy_index=np.array([0, 1]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    points=st.integers(2, 6),
+    dwell_s=st.floats(0.01, 20),
+    move_s=st.floats(0, 20),
+    pause_s=st.floats(0, 100),
+    end_s=st.floats(0, 2000),
+    n_loc=st.integers(1, 3),
+)
+def test_scan_invariants(points, dwell_s, move_s, pause_s, end_s, n_loc):
+    cfg = {
+        "locations": [{"x_um": i, "y_um": 0} for i in range(n_loc)],
+        "energy_scan": {"start_keV": 10, "stop_keV": 11, "points": points, "dwell_s": dwell_s},
+        "move_s": move_s,
+        "pause_s": pause_s,
+    }
+    ex = Schedule.from_config(cfg).exposures(end_s=end_s)
+    assert np.all(ex.start_s < end_s) and np.all(ex.end_s <= end_s)
+    assert np.all(ex.start_s[1:] >= ex.end_s[:-1])
+    # points come in order 0, 1, ..., points - 1 within a visit, at one location, back to back
+    visit = np.cumsum(ex.visits) - 1
+    np.testing.assert_array_equal(
+        ex.energy_index, np.arange(len(ex)) - np.flatnonzero(ex.visits)[visit]
+    )
+    assert np.all(ex.energy_index < points)
+    inside = ~ex.visits
+    np.testing.assert_array_equal(
+        ex.location_index[inside], ex.location_index[np.flatnonzero(inside) - 1]
+    )
+    np.testing.assert_array_equal(ex.start_s[inside], ex.end_s[np.flatnonzero(inside) - 1])
+    np.testing.assert_allclose(ex.duration_s[:-1], dwell_s, rtol=1e-9)

@@ -14,7 +14,14 @@ from beamdesign.errors import InputError
 from beamdesign.experiment import run_plan
 from beamdesign.plan import builtin_plan_names, load_plan, plan_from_config
 from beamdesign.widgets import figures
-from beamdesign.widgets import planner as planner_module
+from beamdesign.widgets import state as state_module
+from beamdesign.widgets.adapter import (
+    config_from_values,
+    layer_values,
+    message_panel,
+    parse_locations,
+    values_from_plan,
+)
 from beamdesign.widgets.planner import (
     LAYER_TOOLTIPS,
     TOOLTIPS,
@@ -285,7 +292,7 @@ def test_render_report_button_renders_the_current_plan(planner, tmp_path, monkey
         assert "50 %" in planner.file_html.value  # progress shown while rendering
         raise RuntimeError("kernel died")
 
-    monkeypatch.setattr(planner_module, "render_report", broken)
+    monkeypatch.setattr(state_module, "render_report", broken)
     planner.report_button.click()
     assert "kernel died" in planner.file_html.value and "⚠" in planner.file_html.value
 
@@ -470,3 +477,44 @@ def test_setup_notebook_is_inline_by_default(monkeypatch):
     assert seen["mode"] == "inline"
     widgets_package.setup_notebook("cdn")
     assert seen["mode"] == "cdn"
+
+
+@pytest.mark.parametrize("name", builtin_plan_names())
+def test_adapter_round_trips_every_builtin_plan(name):
+    """Plan -> control values -> plan config gives the same plan (no widget involved)."""
+    plan = load_plan(name)
+    view = values_from_plan(plan)
+    rows = [(layer, layer_values(layer)) for layer in view.layers]
+    again = plan_from_config(
+        config_from_values(
+            view.values, rows, view.config, view.material_attenuators, view.origin_um
+        )
+    )
+    assert again.beam == plan.beam and again.protocol == plan.protocol
+    assert again.schedule.locations == plan.schedule.locations
+    assert again.stack.to_config()["layers"] == plan.stack.to_config()["layers"]
+    assert (again.probe, again.thresholds, again.title) == (plan.probe, plan.thresholds, plan.title)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a, 1", r"schedule.locations\[0\] = 'a, 1': one location per line"),
+        ("a, 1, 2\nb, x, 2", r"schedule.locations\[1\] = 'b, x, 2': x_um, y_um and exposure_s"),
+        ("  \n", r"schedule.locations = .*: at least one line"),
+    ],
+)
+def test_location_parser_refuses_in_one_sentence(text, message):
+    with pytest.raises(InputError, match=message):
+        parse_locations(text)
+    assert parse_locations("a, 1, 2, 3") == [
+        {"name": "a", "x_um": 1.0, "y_um": 2.0, "exposure_s": 3.0}
+    ]
+
+
+def test_errors_go_to_the_panel_of_their_field():
+    assert message_panel("stack.layers[1].porosity", 3) == 1  # the layer row's own panel
+    assert message_panel("stack.layers[7].porosity", 3) == "cell"  # no such row: the cell tab
+    assert message_panel("beam.spot_um[0]", 3) == "spot"
+    assert message_panel("schedule.raster.nx", 3) == "raster"
+    assert message_panel("something.else", 3) == "general"

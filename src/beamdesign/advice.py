@@ -33,9 +33,9 @@ from typing import Any
 
 import numpy as np
 
-from beamdesign.dose import dose_spectrum
+from beamdesign.dose import DoseSpectrum
 from beamdesign.errors import InputError
-from beamdesign.experiment import ExperimentResult, metric_rates
+from beamdesign.experiment import ExperimentResult, metric_rates, plan_spectrum
 from beamdesign.hotspots import hotspots
 from beamdesign.plan import Plan, probe_key, threshold_key
 from beamdesign.schedule import Schedule
@@ -219,7 +219,12 @@ def _exposure_option(plan: Plan, limit: float, rate: float) -> Option:
 
     def scaled(s: float) -> Schedule:
         config = dict(schedule_config)
-        if "locations" in config:
+        if "energy_scan" in config:  # a scan: every point's dwell
+            config["energy_scan"] = {
+                **config["energy_scan"],
+                "dwell_s": config["energy_scan"]["dwell_s"] * s,
+            }
+        elif "locations" in config:
             config["locations"] = [
                 {**p, "exposure_s": p["exposure_s"] * s} for p in config["locations"]
             ]
@@ -256,7 +261,9 @@ def _exposure_option(plan: Plan, limit: float, rate: float) -> Option:
         if schedule.raster is None
         else f"{new.locations[0].exposure_s:.2g} s per scan"
     )
-    if schedule.raster is None and len(new.locations) > 4:
+    if new.energy_scan is not None:
+        listing = f"{new.energy_scan.dwell_s:.2g} s per point of each energy scan"
+    elif schedule.raster is None and len(new.locations) > 4:
         listing += ", ..."
     return Option(
         "exposure per scan",
@@ -314,7 +321,10 @@ def _fresh_locations_option(plan: Plan, limit: float, rate: float, worst: int) -
     schedule = plan.schedule
     name = schedule.locations[worst].name
     exposures = schedule.exposures(plan.protocol.duration_s)
-    per_scan = rate * exposures.duration_s[exposures.location_index == worst]
+    mine = exposures.location_index == worst
+    # one scan per visit (an energy scan's points summed; ``rate`` is its scan mean)
+    starts = np.flatnonzero(exposures.visits[mine])
+    per_scan = rate * np.add.reduceat(exposures.duration_s[mine], starts) if starts.size else starts
     if not per_scan.size:
         return None
     if per_scan.max() > limit:
@@ -363,9 +373,11 @@ def _with_snr(plan: Plan, option: Option, floor: float, snr_now: float) -> Optio
     )
 
 
-def _threshold_rate(plan: Plan, chosen: Threshold, key: str, spectrum: Any = None) -> float:
+def _threshold_rate(
+    plan: Plan, chosen: Threshold, key: str, spectrum: DoseSpectrum | None = None
+) -> float:
     """Peak dose rate (Gy/s) of ``key`` in the threshold's own metric."""
-    spectrum = spectrum if spectrum is not None else dose_spectrum(plan.stack, plan.beam)
+    spectrum = spectrum if spectrum is not None else plan_spectrum(plan)
     return float(metric_rates(plan, spectrum, chosen.convention, chosen.where)[spectrum.index(key)])
 
 

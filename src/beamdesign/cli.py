@@ -191,6 +191,8 @@ def _run_table(result: ExperimentResult, signal: dict[str, Any] | None = None) -
         f"{'location':<10}{'scans':>6}{'beam on':>10}{'probed dose':>13}{'local rate':>13}"
         f"{'avg rate':>13}  verdict",
     ]
+    if plan.schedule.energy_scan is not None:
+        lines.insert(2, plan.schedule.energy_scan.summary(plan.beam.energy_keV))
     for loc in shown:
         lines.append(
             f"{clean(loc.name):<10}{loc.scans:>6}{duration(loc.beam_on_s):>10}"

@@ -17,6 +17,23 @@ Each threshold is compared with the dose in its own metric (its ``convention`` a
 whatever convention the plan displays. Crossings are exact: the dose at a point is piecewise
 linear in time, so each crossing is solved inside the exposure during which it happens; they
 are the crossings of each location's final hottest point.
+
+**Energy scans** (``schedule.energy_scan``). The dose rates are computed at every point's energy
+``E_k`` (one column of the ``DoseSpectrum`` per point; ``E >= edge`` is above an absorption
+edge, as everywhere in ``coefficients``) and every exposure is one point. A constituent's dose is
+then exactly ``D_c(q) = sum_k F(q, k) Ddot_c(E_k)``, with ``F(q, k)`` the peak-fluence-seconds
+that q's hot point receives at energy ``E_k``; within one point the dose is still linear in
+time, so crossings stay exact. The engine follows a scan visit by visit: inside a visit the dose
+rises along the scan's profile ``C(tau)``, piecewise linear over the points (``_ScanProfile``),
+so time and memory do not grow with the number of points. The hot point of a location is where
+the probe's dose (plan's convention) is highest: hot spots are found on beam-on seconds weighted
+by the probe's dose rate at each point relative to its scan mean (for whole scans, simply the
+beam-on seconds, since every location gets the same scan). Rates per constituent
+(``probe_peak_rate_Gy_per_s``, ``metric_rates_Gy_per_s``) are scan means: the dose of one whole
+scan is that rate times its peak-fluence-seconds. The local dose rate is the highest
+instantaneous one, at the scan's most absorbed point. The beam's ``energy_keV`` is the scan's
+reference energy (threshold caveats, ``reference_spectrum`` for single-energy views); it does
+not enter the scan's doses. The flux is the beam's at every point.
 """
 
 from __future__ import annotations
@@ -35,7 +52,7 @@ from beamdesign.dose import DoseSpectrum, dose_spectrum
 from beamdesign.dosemap import DoseMap, dose_map
 from beamdesign.hotspots import Hotspots, hotspots
 from beamdesign.plan import Plan, probe_key, threshold_key
-from beamdesign.schedule import Exposures
+from beamdesign.schedule import EnergyScan, Exposures
 from beamdesign.thresholds import Threshold, verdict
 from beamdesign.units import si
 
@@ -110,7 +127,8 @@ class ExperimentResult:
     """
 
     plan: Plan
-    spectrum: DoseSpectrum  # dose rates at the beam energy (one column), plan's convention
+    spectrum: DoseSpectrum  # plan's convention, at the beam energy (one column) or at every point
+    # of the energy scan (one column per point)
     probe: str  # "<layer>/<constituent>"
     exposures: Exposures
     hotspots: Hotspots
@@ -120,7 +138,8 @@ class ExperimentResult:
     probe_dose_Gy: np.ndarray  # (n_timeline, n_t) cumulative dose of the probe at hot points
     timeline_index: np.ndarray  # (n_timeline,) location of each timeline row
     locations: tuple[LocationResult, ...]
-    #: peak dose rate (Gy/s) of every constituent in each thresholds' metric (convention, where)
+    #: peak dose rate (Gy/s) of every constituent in each thresholds' metric (convention, where);
+    #: with an energy scan, its mean over the scan's points
     metric_rates_Gy_per_s: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
 
@@ -133,18 +152,55 @@ class ExperimentResult:
 
     @property
     def fluence_s(self) -> np.ndarray:
-        """(n_loc,) final peak-fluence-seconds at each location's hottest point."""
+        """(n_loc,) final peak-fluence-seconds at each location's hottest point (with an energy
+        scan, each point's weighted by the probe's dose rate there relative to its scan mean, so
+        that ``probe_peak_rate_Gy_per_s * fluence_s`` is the probe's dose)."""
         return self.hotspots.fluence_s
 
     @property
+    def energy_scan(self) -> EnergyScan | None:
+        """The plan's energy scan, or None (one exposure at the beam energy)."""
+        return self.plan.schedule.energy_scan
+
+    @cached_property
+    def reference_spectrum(self) -> DoseSpectrum:
+        """Dose rates at the beam's energy alone (one column): ``spectrum`` without a scan, the
+        scan's reference energy with one (what single-energy views such as the stack's dose
+        rates and transmission show)."""
+        if self.energy_scan is None:
+            return self.spectrum
+        return dose_spectrum(self.plan.stack, self.plan.beam)
+
+    @property
     def probe_peak_rate_Gy_per_s(self) -> float:
-        return float(self.spectrum.peak_dose_rate_Gy_per_s[self.spectrum.index(self.probe), 0])
+        """Peak dose rate of the probe, Gy/s (mean over the points of an energy scan)."""
+        return float(
+            _scan_mean(self.spectrum.peak_dose_rate_Gy_per_s)[self.spectrum.index(self.probe)]
+        )
 
     @cached_property
     def final_dose_Gy(self) -> np.ndarray:
         """(n_const, n_loc) final dose of every constituent at every location."""
-        dose_Gy: np.ndarray = self.spectrum.peak_dose_rate_Gy_per_s[:, :1] * self.fluence_s[None, :]
+        rates = self.spectrum.peak_dose_rate_Gy_per_s
+        if self.energy_scan is None:
+            dose_Gy: np.ndarray = rates[:, :1] * self.fluence_s[None, :]
+            return dose_Gy
+        by_energy = _seconds_by_energy(self.exposures, len(self.locations), rates.shape[1])
+        dose_Gy = _scan_doses(self.hotspots, by_energy, rates).T
         return dose_Gy
+
+    def _slope(self, row: int) -> np.ndarray | None:
+        """A constituent's per-point dose rate relative to its scan mean (None: no scan)."""
+        if self.energy_scan is None:
+            return None
+        return _relative_rates(self.spectrum.peak_dose_rate_Gy_per_s[row])
+
+    def _profile(self, row: int) -> tuple[Exposures, _ScanProfile | None]:
+        """The intervals the engine follows (exposures, or a scan's visits) and the profile."""
+        slope = self._slope(row)
+        if self.energy_scan is None or slope is None:  # (both or neither)
+            return self.exposures, None
+        return _visits(self.exposures), _ScanProfile(self.energy_scan.dwell_s, slope)
 
     @property
     def hottest(self) -> Hottest:
@@ -162,11 +218,12 @@ class ExperimentResult:
         """Exact dose (Gy, plan's convention) of ``constituent`` (default: the probe) at the hot
         point of ``location`` by ``time_s`` (s since the protocol started)."""
         q = [loc.name for loc in self.locations].index(location)
-        pairs = _pairs(self.exposures, self.hotspots, len(self.locations))
-        fluence = _fluence_at(pairs, self.exposures, np.array([q]), np.array([float(time_s)]))
-        rate = self.spectrum.peak_dose_rate_Gy_per_s[
-            self.spectrum.index(constituent or self.probe), 0
-        ]
+        row = self.spectrum.index(constituent or self.probe)
+        intervals, profile = self._profile(row)
+        order = _pair_order(intervals, self.hotspots, len(self.locations))
+        pairs = _pairs(order, intervals, profile)
+        fluence = _fluence_at(pairs, intervals, np.array([q]), np.array([float(time_s)]), profile)
+        rate = _scan_mean(self.spectrum.peak_dose_rate_Gy_per_s)[row]
         return float(rate * fluence[0])
 
     def worst(self, constituent: str | None = None) -> LocationResult:
@@ -180,10 +237,15 @@ class ExperimentResult:
         """2-D map of the final dose (Gy) of ``constituent`` (default: the probe)."""
         beam = self.plan.beam
         step = resolution_um or max(min(beam.spot_um) / 8.0, 1.0)
-        raw = dose_map(self.plan.schedule.xy_um, self.beam_on_s, beam.relative_fluence(), step)
-        rate = float(
-            self.spectrum.peak_dose_rate_Gy_per_s[self.spectrum.index(constituent or self.probe), 0]
+        row = self.spectrum.index(constituent or self.probe)
+        slope = self._slope(row)
+        seconds = (
+            self.beam_on_s
+            if slope is None
+            else _seconds_by_energy(self.exposures, len(self.locations), slope.size) @ slope
         )
+        raw = dose_map(self.plan.schedule.xy_um, seconds, beam.relative_fluence(), step)
+        rate = float(_scan_mean(self.spectrum.peak_dose_rate_Gy_per_s)[row])
         return DoseMap(
             x_um=raw.x_um,
             y_um=raw.y_um,
@@ -243,6 +305,16 @@ class ExperimentResult:
                 for loc in self.locations
             ],
         }
+        scan = self.energy_scan
+        if scan is not None:
+            out["energy_scan"] = {
+                **scan.to_config(),
+                "energies_keV": scan.energies_keV.tolist(),
+                "reference_energy_keV": self.plan.beam.energy_keV,
+                "dose": "integrated point by point at each energy; every visit of a location "
+                "is one whole scan; the reference energy (beam.energy_keV) is what "
+                "single-energy outputs show",
+            }
         if timeline:
             out["timeline"] = {
                 "time_s": self.time_s.tolist(),
@@ -266,12 +338,11 @@ class ExperimentResult:
         return buffer.getvalue()
 
 
-def _pairs(exposures: Exposures, spots: Hotspots, n_loc: int) -> dict[str, np.ndarray]:
+def _pair_order(exposures: Exposures, spots: Hotspots, n_loc: int) -> dict[str, np.ndarray]:
     """Every (location q, exposure k) lighting q's hot point, grouped by q in time order.
 
-    Returns arrays over pairs: ``q``, ``k``, ``rate`` (relative fluence at q's hot point during
-    k), ``cumulative`` (peak-fluence-seconds there by the end of k) and, per location,
-    ``first`` (index of its first pair).
+    Returns arrays over pairs: ``q``, ``k``, ``weight`` (relative fluence at q's hot point
+    during k) and, per location, ``first`` (index of its first pair).
     """
     by_location = np.argsort(exposures.location_index, kind="stable")  # time order kept
     count = np.bincount(exposures.location_index, minlength=n_loc)
@@ -282,21 +353,110 @@ def _pairs(exposures: Exposures, spots: Hotspots, n_loc: int) -> dict[str, np.nd
     q = spots.q[pair]
     k = by_location[start[spots.p[pair]] + offsets]
     order = np.lexsort((k, q))
-    q, k, rate = q[order], k[order], spots.weight[pair][order]
-    cumulative = np.cumsum(rate * exposures.duration_s[k])
-    first = np.searchsorted(q, np.arange(n_loc))
+    q, k, weight = q[order], k[order], spots.weight[pair][order]
+    return {"q": q, "k": k, "weight": weight, "first": np.searchsorted(q, np.arange(n_loc))}
+
+
+@dataclass(frozen=True, eq=False)
+class _ScanProfile:
+    """What ``tau`` seconds into one visit (a whole energy scan) give, in seconds at the
+    scan-mean dose rate of one constituent: ``C(tau)``, piecewise linear with slope ``u_k``
+    (the constituent's rate at point k relative to its scan mean) over point k."""
+
+    dwell_s: float
+    slope: np.ndarray  # (n_points,) u_k
+
+    @cached_property
+    def knots(self) -> np.ndarray:
+        """(n_points + 1,) C at the point boundaries k dwell_s."""
+        return np.concatenate([[0.0], np.cumsum(self.slope * self.dwell_s)])
+
+    def _point(self, tau: np.ndarray) -> np.ndarray:
+        return np.clip(np.floor(tau / self.dwell_s), 0, self.slope.size - 1).astype(np.intp)
+
+    def at(self, tau: np.ndarray) -> np.ndarray:
+        """C(tau), tau in s since the visit started."""
+        k = self._point(tau)
+        value: np.ndarray = self.knots[k] + self.slope[k] * (tau - k * self.dwell_s)
+        return value
+
+    def inverse(self, value: np.ndarray) -> np.ndarray:
+        """The first tau (s) with C(tau) = value (points with u = 0 are never where C rises)."""
+        k = np.clip(np.searchsorted(self.knots, value, side="left") - 1, 0, self.slope.size - 1)
+        u = self.slope[k]
+        tau: np.ndarray = k * self.dwell_s + (value - self.knots[k]) / np.where(u > 0, u, 1.0)
+        return tau
+
+    def peak(self, tau_end: np.ndarray) -> np.ndarray:
+        """Highest slope over the points started before ``tau_end`` (a visit cut short at the
+        protocol end has not reached its last points)."""
+        started = np.ceil(tau_end / self.dwell_s * (1 - 1e-12)).astype(np.intp)
+        highest: np.ndarray = np.maximum.accumulate(self.slope)[
+            np.clip(started - 1, 0, self.slope.size - 1)
+        ]
+        return highest
+
+
+def _visits(exposures: Exposures) -> Exposures:
+    """One interval per visit of an energy scan: its points back to back, first to last."""
+    first = np.flatnonzero(exposures.visits)
+    last = np.append(first[1:], len(exposures)) - 1
+    return Exposures(
+        exposures.location_index[first],
+        exposures.start_s[first],
+        exposures.end_s[last],
+        exposures.protocol_end_s,
+        exposures.truncated,
+        exposures.dropped,
+    )
+
+
+def _pairs(
+    order: dict[str, np.ndarray], exposures: Exposures, profile: _ScanProfile | None = None
+) -> dict[str, np.ndarray]:
+    """The pairs of ``_pair_order`` with ``rate``, ``done`` and ``cumulative``.
+
+    Without a scan: ``rate`` is the relative fluence at q's hot point during exposure k and
+    ``cumulative`` the peak-fluence-seconds there by the end of k. With a scan, k is a visit
+    (``_visits``) and both are weighted by ``profile`` (the rate is the highest during k); times
+    the scan-mean dose rate they give Gy/s and Gy. ``done`` is k's own share of ``cumulative``.
+    """
+    q, k, first = order["q"], order["k"], order["first"]
+    weight = order["weight"]
+    duration = exposures.duration_s[k]
+    if profile is None:
+        rate = weight
+        done = rate * duration
+    else:
+        rate = weight * profile.peak(duration)
+        done = weight * profile.at(duration)
+    cumulative = np.cumsum(done)
     group_start = np.concatenate([[0.0], cumulative])[first]
-    cumulative = cumulative - np.repeat(group_start, np.bincount(q, minlength=n_loc))
-    return {"q": q, "k": k, "rate": rate, "cumulative": cumulative, "first": first}
+    cumulative = cumulative - np.repeat(group_start, np.bincount(q, minlength=first.size))
+    return {
+        "q": q,
+        "k": k,
+        "weight": weight,
+        "rate": rate,
+        "done": done,
+        "cumulative": cumulative,
+        "first": first,
+    }
 
 
 def _fluence_at(
-    pairs: dict[str, np.ndarray], exposures: Exposures, q: np.ndarray, time_s: np.ndarray
+    pairs: dict[str, np.ndarray],
+    exposures: Exposures,
+    q: np.ndarray,
+    time_s: np.ndarray,
+    profile: _ScanProfile | None = None,
 ) -> np.ndarray:
-    """Peak-fluence-seconds at the hot point of location ``q[i]`` by ``time_s[i]`` (same shape).
+    """Peak-fluence-seconds at the hot point of location ``q[i]`` by ``time_s[i]`` (same shape;
+    weighted by ``profile`` for a scan, ``exposures`` then being the visits).
 
     Completed exposures: the cumulative value of the last pair of q ending by t; the one
-    exposure under way at t (if it lights q) adds ``rate * (t - start)``.
+    exposure under way at t (if it lights q) adds ``rate * (t - start)`` (a scan:
+    ``weight * C(t - start)``).
     """
     if not pairs["q"].size:
         return np.zeros(np.broadcast(q, time_s).shape)
@@ -312,15 +472,23 @@ def _fluence_at(
     j = np.minimum(nxt, pairs["q"].size - 1)
     k = pairs["k"][j]
     running = valid & (exposures.start_s[k] < time_s)
-    partial = np.where(running, pairs["rate"][j] * (time_s - exposures.start_s[k]), 0.0)
+    if profile is None:
+        partial = np.where(running, pairs["rate"][j] * (time_s - exposures.start_s[k]), 0.0)
+    else:
+        tau = np.maximum(time_s - exposures.start_s[k], 0.0)
+        partial = np.where(running, pairs["weight"][j] * profile.at(tau), 0.0)
     return completed + partial
 
 
 def _crossing_times(
-    pairs: dict[str, np.ndarray], exposures: Exposures, q: np.ndarray, level: np.ndarray
+    pairs: dict[str, np.ndarray],
+    exposures: Exposures,
+    q: np.ndarray,
+    level: np.ndarray,
+    profile: _ScanProfile | None = None,
 ) -> np.ndarray:
     """Exact time at which location ``q[i]`` reaches ``level[i]`` peak-fluence-seconds (nan:
-    never)."""
+    never); with a scan's ``profile``, inside the visit where it happens (``C`` inverted)."""
     if not pairs["q"].size:
         return np.full(q.shape, np.nan)
     ends = np.append(pairs["first"][1:], pairs["q"].size)
@@ -330,13 +498,47 @@ def _crossing_times(
     found = index < ends[q]
     safe = np.minimum(index, pairs["q"].size - 1)
     k = pairs["k"][safe]
-    before = pairs["cumulative"][safe] - pairs["rate"][safe] * exposures.duration_s[k]
-    times = exposures.start_s[k] + (level - before) / pairs["rate"][safe]
+    if profile is None:
+        before = pairs["cumulative"][safe] - pairs["rate"][safe] * exposures.duration_s[k]
+        times = exposures.start_s[k] + (level - before) / pairs["rate"][safe]
+    else:
+        before = pairs["cumulative"][safe] - pairs["done"][safe]
+        times = exposures.start_s[k] + profile.inverse((level - before) / pairs["weight"][safe])
     return np.where(found, np.minimum(times, exposures.end_s[k]), np.nan)
 
 
+def _scan_crossing_times(
+    order: dict[str, np.ndarray],
+    visits: Exposures,
+    dwell_s: float,
+    levels: np.ndarray,
+    check_rates: list[np.ndarray],
+) -> np.ndarray:
+    """(n_loc, n_checks) exact crossing times (nan: never) during an energy scan.
+
+    Check ``i`` is reached when its weighted fluence (``_pairs`` with its rates relative to
+    their scan mean) reaches ``levels[i]``; checks sharing relative rates share one pass.
+    """
+    n_loc = order["first"].size
+    times = np.full((n_loc, len(check_rates)), np.nan)
+    groups: dict[bytes, list[int]] = {}
+    slopes = [_relative_rates(r) for r in check_rates]
+    for i, slope in enumerate(slopes):
+        groups.setdefault(slope.tobytes(), []).append(i)
+    q = np.arange(n_loc)
+    for members in groups.values():
+        profile = _ScanProfile(dwell_s, slopes[members[0]])
+        pairs = _pairs(order, visits, profile)
+        for i in members:
+            times[:, i] = _crossing_times(pairs, visits, q, np.full(n_loc, levels[i]), profile)
+    return times
+
+
 def _averaged_rate_fluence(
-    pairs: dict[str, np.ndarray], exposures: Exposures, n_loc: int
+    pairs: dict[str, np.ndarray],
+    exposures: Exposures,
+    n_loc: int,
+    profile: _ScanProfile | None = None,
 ) -> np.ndarray:
     """Peak-fluence-seconds per second over each location's own measurement window.
 
@@ -352,26 +554,75 @@ def _averaged_rate_fluence(
     np.minimum.at(first, index, exposures.start_s)
     np.maximum.at(last, index, exposures.end_s)
     q = np.flatnonzero(has)
-    gained = _fluence_at(pairs, exposures, q, last[q]) - _fluence_at(pairs, exposures, q, first[q])
+    gained = _fluence_at(pairs, exposures, q, last[q], profile) - _fluence_at(
+        pairs, exposures, q, first[q], profile
+    )
     out = np.zeros(n_loc)
     window = last[q] - first[q]
     out[q] = np.where(window > 0, gained / np.where(window > 0, window, 1.0), 0.0)
     return out
 
 
-def metric_rates(plan: Plan, spectrum: DoseSpectrum, convention: str, where: str) -> np.ndarray:
-    """Peak dose rate (Gy/s) of every constituent in a metric: a convention and ``where``.
+def plan_spectrum(plan: Plan) -> DoseSpectrum:
+    """The dose rates ``run_plan`` uses (plan's convention): at the beam energy (one column), or
+    at every point of the plan's energy scan (one column per point)."""
+    scan = plan.schedule.energy_scan
+    return dose_spectrum(plan.stack, plan.beam, None if scan is None else scan.energies_keV)
+
+
+def metric_spectrum(plan: Plan, spectrum: DoseSpectrum, convention: str, where: str) -> np.ndarray:
+    """(n_const, n_E) peak dose rate (Gy/s) of every constituent in a metric (a convention and
+    ``where``) at each of ``spectrum``'s energies.
 
     ``column-mean`` is the mean over the layer's thickness; ``hottest-point`` its entrance face,
     where the fluence is ``1 / slab`` times the mean (``slab = (1 - T) / (mu t)``).
     """
     if convention != spectrum.convention:
-        spectrum = dose_spectrum(plan.stack, plan.beam.replace(convention=convention))
+        spectrum = dose_spectrum(
+            plan.stack, plan.beam.replace(convention=convention), spectrum.energies_keV
+        )
     if where == "column-mean":
-        column: np.ndarray = spectrum.peak_dose_rate_Gy_per_s[:, 0]
-        return column
-    entrance: np.ndarray = spectrum.entrance_peak_dose_rate_Gy_per_s[:, 0]
-    return entrance
+        return spectrum.peak_dose_rate_Gy_per_s
+    return spectrum.entrance_peak_dose_rate_Gy_per_s
+
+
+def metric_rates(plan: Plan, spectrum: DoseSpectrum, convention: str, where: str) -> np.ndarray:
+    """(n_const,) peak dose rate (Gy/s) of every constituent in a metric (``metric_spectrum``),
+    averaged over ``spectrum``'s energies: an energy scan dwells equally at each of its points,
+    so one whole scan gives this rate times its peak-fluence-seconds (one energy: that rate)."""
+    return _scan_mean(metric_spectrum(plan, spectrum, convention, where))
+
+
+def _scan_mean(rates: np.ndarray) -> np.ndarray:
+    """(n_rows,) mean of (n_rows, n_E) rates over the energies (exact for one energy)."""
+    mean: np.ndarray = rates[:, 0] if rates.shape[1] == 1 else rates.mean(axis=1)
+    return mean
+
+
+def _relative_rates(rates: np.ndarray) -> np.ndarray:
+    """(n_E,) one constituent's rates divided by their scan mean (zeros if all are 0)."""
+    mean = float(rates.mean())
+    relative: np.ndarray = rates / mean if mean > 0 else np.zeros_like(rates)
+    return relative
+
+
+def _seconds_by_energy(exposures: Exposures, n_loc: int, n_energies: int) -> np.ndarray:
+    """(n_loc, n_E) beam-on seconds centred on each location at each energy of the scan."""
+    flat = exposures.location_index * n_energies + exposures.energy_index
+    seconds: np.ndarray = np.bincount(
+        flat, weights=exposures.duration_s, minlength=n_loc * n_energies
+    ).reshape(n_loc, n_energies)
+    return seconds
+
+
+def _scan_doses(spots: Hotspots, seconds_by_energy: np.ndarray, rates: np.ndarray) -> np.ndarray:
+    """(n_loc, n_rows) final dose (Gy) at each location's hot point for (n_rows, n_E) peak dose
+    rates: ``sum_p weight(q, p) sum_k seconds(p, k) rate(E_k)``."""
+    n_loc = seconds_by_energy.shape[0]
+    delivered = seconds_by_energy @ rates.T  # (n_loc, n_rows) Gy at each beam centre
+    lit = spots.weight[:, None] * delivered[spots.p]
+    doses = [np.bincount(spots.q, weights=lit[:, j], minlength=n_loc) for j in range(lit.shape[1])]
+    return np.stack(doses, axis=1) if doses else np.zeros((n_loc, 0))
 
 
 def _timeline_rows(fluence_s: np.ndarray, n_times: int) -> np.ndarray:
@@ -384,29 +635,45 @@ def _timeline_rows(fluence_s: np.ndarray, n_times: int) -> np.ndarray:
 
 def run_plan(plan: Plan, timeline_points: int = TIMELINE_POINTS) -> ExperimentResult:
     """Run a plan through the dose engine and the schedule; see the module docstring."""
-    spectrum = dose_spectrum(plan.stack, plan.beam)
-    peak_rates = spectrum.peak_dose_rate_Gy_per_s[:, 0]
+    spectrum = plan_spectrum(plan)
+    peak = spectrum.peak_dose_rate_Gy_per_s  # (n_const, n_E)
+    peak_rates = _scan_mean(peak)
     probe = probe_key(plan)
+    probe_row = spectrum.index(probe)
     schedule = plan.schedule
+    scanned = schedule.energy_scan is not None
     end_s = plan.protocol.duration_s
     exposures = schedule.exposures(end_s)
     n_loc = len(schedule.locations)
     beam_seconds = np.bincount(
         exposures.location_index, weights=exposures.duration_s, minlength=n_loc
     )
-    spots = hotspots(schedule.xy_um, beam_seconds, plan.beam)
-    pairs = _pairs(exposures, spots, n_loc)
+    by_energy = _seconds_by_energy(exposures, n_loc, peak.shape[1]) if scanned else None
+    probe_slope = _relative_rates(peak[probe_row]) if scanned else None
+    spot_seconds = beam_seconds
+    if by_energy is not None and probe_slope is not None and probe_slope.any():
+        spot_seconds = by_energy @ probe_slope  # the probe's hottest point (module docstring)
+    spots = hotspots(schedule.xy_um, spot_seconds, plan.beam)
+    # a scan is followed visit by visit, each weighted by the scan's profile (``_ScanProfile``)
+    visits = exposures if schedule.energy_scan is None else _visits(exposures)
+    profile = None
+    if schedule.energy_scan is not None and probe_slope is not None:  # (both or neither)
+        profile = _ScanProfile(schedule.energy_scan.dwell_s, probe_slope)
+    order = _pair_order(visits, spots, n_loc)
+    pairs = _pairs(order, visits, profile)
     time_s = np.linspace(0.0, end_s, timeline_points)
     rows = _timeline_rows(spots.fluence_s, time_s.size)
-    probe_rate = float(peak_rates[spectrum.index(probe)])
-    probe_dose = probe_rate * _fluence_at(pairs, exposures, rows[:, None], time_s[None, :])
+    probe_rate = float(peak_rates[probe_row])
+    probe_dose = probe_rate * _fluence_at(pairs, visits, rows[:, None], time_s[None, :], profile)
     local_rate = np.zeros(n_loc)
     np.maximum.at(local_rate, pairs["q"], pairs["rate"])
-    averaged = _averaged_rate_fluence(pairs, exposures, n_loc)
+    averaged = _averaged_rate_fluence(pairs, visits, n_loc, profile)
 
     metrics = {(t.convention, t.where) for t in plan.thresholds}
-    rates = {m: metric_rates(plan, spectrum, *m) for m in sorted(metrics)}
-    entrance = metric_rates(plan, spectrum, plan.beam.convention, "hottest-point")
+    per_energy = {m: metric_spectrum(plan, spectrum, *m) for m in sorted(metrics)}
+    rates = {m: _scan_mean(r) for m, r in per_energy.items()}
+    entrance_per_energy = metric_spectrum(plan, spectrum, plan.beam.convention, "hottest-point")
+    entrance = _scan_mean(entrance_per_energy)
     material = spectrum.stack.layer(probe.split("/")[0]).constituents
     probe_material = next(
         c.material.name
@@ -414,32 +681,46 @@ def run_plan(plan: Plan, timeline_points: int = TIMELINE_POINTS) -> ExperimentRe
         if f"{probe.split('/')[0]}/{c.name}".lower() == probe.lower()
     )
     checks = []  # (threshold, key, rate in the threshold's metric, caveat)
+    check_rates = []  # (n_E,) per check: its constituent's rate in its metric at each energy
     for threshold in plan.thresholds:
         key = threshold_key(plan, threshold, probe)
         if key is None:  # electrolyte threshold, probed layer without pores
             continue
+        metric = (threshold.convention, threshold.where)
         checks.append(
             (
                 threshold,
                 key,
-                float(rates[(threshold.convention, threshold.where)][spectrum.index(key)]),
+                float(rates[metric][spectrum.index(key)]),
                 threshold.caveat(probe_material, plan.beam.energy_keV),
             )
         )
-    q_grid = np.repeat(np.arange(n_loc), len(checks))
-    levels = np.tile([t.dose_Gy / rate if rate > 0 else np.inf for t, _, rate, _ in checks], n_loc)
-    times = _crossing_times(pairs, exposures, q_grid, levels).reshape(n_loc, len(checks))
+        check_rates.append(per_energy[metric][spectrum.index(key)])
+    levels = np.array([t.dose_Gy / rate if rate > 0 else np.inf for t, _, rate, _ in checks])
+    if profile is None:
+        q_grid = np.repeat(np.arange(n_loc), len(checks))
+        times = _crossing_times(pairs, visits, q_grid, np.tile(levels, n_loc)).reshape(
+            n_loc, len(checks)
+        )
+    else:
+        times = _scan_crossing_times(order, visits, profile.dwell_s, levels, check_rates)
     socs = plan.protocol.soc_at(np.nan_to_num(times))
 
     fluence = spots.fluence_s
     crossed = ~np.isnan(times)
     time_list = np.where(crossed, times, 0.0).tolist()
     soc_list = socs.tolist()
-    final_in_metric = (
-        np.array([rate for _, _, rate, _ in checks])[None, :] * fluence[:, None]
-    ).tolist()
-    doses = (peak_rates[None, :] * fluence[:, None]).tolist()
-    entrance_doses = (entrance[None, :] * fluence[:, None]).tolist()
+    if by_energy is None:
+        final_in_metric = (
+            np.array([rate for _, _, rate, _ in checks])[None, :] * fluence[:, None]
+        ).tolist()
+        doses = (peak_rates[None, :] * fluence[:, None]).tolist()
+        entrance_doses = (entrance[None, :] * fluence[:, None]).tolist()
+    else:
+        in_metric = np.array(check_rates).reshape(len(checks), peak.shape[1])
+        final_in_metric = _scan_doses(spots, by_energy, in_metric).tolist()
+        doses = _scan_doses(spots, by_energy, peak).tolist()
+        entrance_doses = _scan_doses(spots, by_energy, entrance_per_energy).tolist()
     columns = zip(
         schedule.locations,
         spots.xy_um.tolist(),
@@ -449,7 +730,7 @@ def run_plan(plan: Plan, timeline_points: int = TIMELINE_POINTS) -> ExperimentRe
         final_in_metric,
         doses,
         entrance_doses,
-        np.bincount(exposures.location_index, minlength=n_loc).tolist(),
+        np.bincount(exposures.location_index[exposures.visits], minlength=n_loc).tolist(),
         beam_seconds.tolist(),
         (probe_rate * local_rate).tolist(),
         (probe_rate * averaged).tolist(),

@@ -12,6 +12,14 @@ A schedule is a list of locations (explicit points or a raster) visited in turn.
 - every exposure is cut at the protocol end ``end_s``: an exposure straddling it is truncated,
   and with a finite ``loop`` the planned exposures that would start after it are dropped
   (``Exposures.truncated`` and ``Exposures.dropped`` count them).
+
+An ``energy_scan: {start_keV, stop_keV, points, dwell_s}`` (a XANES/EXAFS step scan) replaces
+the single exposure: each visit of a location is one whole scan, ``points`` consecutive
+exposures of ``dwell_s`` at the evenly spaced energies from ``start_keV`` to ``stop_keV``
+(upwards). The beam stays on the location between points (``dwell_s`` counts every beam-on
+second of a point, monochromator moves included). Every exposure carries the index of its energy
+(``Exposures.energy_index``; 0 without a scan), and the cut at the protocol end applies to the
+points: the scan under way at the end keeps its points that started before it.
 """
 
 from __future__ import annotations
@@ -31,11 +39,24 @@ MAX_EXPOSURES = 2_000_000
 #: Most points a raster may hold.
 MAX_RASTER_POINTS = 100_000
 
-SCHEDULE_KEYS = ("locations", "raster", "exposure_s", "move_s", "loop", "pause_s", "start_s")
+SCHEDULE_KEYS = (
+    "locations",
+    "raster",
+    "exposure_s",
+    "energy_scan",
+    "move_s",
+    "loop",
+    "pause_s",
+    "start_s",
+)
 LOCATION_KEYS = ("name", "x_um", "y_um", "exposure_s")
 RASTER_KEYS = ("pattern", "nx", "ny", "step_um", "origin_um")
 RASTER_PATTERNS = ("snake", "grid", "line")
 LOOP_WORDS = ("until-end", "once")
+SCAN_KEYS = ("start_keV", "stop_keV", "points", "dwell_s")
+#: Points of one energy scan: 2 (below and above an edge) to 10,000 (a long EXAFS scan at a
+#: fine step; a quick-EXAFS sweep is also described by its points and dwell).
+SCAN_POINTS = validate.Range(2, 10_000, "points", integer=True)
 
 
 _MISSING = validate.MISSING
@@ -61,6 +82,76 @@ class Location:
     exposure_s: float
 
 
+@dataclass(frozen=True)
+class EnergyScan:
+    """A step scan in energy made at every visit of a location (module docstring).
+
+    Attributes
+    ----------
+    start_keV, stop_keV : float
+        First and last energy, keV (``start_keV < stop_keV``).
+    points : int
+        Energies in the scan, evenly spaced, both ends included.
+    dwell_s : float
+        Beam-on time at each energy, s.
+    """
+
+    start_keV: float
+    stop_keV: float
+    points: int
+    dwell_s: float
+
+    @property
+    def energies_keV(self) -> np.ndarray:
+        """(points,) the scan's energies, keV."""
+        return np.linspace(self.start_keV, self.stop_keV, self.points)
+
+    @property
+    def duration_s(self) -> float:
+        """Beam-on time of one whole scan, s."""
+        return self.points * self.dwell_s
+
+    @classmethod
+    def from_config(cls, cfg: object, field: str = "schedule.energy_scan") -> EnergyScan:
+        """Validate ``{start_keV, stop_keV, points, dwell_s}`` (InputError naming the field)."""
+        config = validate.mapping(cfg, field, SCAN_KEYS, required=SCAN_KEYS)
+        start = validate.ENERGY_KEV.check(config["start_keV"], f"{field}.start_keV")
+        stop = validate.ENERGY_KEV.check(config["stop_keV"], f"{field}.stop_keV")
+        if not stop > start:
+            raise InputError(
+                f"{field}.stop_keV",
+                stop,
+                f"an energy above start_keV = {start:g} keV (a scan runs upwards)",
+            )
+        points = int(SCAN_POINTS.check(config["points"], f"{field}.points"))
+        dwell_s = validate.EXPOSURE_S.check(config["dwell_s"], f"{field}.dwell_s")
+        if not validate.EXPOSURE_S.contains(points * dwell_s):
+            raise InputError(
+                f"{field}.dwell_s",
+                dwell_s,
+                f"one scan lasts points × dwell_s = {points * dwell_s:g} s, at most "
+                f"{validate.EXPOSURE_S.high:g} s are allowed (as for one exposure)",
+            )
+        return cls(start, stop, points, dwell_s)
+
+    def summary(self, reference_keV: float) -> str:
+        """One line for tables and reports, with the beam's reference energy (keV)."""
+        return (
+            f"energy scan at every visit: {self.start_keV:g} to {self.stop_keV:g} keV, "
+            f"{self.points} points × {self.dwell_s:g} s ({self.duration_s:g} s per scan), "
+            f"dose integrated point by point; beam energy {reference_keV:g} keV is the reference"
+        )
+
+    def to_config(self) -> dict[str, Any]:
+        """The plan-file mapping; ``EnergyScan.from_config(s.to_config()) == s``."""
+        return {
+            "start_keV": self.start_keV,
+            "stop_keV": self.stop_keV,
+            "points": self.points,
+            "dwell_s": self.dwell_s,
+        }
+
+
 @dataclass(frozen=True, eq=False)
 class Exposures:
     """The beam-on intervals of a schedule, time-ordered and non-overlapping.
@@ -78,6 +169,8 @@ class Exposures:
     dropped : int
         Planned exposures (finite ``loop`` only) that would have started at or after
         ``protocol_end_s`` and were left out.
+    energy_index : numpy.ndarray of int or None
+        Index into ``EnergyScan.energies_keV`` of each interval (None: all 0, one energy).
     """
 
     location_index: np.ndarray
@@ -86,20 +179,30 @@ class Exposures:
     protocol_end_s: float = math.inf
     truncated: int = 0
     dropped: int = 0
+    energy_index: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         index = np.asarray(self.location_index, dtype=np.intp)
         start_s = np.asarray(self.start_s, dtype=float)
         end_s = np.asarray(self.end_s, dtype=float)
-        if not (index.ndim == start_s.ndim == end_s.ndim == 1) or not (
-            index.size == start_s.size == end_s.size
+        energy = (
+            np.zeros(index.shape, dtype=np.intp)
+            if self.energy_index is None
+            else np.asarray(self.energy_index, dtype=np.intp)
+        )
+        if not (index.ndim == start_s.ndim == end_s.ndim == energy.ndim == 1) or not (
+            index.size == start_s.size == end_s.size == energy.size
         ):
             raise InputError(
                 "exposures",
-                f"arrays of shapes {index.shape}, {start_s.shape}, {end_s.shape}",
-                "location_index, start_s and end_s must be 1-D arrays of one length",
+                f"arrays of shapes {index.shape}, {start_s.shape}, {end_s.shape}, {energy.shape}",
+                "location_index, start_s, end_s and energy_index must be 1-D arrays of one length",
             )
-        if np.any(index < 0) or not np.all(np.isfinite(start_s) & np.isfinite(end_s)):
+        if (
+            np.any(index < 0)
+            or np.any(energy < 0)
+            or not np.all(np.isfinite(start_s) & np.isfinite(end_s))
+        ):
             raise InputError(
                 "exposures",
                 "negative index or non-finite time",
@@ -111,7 +214,13 @@ class Exposures:
                 "overlapping or reversed intervals",
                 "intervals must be time-ordered, with end_s >= start_s, and must not overlap",
             )
-        for name, array in (("location_index", index), ("start_s", start_s), ("end_s", end_s)):
+        arrays = (
+            ("location_index", index),
+            ("start_s", start_s),
+            ("end_s", end_s),
+            ("energy_index", energy),
+        )
+        for name, array in arrays:
             array.flags.writeable = False
             object.__setattr__(self, name, array)
 
@@ -120,6 +229,12 @@ class Exposures:
         """Beam-on time of each interval, s."""
         duration: np.ndarray = self.end_s - self.start_s
         return duration
+
+    @property
+    def visits(self) -> np.ndarray:
+        """(n,) True where an interval starts a visit: every exposure, or a scan's first point."""
+        first: np.ndarray = np.asarray(self.energy_index) == 0
+        return first
 
     def __len__(self) -> int:
         return int(self.start_s.size)
@@ -143,6 +258,9 @@ class Schedule:
         Start of the first exposure since the protocol started, s.
     raster : dict or None
         The normalised raster the locations came from (kept so the config round-trips).
+    energy_scan : EnergyScan or None
+        The scan made at every visit (then each location's ``exposure_s`` is the scan's
+        duration); None: one exposure at the beam energy.
     """
 
     locations: tuple[Location, ...]
@@ -151,6 +269,7 @@ class Schedule:
     pause_s: float = 0.0
     start_s: float = 0.0
     raster: dict[str, Any] | None = field(default=None, hash=False)
+    energy_scan: EnergyScan | None = None
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any], field: str = "schedule") -> Schedule:
@@ -177,20 +296,33 @@ class Schedule:
                 "give exactly one of 'locations' (explicit points) or 'raster'",
             )
         default_exposure_s = None
-        if "exposure_s" in cfg:
+        scan = None
+        if "energy_scan" in cfg:
+            scan = EnergyScan.from_config(cfg["energy_scan"], f"{field}.energy_scan")
+            if "exposure_s" in cfg:
+                raise InputError(
+                    f"{field}.exposure_s",
+                    cfg["exposure_s"],
+                    "not allowed with an energy_scan: each visit is one scan of points × dwell_s",
+                    "remove exposure_s, or remove energy_scan for one exposure at the beam energy",
+                )
+            default_exposure_s = scan.duration_s
+        elif "exposure_s" in cfg:
             default_exposure_s = validate.EXPOSURE_S.check(cfg["exposure_s"], f"{field}.exposure_s")
         if has_raster:
             if default_exposure_s is None:
                 raise InputError(
                     f"{field}.exposure_s",
                     _MISSING,
-                    "a raster needs an exposure time > 0 s per point",
+                    "a raster needs an exposure time > 0 s per point (or an energy_scan)",
                 )
             raster = _parse_raster(cfg["raster"], f"{field}.raster")
             locations = _raster_locations(raster, default_exposure_s)
         else:
             raster = None
-            locations = _parse_locations(cfg["locations"], f"{field}.locations", default_exposure_s)
+            locations = _parse_locations(
+                cfg["locations"], f"{field}.locations", default_exposure_s, scan is not None
+            )
         return cls(
             locations=locations,
             move_s=validate.WAIT_S.check(cfg.get("move_s", 0.0), f"{field}.move_s"),
@@ -198,21 +330,27 @@ class Schedule:
             pause_s=validate.WAIT_S.check(cfg.get("pause_s", 0.0), f"{field}.pause_s"),
             start_s=validate.WAIT_S.check(cfg.get("start_s", 0.0), f"{field}.start_s"),
             raster=raster,
+            energy_scan=scan,
         )
 
     def to_config(self) -> dict[str, Any]:
         """The plan-file mapping; ``Schedule.from_config(s.to_config()) == s``."""
         cfg: dict[str, Any] = {}
+        scan = self.energy_scan
         if self.raster is not None:
             cfg["raster"] = {
                 k: (list(v) if isinstance(v, list) else v) for k, v in self.raster.items()
             }
-            cfg["exposure_s"] = self.locations[0].exposure_s
+            if scan is None:
+                cfg["exposure_s"] = self.locations[0].exposure_s
         else:
             cfg["locations"] = [
-                {"name": p.name, "x_um": p.x_um, "y_um": p.y_um, "exposure_s": p.exposure_s}
+                {"name": p.name, "x_um": p.x_um, "y_um": p.y_um}
+                | ({} if scan else {"exposure_s": p.exposure_s})
                 for p in self.locations
             ]
+        if scan is not None:
+            cfg["energy_scan"] = scan.to_config()
         cfg.update(move_s=self.move_s, loop=self.loop, pause_s=self.pause_s, start_s=self.start_s)
         return cfg
 
@@ -262,20 +400,26 @@ class Schedule:
             )
         else:
             n_loops_f = 1.0 if self.loop == "once" else float(self.loop)
-        if n_loops_f * n_loc > MAX_EXPOSURES:
+        scan = self.energy_scan
+        points = 1 if scan is None else scan.points
+        if n_loops_f * n_loc * points > MAX_EXPOSURES:
             raise InputError(
                 "schedule.loop",
                 self.loop,
-                f"the schedule would make {n_loops_f * n_loc:.3g} exposures "
+                f"the schedule would make {n_loops_f * n_loc * points:.3g} exposures "
                 f"before end_s = {end_s:g} s, "
                 f"at most {MAX_EXPOSURES} are allowed",
-                "use fewer locations, a finite loop, or longer exposure_s, move_s or pause_s",
+                "use fewer locations, a finite loop, or longer exposure_s, move_s or pause_s"
+                + ("" if scan is None else ", or fewer scan points"),
             )
         n_loops = int(n_loops_f)
         offset_s = np.concatenate(([0.0], np.cumsum(exposure_s + self.move_s)[:-1]))
         start_s = (self.start_s + np.arange(n_loops)[:, None] * period_s + offset_s).ravel()
         stop_s = start_s + np.tile(exposure_s, n_loops)
         index = np.tile(np.arange(n_loc), n_loops)
+        energy = None
+        if scan is not None:  # each visit becomes its scan's points
+            start_s, stop_s, index, energy = _scan_points(scan, start_s, stop_s, index)
         # with move_s = pause_s = 0, round-off could overlap consecutive intervals by an ulp
         stop_s[:-1] = np.minimum(stop_s[:-1], start_s[1:])
         keep = start_s < end_s
@@ -287,7 +431,21 @@ class Schedule:
             protocol_end_s=end_s,
             truncated=truncated,
             dropped=0 if self.loop == "until-end" else int(keep.size - np.count_nonzero(keep)),
+            energy_index=None if energy is None else energy[keep],
         )
+
+
+def _scan_points(
+    scan: EnergyScan, start_s: np.ndarray, stop_s: np.ndarray, index: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Split every visit [start, stop) into the scan's points: point k lasts from
+    ``start + k dwell`` to ``start + (k + 1) dwell`` (the last one ends with the visit)."""
+    k = np.arange(scan.points)
+    first = start_s[:, None] + k * scan.dwell_s
+    last = start_s[:, None] + (k + 1) * scan.dwell_s
+    last[:, -1] = stop_s
+    energy = np.broadcast_to(k, first.shape).ravel()
+    return first.ravel(), last.ravel(), np.repeat(index, scan.points), energy
 
 
 def _parse_loop(value: object, field: str) -> str | int:
@@ -304,8 +462,9 @@ def _parse_loop(value: object, field: str) -> str | int:
 
 
 def _parse_locations(
-    items: object, field: str, default_exposure_s: float | None
+    items: object, field: str, default_exposure_s: float | None, scan: bool = False
 ) -> tuple[Location, ...]:
+    """The explicit points; with an energy ``scan`` the scan sets every exposure_s."""
     if not isinstance(items, (list, tuple)) or not items:
         raise InputError(field, items, "must be a non-empty list of {name, x_um, y_um, exposure_s}")
     locations: list[Location] = []
@@ -322,6 +481,13 @@ def _parse_locations(
                 f"it is already used by {first_use[name]}",
             )
         first_use[name] = where
+        if scan and "exposure_s" in item:
+            raise InputError(
+                f"{where}.exposure_s",
+                item["exposure_s"],
+                "not allowed with an energy_scan: each visit is one scan of points × dwell_s",
+                "remove exposure_s from the location",
+            )
         if "exposure_s" not in item and default_exposure_s is None:
             raise InputError(
                 f"{where}.exposure_s",

@@ -26,6 +26,8 @@ from beamdesign.schedule import (
     MAX_RASTER_POINTS,
     RASTER_KEYS,
     RASTER_PATTERNS,
+    SCAN_KEYS,
+    SCAN_POINTS,
     SCHEDULE_KEYS,
 )
 from beamdesign.signal import DETECTOR_KEYS, EDGES, TECHNIQUES
@@ -235,19 +237,35 @@ def _schedule() -> Schema:
         },
         ("pattern", "nx", "step_um"),
     )
+    energy_scan = _object(
+        SCAN_KEYS,
+        {
+            "start_keV": _number(validate.ENERGY_KEV, "first energy"),
+            "stop_keV": _number(validate.ENERGY_KEV, "last energy, above start_keV"),
+            "points": _number(SCAN_POINTS, "evenly spaced energies, both ends included"),
+            "dwell_s": _number(validate.EXPOSURE_S, "beam-on time at each energy"),
+        },
+        SCAN_KEYS,
+        "a step scan in energy made at every visit; replaces exposure_s",
+    )
     out = _object(
         SCHEDULE_KEYS,
         {
             "locations": {"type": "array", "items": location, "minItems": 1},
             "raster": raster,
             "exposure_s": _number(validate.EXPOSURE_S, "default beam-on time per point"),
+            "energy_scan": energy_scan,
             "move_s": _number(validate.WAIT_S),
             "pause_s": _number(validate.WAIT_S),
             "start_s": _number(validate.WAIT_S),
             "loop": {"oneOf": [{"enum": list(LOOP_WORDS)}, _number(validate.LOOPS)]},
         },
     )
-    out["oneOf"] = [{"required": ["locations"]}, {"required": ["raster", "exposure_s"]}]
+    out["oneOf"] = [
+        {"required": ["locations"]},
+        {"required": ["raster", "exposure_s"]},
+        {"required": ["raster", "energy_scan"]},
+    ]
     return out
 
 

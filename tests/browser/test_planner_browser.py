@@ -1,6 +1,6 @@
 """The planner in a real browser: headless Debian Chromium via Playwright, at 1366 × 768.
 
-JupyterLab runs a copy of 03_plan_my_beamtime.ipynb; Voila serves app.ipynb. Each test:
+JupyterLab runs a copy of 03_plan_my_beamtime.ipynb; Voila serves app.ipynb. The tests:
 
 - measures the change-to-display latency of >= 8 typed changes (from the Enter key to the moment
   the summary text *and* the figure's pixels have both changed, timed in the page) and prints
@@ -9,7 +9,8 @@ JupyterLab runs a copy of 03_plan_my_beamtime.ipynb; Voila serves app.ipynb. Eac
   and that nothing scrolls sideways;
 - reloads the page and checks that the figures drawn match the summary (same pixels as before the
   reload for the same state);
-- (JupyterLab) renders a report from the button.
+- (JupyterLab) renders a report from the button;
+- (Voila) solves the default design, applies a candidate, pins two scenarios and compares them.
 
 Screenshots go to ``$BEAMDESIGN_ARTIFACTS`` (default ``artifacts/``), never to tracked files.
 Skipped when Chromium or Playwright is missing, unless BEAMDESIGN_REQUIRE_BROWSER=1 (CI).
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -459,4 +461,88 @@ def test_planner_in_voila(voila, browser):
         _shot(page, "planner_voila_1920x1080.png")
     except BaseException:
         _shot(page, "planner_voila_failure.png")
+        raise
+
+
+def _candidate_energy(label: str) -> float:
+    """The energy (keV) in a candidate's label ("#1: 3 kGy, SNR 150 — energy 60.75 keV, ...")."""
+    match = re.search(r"energy ([0-9.]+) keV", label.replace("\xa0", " "))
+    assert match, label
+    return float(match.group(1))
+
+
+def test_solve_apply_and_compare_in_voila(voila, browser):
+    """Solve the default design, apply a candidate, pin two scenarios and compare them."""
+    base, _ = voila
+    start = time.monotonic()
+    page = browser.new_page(viewport=VIEWPORT)
+    page.set_default_timeout(120_000)
+    try:
+        page.goto(f"{base}/")
+        page.wait_for_selector(".bd-summary", timeout=120_000)
+        _wait_settled(page)
+        _scroll_planner_into_view(page)
+        _step(start, "app shown")
+
+        # solve: the front is drawn and the candidates listed
+        _open_tab(page, "Solve")
+        page.locator(".bd-solve_button").first.click()
+        page.wait_for_selector(".bd-solve-status .bd-solved", timeout=300_000)
+        _step(start, "solved: " + page.locator(".bd-solve-status").first.inner_text())
+        page.evaluate(JS_HELPERS)
+        page.wait_for_function("() => window.bdVisibleFigure().length > 0", timeout=60_000)
+        options = page.locator(".bd-solve-candidate select option").all_inner_texts()
+        assert options and options[0].startswith("#1:"), options
+        rows = page.locator(".bd-solve-table tr").count()
+        assert rows == min(len(options), 20) + 1  # header + one row per candidate shown
+        page.wait_for_timeout(800)
+        _shot(page, "planner_solve_1366x768.png")
+
+        # apply the second candidate (or the only one): the controls and the summary follow
+        chosen = options[1] if len(options) > 1 else options[0]
+        page.locator(".bd-solve-candidate select").first.select_option(label=chosen)
+        before = _summary(page)
+        page.locator(".bd-apply_button").first.click()
+        page.wait_for_selector(".bd-solve-status .bd-applied", timeout=60_000)
+        page.wait_for_function(
+            "(t) => document.querySelector('.bd-summary').innerText !== t", arg=before
+        )
+        energy = float(page.locator(".bd-energy_keV input").first.input_value())
+        assert energy == pytest.approx(_candidate_energy(chosen), rel=1e-3), (energy, chosen)
+        assert page.locator(".bd-undo_button").first.is_enabled()
+        _step(start, f"applied {chosen}")
+
+        # compare: pin the applied plan, change the energy, pin again
+        _open_tab(page, "Compare")
+        page.locator(".bd-pin_button").first.click()
+        page.wait_for_function(
+            "() => document.querySelector('.bd-compare-status').innerText.includes('Pinned: A')"
+        )
+        before = _summary(page)
+        field = page.locator(".bd-energy_keV input").first
+        field.fill("60")
+        field.press("Enter")
+        page.wait_for_function(
+            "(t) => document.querySelector('.bd-summary').innerText !== t", arg=before
+        )
+        page.locator(".bd-pin_button").first.click()
+        page.wait_for_selector(".bd-compare-table", timeout=60_000)
+        heads = page.locator(".bd-compare-table tr").first.locator("th").all_inner_texts()
+        assert heads[1:] == ["A", "B"], heads
+        table = page.locator(".bd-compare-table").first.inner_text()
+        assert "60 keV" in table and "worst dose" in table and "SNR per scan" in table, table
+        page.evaluate(JS_HELPERS)
+        page.wait_for_function("() => window.bdVisibleFigure().length > 0", timeout=60_000)
+        page.wait_for_timeout(800)
+        _shot(page, "planner_compare_1366x768.png")
+        _step(start, "compared")
+
+        page.set_viewport_size({"width": 1920, "height": 1080})
+        page.wait_for_timeout(800)
+        _shot(page, "planner_compare_1920x1080.png")
+        _open_tab(page, "Solve")
+        page.wait_for_timeout(800)
+        _shot(page, "planner_solve_1920x1080.png")
+    except BaseException:
+        _shot(page, "planner_solve_failure.png")
         raise
