@@ -18,7 +18,7 @@ from beamdesign.errors import InputError
 from beamdesign.experiment import run_plan
 from beamdesign.plan import builtin_plan_text, load_plan, plan_from_config, plan_text, save_plan
 from beamdesign.profile import load_profile
-from beamdesign.signal import Detector, plan_signal
+from beamdesign.signal import Detector, plan_signal, signal_block
 
 PCC = "jousseaume2023-exp2-pcc"
 SCHEMA = json.loads(
@@ -374,3 +374,25 @@ def test_run_names_the_beamline_and_its_flux(tmp_path, capsys):
     assert beam_line.endswith(
         "beam: 27 keV, 4e+11 ph/s, 300 x 400 µm tophat (beamline example-high-energy-xrd)"
     )
+
+
+def test_an_energy_scan_gives_each_xas_point_its_dwell(capsys, tmp_path):
+    config = yaml.safe_load(builtin_plan_text("example-xanes-ni-k"))
+    config["design"] = {
+        "technique": "xas-transmission",
+        "signal": {"element": "Ni"},
+        "limit": {"threshold": "jousseaume2023-safe"},
+        "minimum": {"snr_per_scan": 10},
+        "vary": {"beam.flux_ph_s": [1e8, 1e10], "schedule.energy_scan.dwell_s": [0.05, 0.2]},
+    }
+    plan = plan_from_config(config)
+    scan = plan.schedule.energy_scan
+    block = signal_block(plan)
+    details = block["details"]
+    # I0 counts per point: flux x dwell x the I0 chamber's share (Detector default 0.1)
+    assert details["incident_counts"] == pytest.approx(1e10 * scan.dwell_s * 0.1, rel=1e-12)
+    assert block["exposure_s"] == pytest.approx(scan.points * scan.dwell_s, rel=1e-12)
+    path = tmp_path / "xanes.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    assert main(["run", str(path)]) == 0
+    assert "signal: xas-transmission (Ni): SNR per scan" in capsys.readouterr().out

@@ -48,7 +48,7 @@ above-edge cross section is the smooth atomic one (no fine structure).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -776,6 +776,8 @@ def plan_signal(
 
     ``plan``: a ``beamdesign.plan.Plan``; its ``probe`` names the measured layer (a plan
     without one raises: the measured layer is not guessed). ``field``: see ``signal``.
+    For an XAS technique on a plan whose schedule makes an energy scan, a scan's points are
+    the scan's own (each point gets its ``dwell_s``), whatever ``detector.points`` says.
     """
     if plan.probe is None:
         raise InputError("probe", None, "a signal needs the plan's probe (the measured layer)")
@@ -783,6 +785,9 @@ def plan_signal(
     layer = plan.stack.layer(layer_name.strip(), "probe")
     probe = f"{layer.name}/{constituent.strip() or layer.main_constituent.name}"
     exposure_s = float(np.min(plan.schedule.exposure_s))
+    scan = plan.schedule.energy_scan
+    if scan is not None and technique != "xrd-transmission":
+        detector = replace(detector, points=scan.points)
     return signal(technique, plan.stack, plan.beam, probe, exposure_s, options, detector, field)
 
 
