@@ -396,3 +396,17 @@ def test_an_energy_scan_gives_each_xas_point_its_dwell(capsys, tmp_path):
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     assert main(["run", str(path)]) == 0
     assert "signal: xas-transmission (Ni): SNR per scan" in capsys.readouterr().out
+
+
+def test_design_command_on_an_unsatisfiable_own_section_says_what_would_help(tmp_path, capsys):
+    config = _design(minimum={"snr_per_scan": 1e5})
+    path = tmp_path / "plan.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    assert main(["design", str(path), "--workers", "1"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert err.startswith(
+        "beamdesign: error: design.minimum.snr_per_scan = 100000: not reachable: within the "
+        "limit jousseaume2023-safe the best SNR per scan of the 12 plans tried is "
+    )
+    assert "what would help: a larger spot" in err
