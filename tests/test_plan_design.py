@@ -331,7 +331,9 @@ def test_design_command_uses_the_plans_own_section(tmp_path, capsys):
     assert main(["design", PCC, "--workers", "1", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     section = _pcc()["design"]
-    assert out["limit"]["name"] == "jousseaume2023-safe" and out["evaluated"] == 12
+    assert (
+        out["limit"]["name"] == "jousseaume2023-safe" and out["evaluated"] == 64
+    )  # 4 energies x 4 fluxes x 4 exposures
     assert out["candidates"]
     for c in out["candidates"]:
         assert c["plan"]["design"] == section  # a candidate carries the design it was found with
@@ -407,6 +409,6 @@ def test_design_command_on_an_unsatisfiable_own_section_says_what_would_help(tmp
     assert len(err.strip().splitlines()) == 1
     assert err.startswith(
         "beamdesign: error: design.minimum.snr_per_scan = 100000: not reachable: within the "
-        "limit jousseaume2023-safe the best SNR per scan of the 12 plans tried is "
+        "limit jousseaume2023-safe the best SNR per scan of the 64 plans tried is "
     )
     assert "what would help: a larger spot" in err
