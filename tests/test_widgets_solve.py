@@ -228,3 +228,50 @@ def test_compare_without_snr_when_the_signal_model_does_not_fit():
     )
     assert "SNR per scan" not in planner.compare_panel.table.value
     assert "worst dose" in planner.compare_panel.table.value
+
+
+def test_panel_messages_use_the_words_of_its_controls():
+    planner = Planner(PCC)
+    panel = planner.solve_panel
+    energy = panel.vary["beam.energy_keV"]
+    energy[1].value, energy[2].value = 60.0, 20.0
+    assert panel.solve() is None
+    assert "The energy range must go from low to high; got 60 to 20 keV." in panel.status.value
+    for check, _, _ in panel.vary.values():
+        check.value = False
+    assert panel.solve() is None and "Tick at least one range to vary" in panel.status.value
+    assert "→ 1 plans" in panel.ranges.value or "nothing varied" in panel.ranges.value
+    planner.controls["probe"].value = "(highest dose rate)"
+    panel.vary["beam.flux_ph_s"][0].value = True
+    assert panel.solve() is None and "Choose the probed layer in the Cell tab" in panel.status.value
+
+
+def test_the_button_solves_in_the_background_and_stop_ends_it():
+    planner = Planner(PCC)
+    panel = planner.solve_panel
+    panel.solve_button.click()  # a spawned process: the kernel answers meanwhile
+    assert panel.job is not None and panel.solve_button.disabled and not panel.stop_button.disabled
+    assert panel.solve() is None  # one solve at a time
+    assert panel.job.wait(300), "the background solve did not finish"
+    assert "bd-solved" in panel.status.value and panel.result is not None
+    same = design_plan(planner.config(), panel.design(), workers=1, progress=False)
+    assert [c.dose_Gy for c in panel.result.candidates] == [c.dose_Gy for c in same.candidates]
+    assert not panel.solve_button.disabled and panel.stop_button.disabled
+    panel.points.value = 8  # 64 plans: seconds of work, stopped at once
+    panel.solve_button.click()
+    process = panel.job._process
+    panel.stop_button.click()
+    assert panel.job.wait(60) and not process.is_alive()
+    assert "Stopped" in panel.status.value and not panel.solve_button.disabled
+    assert panel.result is not None and not panel.apply_button.disabled  # the last front stays
+
+
+def test_the_panels_plots_are_made_when_their_tab_is_first_shown():
+    planner = Planner()
+    solve, compare = planner.solve_panel, planner.compare_panel
+    assert solve.figure is None and compare.figure is None  # the planner starts without them
+    titles = [planner.figure_tabs.get_title(i) for i in range(len(planner.figure_tabs.children))]
+    planner.figure_tabs.selected_index = titles.index("Solve")
+    assert solve.figure is not None and solve.model in solve.plot_box.children
+    planner.figure_tabs.selected_index = titles.index("Compare")
+    assert compare.figure is not None and compare.model in compare.plot_row.children

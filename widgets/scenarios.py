@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import ipywidgets as w
+from bokeh.models import ColumnDataSource
+from bokeh.plotting import figure
 
 from beamdesign.compare import MAX_PLANS, MIN_PLANS, compare
 from beamdesign.errors import InputError
@@ -118,7 +120,8 @@ def comparison_table(pinned: list[Pinned], quality: Quality | None) -> tuple[str
         for name, values, tip_text in rows
     )
     table = (
-        "<table class='bd-compare-table' border='1' style='border-collapse:collapse'>"
+        "<table class='bd-compare-table' border='1' "
+        "style='border-collapse:collapse;line-height:1.3'>"
         f"{head}</tr>{body}</table>"
     )
     return table, note
@@ -161,13 +164,19 @@ class ComparePanel:
             f"<i>Pin the current plan, change it (energy, spot, raster…), pin again: "
             f"{MIN_PLANS} to {MAX_PLANS} scenarios side by side.</i>",
         )
-        self.table = html_panel("bd-compare-table-panel")
-        self.figure = overlay_figure([])
-        self._sources = figure_sources(self.figure)
-        self.model = LiveBokehModel(self.figure)
+        # beside the plot on a wide screen, above it on a narrow one
+        self.table = html_panel("bd-compare-table-panel", flex="1 1 420px", min_width="420px")
+        # the plot is made when first shown (ensure_plot): the planner starts without its cost
+        self.figure: figure | None = None
+        self.model: LiveBokehModel | None = None
+        self._sources: dict[str, ColumnDataSource] = {}
         self.pin_button.on_click(lambda _: self.pin())
         self.unpin_button.on_click(lambda _: self.unpin())
         self.clear_button.on_click(lambda _: self.clear())
+        self.plot_row = w.HBox(
+            [self.table],
+            layout=w.Layout(flex_flow="row wrap", align_items="flex-start", grid_gap="8px"),
+        )
         self.widget = w.VBox(
             [
                 w.HBox(
@@ -175,13 +184,21 @@ class ComparePanel:
                     layout=w.Layout(flex_flow="row wrap", align_items="center"),
                 ),
                 self.status,
-                self.table,
-                self.model,
+                self.plot_row,
             ],
             layout=w.Layout(overflow="auto"),
         )
         self.widget.add_class("bd-compare")
         self._refresh_buttons()
+
+    def ensure_plot(self) -> figure:
+        """The overlay plot, made the first time it is needed (when the tab is opened)."""
+        if self.figure is None:
+            self.figure = overlay_figure([(p.label, p.result) for p in self.pinned])
+            self._sources = figure_sources(self.figure)
+            self.model = LiveBokehModel(self.figure)
+            self.plot_row.children = [self.table, self.model]
+        return self.figure
 
     def pin(self, label: str | None = None) -> bool:
         """Pin the current plan (False when the plan is invalid or four are pinned)."""
@@ -217,7 +234,7 @@ class ComparePanel:
         """Re-run the comparison of the pinned plans (after a pin, or a new signal model)."""
         pinned = self.pinned
         update_figure(
-            self.figure, overlay_data([(p.label, p.result) for p in pinned]), self._sources
+            self.ensure_plot(), overlay_data([(p.label, p.result) for p in pinned]), self._sources
         )
         self._refresh_buttons()
         names = ", ".join(html.escape(p.label) for p in pinned)

@@ -6,7 +6,8 @@ The design comes from the plan's own ``design`` section when it has one, else fr
 :func:`default_design`: the technique chosen here, the plan's lowest threshold on the probe as
 the limit, an SNR floor of ``DEFAULT_MIN_SNR``, and energy, flux and exposure varied around the
 current values. The solve runs only when its button is pressed (it runs the model once per
-grid point), never on a change of the plan.
+grid point), never on a change of the plan; the button runs it in a spawned process
+(``solver``), so the planner keeps answering and Stop ends it.
 """
 
 from __future__ import annotations
@@ -17,18 +18,21 @@ from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as w
+from bokeh.models import ColumnDataSource
+from bokeh.plotting import figure
 
-from beamdesign.design import DesignResult, design_plan
+from beamdesign.design import DesignResult
 from beamdesign.errors import InputError
 from beamdesign.plan import Plan
 from beamdesign.signal import TECHNIQUES, reflections
-from beamdesign.sweep import Quality, evaluate
+from beamdesign.sweep import Quality
 from beamdesign.units import si
 
 from .design_figures import VARIED, front_data, front_figure, values_text
 from .figures import figure_sources, update_figure
 from .layout import LiveBokehModel, button, html_panel, tip
 from .messages import format_number, human_message
+from .solver import BackgroundDesign, Outcome, outcome_of
 
 #: SNR per scan asked for when the plan's design says nothing (1 % counting noise)
 DEFAULT_MIN_SNR = 100.0
@@ -46,6 +50,8 @@ SIGNAL_HINTS = {
     "xas-transmission": "element and edge, e.g. Ni K",
     "xas-fluorescence": "element, e.g. Ni",
 }
+#: what a varied range must be (the panel's own check, before the design runs)
+RANGE_ORDER = "from < to"
 #: width of the settings column beside the plot (px): both fit the planner at 1366 px
 COLUMN_PX = 330
 FIGURE_WIDTH_PX = 480
@@ -93,6 +99,25 @@ def signal_options(technique: str, text: str) -> dict[str, Any]:
 def signal_text(options: dict[str, Any]) -> str:
     """The signal box's text for a design's ``signal`` mapping."""
     return " ".join(str(options[k]) for k in ("reflection", "element", "edge") if k in options)
+
+
+def panel_message(error: InputError) -> str:
+    """The sentence the Solve panel shows for an error of its design, in the words of its
+    controls."""
+    if error.field == "probe":
+        return "Choose the probed layer in the Cell tab: a signal is measured on one layer."
+    if error.field == "design.vary":
+        return "Tick at least one range to vary (energy, flux or exposure)."
+    key = error.field.removeprefix("design.vary.")
+    if error.allowed == RANGE_ORDER and key in VARIED and isinstance(error.value, list):
+        name, unit = VARIED[key]
+        low, high = error.value
+        return (
+            f"The {name} range must go from low to high; got {format_number(low)} to "
+            f"{format_number(high, unit)}."
+        )
+    floor = error.field == "design.minimum.snr_per_scan"
+    return human_message(error, label="SNR floor" if floor else None)
 
 
 def default_design(plan: Plan, technique: str = "xrd-transmission") -> dict[str, Any]:
@@ -156,7 +181,7 @@ def candidates_table(result: DesignResult) -> str:
     more = len(result.candidates) - len(rows)
     note = f"<p><small>{more} more candidates not shown.</small></p>" if more > 0 else ""
     return (
-        "<table class='bd-solve-table' border='1' style='border-collapse:collapse'>"
+        "<table class='bd-solve-table' border='1' style='border-collapse:collapse;line-height:1.3'>"
         f"{head}{''.join(rows)}</table>{note}"
     )
 
@@ -241,9 +266,12 @@ class SolvePanel:
             "Load the chosen candidate into the planner (undoable)",
         )
         self.apply_button.disabled = True
-        self.candidate = w.Dropdown(
-            options=[], description="candidate", layout=w.Layout(width="460px"), style=style
+        self.stop_button = button(
+            "solve_stop", "Stop", "stop", "End the solve now (the planner stays as it is)"
         )
+        self.stop_button.disabled = True
+        self.job: BackgroundDesign | None = None
+        self.candidate = w.Dropdown(options=[], layout=w.Layout(width=f"{FIGURE_WIDTH_PX - 100}px"))
         self.candidate.add_class("bd-solve-candidate")
         tip(self.candidate, "The candidate Apply loads (highlighted in the plot)")
         self.status = html_panel(
@@ -252,10 +280,12 @@ class SolvePanel:
             "and the SNR floor (a few seconds).</i>",
         )
         self.table = html_panel("bd-solve-table-panel")
-        self.figure = front_figure(width=FIGURE_WIDTH_PX)
-        self._sources = figure_sources(self.figure)
-        self.model = LiveBokehModel(self.figure)
-        self.solve_button.on_click(lambda _: self.solve())
+        # the plot is made when first shown (ensure_plot): the planner starts without its cost
+        self.figure: figure | None = None
+        self.model: LiveBokehModel | None = None
+        self._sources: dict[str, ColumnDataSource] = {}
+        self.solve_button.on_click(lambda _: self.solve(background=True))
+        self.stop_button.on_click(lambda _: self.stop())
         self.reset_button.on_click(lambda _: self.reset())
         self.apply_button.on_click(lambda _: self.apply())
         self.candidate.observe(self._on_candidate, names="value")
@@ -270,20 +300,26 @@ class SolvePanel:
                 w.HTML("<small>Vary (from – to):</small>"),
                 *rows,
                 self.ranges,
-                w.HBox([self.solve_button, self.reset_button]),
+                w.HBox([self.solve_button, self.stop_button, self.reset_button]),
                 self.status,
             ],
             layout=w.Layout(width=f"{COLUMN_PX + 10}px", min_width=f"{COLUMN_PX + 10}px"),
         )
+        self.plot_box = w.VBox([w.HBox([self.candidate, self.apply_button])])
         self.widget = w.VBox(
-            [
-                w.HBox([settings, self.model], layout=w.Layout(grid_gap="6px")),
-                w.HBox([self.candidate, self.apply_button], layout=w.Layout(flex_flow="row wrap")),
-                self.table,
-            ],
+            [w.HBox([settings, self.plot_box], layout=w.Layout(grid_gap="6px")), self.table],
             layout=w.Layout(overflow="auto"),
         )
         self.widget.add_class("bd-solve")
+
+    def ensure_plot(self) -> figure:
+        """The Pareto plot, made the first time it is needed (when the tab is opened)."""
+        if self.figure is None:
+            self.figure = front_figure(width=FIGURE_WIDTH_PX)
+            self._sources = figure_sources(self.figure)
+            self.model = LiveBokehModel(self.figure)
+            self.plot_box.children = [self.model, *self.plot_box.children]
+        return self.figure
 
     # ------------------------------------------------------------------ the design section
     def set_plan(self, plan: Plan, design: dict[str, Any] | None = None) -> None:
@@ -350,6 +386,8 @@ class SolvePanel:
         vary = section.get("vary", {})
         for key, (check, low, high) in self.vary.items():
             vary.pop(key, None)
+            if check.value and not low.value < high.value:
+                raise InputError(f"design.vary.{key}", [low.value, high.value], RANGE_ORDER)
             if check.value:
                 vary[key] = [low.value, high.value]
         section["vary"] = vary
@@ -364,8 +402,15 @@ class SolvePanel:
         return Quality(self.technique.value, tuple(sorted(options.items())))
 
     # ------------------------------------------------------------------ solve, choose, apply
-    def solve(self) -> DesignResult | None:
-        """Run the design on the current plan; show the front, the table and the candidates."""
+    def solve(self, background: bool = False) -> DesignResult | None:
+        """Run the design on the current plan; show the front, the table and the candidates.
+
+        ``background``: in a spawned process (what the Solve button does): returns None at
+        once, the panel is filled when it ends, and Stop ends it. Otherwise returns the result
+        (None when the design could not run; the panel says why).
+        """
+        if self.job is not None and self.job.running:
+            return None
         current = self._current()
         if current is None:
             self._error("Fix the inputs marked ⚠ first: the plan is not valid.")
@@ -374,27 +419,53 @@ class SolvePanel:
         try:
             section = self.design()
         except InputError as error:
-            self._error(human_message(error))
+            self._error(panel_message(error))
             return None
         n = 1
         for values in section["vary"].values():
             n *= section["points"] if isinstance(values, list) and len(values) == 2 else 1
-        self.status.value = f"<span class='bd-solving'>⏳ solving: running about {n} plans…</span>"
-        self.solve_button.disabled = True
-        try:
-            result = design_plan(config, section, workers=1, progress=False)
-            here = evaluate(config, result.design.quality)
-        except InputError as error:
-            label = "SNR floor" if error.field == "design.minimum.snr_per_scan" else None
-            self._error(human_message(error, label=label))
+        stop = " — <b>Stop</b> ends it" if background else ""
+        self._show_status(
+            f"<span class='bd-solving'>⏳ solving: running about {n} plans…{stop}</span>"
+        )
+        self._busy(True)
+        if background:
+            self.job = BackgroundDesign(config, section, lambda out: self._done(out, plan))
             return None
-        except Exception as error:  # never a traceback in the widget
-            self._error(f"The design could not run: {error}")
+        return self._finish(outcome_of(config, section), plan)
+
+    def stop(self) -> None:
+        """End a background solve (the panel then says it stopped)."""
+        if self.job is not None:
+            self.job.stop()
+
+    def _busy(self, running: bool) -> None:
+        self.solve_button.disabled = self.reset_button.disabled = running
+        self.candidate.disabled = running
+        self.stop_button.disabled = not running
+        self.apply_button.disabled = running or self.result is None
+
+    def _done(self, outcome: Outcome, plan: Plan) -> None:
+        self._finish(outcome, plan)
+
+    def _finish(self, outcome: Outcome, plan: Plan) -> DesignResult | None:
+        """Show what a solve gave (called from the watcher thread for a background solve)."""
+        kind, value = outcome
+        if kind != "ok":
+            self._busy(False)
+            if kind == "input":
+                self._error(panel_message(InputError(*value)))
+            elif kind == "stopped":
+                self._show_status(
+                    "<i class='bd-solve-stopped'>Stopped: nothing changed in the planner.</i>"
+                )
+            else:
+                self._error(f"The design could not run: {value}")
             return None
-        finally:
-            self.solve_button.disabled = False
+        result: DesignResult = value[0]
+        here: dict[str, Any] = value[1]
         self.result, self._solved_for = result, plan
-        update_figure(self.figure, front_data(result, here), self._sources)
+        update_figure(self.ensure_plot(), front_data(result, here), self._sources)
         self.table.value = candidates_table(result)
         self.candidate.options = [
             (
@@ -406,15 +477,18 @@ class SolvePanel:
         ]
         self.candidate.value = 0
         self._select(0)
-        self.apply_button.disabled = False
+        self._busy(False)
         d = result.design
-        self.status.value = (
+        self._show_status(
             f"<span class='bd-solved'>{len(result.candidates)} candidates on the front "
             f"({result.feasible} of {result.evaluated} plans keep {html.escape(d.limit_name)} and "
             f"an SNR per scan ≥ {format_number(d.min_snr_per_scan)}); the current plan: "
             f"{si(here['dose_Gy'], 'Gy')}, SNR {here['snr_per_scan']:.3g} (★). Red: the "
             "candidate <b>Apply</b> loads.</span>"
         )
+        now = self._current()
+        if now is None or now[1] is not plan:  # edited while it ran in the background
+            self.plan_changed(now[1] if now is not None else plan)
         return result
 
     def _on_candidate(self, change: dict[str, Any]) -> None:
@@ -445,7 +519,7 @@ class SolvePanel:
             return False
         current = self._current()
         self._solved_for = current[1] if current is not None else None
-        self.status.value = (
+        self._show_status(
             f"<span class='bd-applied'>Applied {html.escape(what)} — <b>Undo</b> (top left) "
             "restores the previous plan.</span>"
         )
@@ -454,11 +528,15 @@ class SolvePanel:
     def plan_changed(self, plan: Plan) -> None:
         """Note that the front was solved for another plan (Apply still loads a whole plan)."""
         if self._solved_for is not None and plan is not self._solved_for:
-            self.status.value = (
+            self._show_status(
                 "<i class='bd-solve-old'>The plan changed since this front was solved: press "
                 "<b>Solve</b> again for candidates around the current plan.</i>"
             )
             self._solved_for = None
 
     def _error(self, text: str) -> None:
-        self.status.value = f"<span style='color:#b00020'>⚠ {html.escape(text)}</span>"
+        self._show_status(f"<span style='color:#b00020'>⚠ {html.escape(text)}</span>")
+
+    def _show_status(self, text: str) -> None:
+        """Show ``text`` (HTML) in the status panel, lines set close (it sits in a column)."""
+        self.status.value = f"<div style='line-height:1.35'>{text}</div>"

@@ -5,8 +5,9 @@ observer (:meth:`Planner._on_change`) builds a plan config from the controls (th
 ``config_from_values``), validates it with ``plan_from_config``, runs it with ``run_plan`` and
 replaces the data of the figure on screen (the others when their tab is opened). An
 ``InputError`` is shown in plain words next to the control its ``field`` names, and the figures
-and the summary are marked stale together. Loads, presets and built-in plans are undoable; Save
-never overwrites unless asked.
+and the summary are marked stale together. Loads, presets, built-in plans and applied Solve
+candidates are undoable; Save never overwrites unless asked. The Solve and Compare tabs read the
+current plan through :meth:`Planner._current_plan` and :meth:`Planner._current_result`.
 """
 
 from __future__ import annotations
@@ -87,6 +88,7 @@ class Planner:
     stale : True while the figures show a result older than the controls
     verdict_html, summary_html, advice_html : read-only HTML panels
     figures : dict of name -> bokeh figure; ``widget`` : the box to display
+    solve_panel, compare_panel : the Solve and Compare tabs (``solve``, ``scenarios``)
     """
 
     # the toolbar buttons (``layout.BUTTONS``)
@@ -460,6 +462,10 @@ class Planner:
         return FIGURE_TABS[index][0] if index is not None and index < len(FIGURE_TABS) else None
 
     def _on_tab(self, change: dict[str, Any]) -> None:
+        shown = self.figure_tabs.children[change["new"]] if change["new"] is not None else None
+        for panel in (self.solve_panel, self.compare_panel):
+            if shown is panel.widget:  # its plot is made when first shown
+                panel.ensure_plot()
         key = self._visible_figure()
         if key in self._dirty and self.result is not None and not self.stale:
             self.busy.value = BUSY_HTML
@@ -524,7 +530,8 @@ class Planner:
         """The current plan's config and Plan (None while the inputs are invalid)."""
         if self.plan is None or self.stale:
             return None
-        return self.config(), self.plan
+        config = {k: v for k, v in self.config().items() if k != "design"}  # design_plan's rule
+        return config, self.plan
 
     def _current_result(self) -> tuple[dict[str, Any], ExperimentResult] | None:
         """The current plan's config and result (None while the inputs are invalid)."""

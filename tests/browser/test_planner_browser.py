@@ -487,6 +487,8 @@ def test_solve_apply_and_compare_in_voila(voila, browser):
         # solve: the front is drawn and the candidates listed
         _open_tab(page, "Solve")
         page.locator(".bd-solve_button").first.click()
+        # it runs in the background: a busy line and a Stop button while it runs
+        page.wait_for_selector(".bd-solve-status .bd-solving, .bd-solve-status .bd-solved")
         page.wait_for_selector(".bd-solve-status .bd-solved", timeout=300_000)
         _step(start, "solved: " + page.locator(".bd-solve-status").first.inner_text())
         page.evaluate(JS_HELPERS)
