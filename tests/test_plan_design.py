@@ -397,7 +397,7 @@ def test_an_energy_scan_gives_each_xas_point_its_dwell(capsys, tmp_path):
     path = tmp_path / "xanes.yaml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     assert main(["run", str(path)]) == 0
-    assert "signal: xas-transmission (Ni): SNR per scan" in capsys.readouterr().out
+    assert "signal: xas-transmission (Ni K): SNR per scan" in capsys.readouterr().out
 
 
 def test_design_command_on_an_unsatisfiable_own_section_says_what_would_help(tmp_path, capsys):

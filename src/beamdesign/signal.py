@@ -846,7 +846,9 @@ def signal_block(plan: Plan) -> dict[str, Any] | None:
 def signal_sentence(block: dict[str, Any]) -> str:
     """One line for tables and reports: technique, SNR per scan, counts, the floor's verdict."""
     details = block["details"]
-    what = details.get("reflection") or details.get("element", "")
+    what = details.get("reflection") or " ".join(
+        str(details[key]) for key in ("element", "edge") if key in details
+    )
     per = "scan" if block["technique"] == "xrd-transmission" else "energy point"
     return (
         f"{block['technique']} ({what}): SNR per scan {block['snr_per_scan']:.3g} at the "
