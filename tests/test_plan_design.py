@@ -412,3 +412,19 @@ def test_design_command_on_an_unsatisfiable_own_section_says_what_would_help(tmp
         "limit jousseaume2023-safe the best SNR per scan of the 64 plans tried is "
     )
     assert "what would help: a larger spot" in err
+
+
+def test_an_energy_scan_must_lie_inside_the_beamlines_flux_table():
+    config = yaml.safe_load(builtin_plan_text("example-xanes-ni-k"))
+    del config["beam"]["flux_ph_s"]
+    config["beamline"] = "example-xas"  # flux from 5 to 35 keV
+    config["beam"]["spot_um"] = [300, 300]
+    plan = plan_from_config(config)
+    assert plan.beam.flux_ph_s == pytest.approx(load_profile("example-xas").flux_ph_s(8.35))
+    config["schedule"]["energy_scan"].update(start_keV=4.9)
+    with pytest.raises(
+        InputError,
+        match=r"^schedule.energy_scan.start_keV = 4.9: beamline 'example-xas' has flux from 5 "
+        r"to 35 keV \(its flux_table\)\.$",
+    ):
+        plan_from_config(config)
