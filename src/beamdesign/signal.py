@@ -686,9 +686,15 @@ def signal(
     try:
         return _dispatch(technique, stack, beam, probe, exposure_s, options, detector, field)
     except InputError as error:
-        if error.field not in OPTION_FIELDS:
-            raise
-        raise InputError(f"{field}.{error.field}", error.value, error.allowed, error.hint) from None
+        raise _under(field, error) from None
+
+
+def _under(field: str, error: InputError) -> InputError:
+    """``error`` with an option's field (``element``, ``edge``, ``reflection``) named under
+    ``field``; any other error unchanged."""
+    if error.field not in OPTION_FIELDS:
+        return error
+    return InputError(f"{field}.{error.field}", error.value, error.allowed, error.hint)
 
 
 #: The options each technique takes.
@@ -739,9 +745,7 @@ def check_options(technique: str, options: dict[str, Any] | None, field: str = "
     try:
         _check_options(technique, dict(options or {}), field)
     except InputError as error:
-        if error.field not in OPTION_FIELDS:
-            raise
-        raise InputError(f"{field}.{error.field}", error.value, error.allowed, error.hint) from None
+        raise _under(field, error) from None
 
 
 def _dispatch(
