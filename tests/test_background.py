@@ -1,64 +1,44 @@
-"""The planner's background jobs: a result comes back, an error is one sentence, a cancelled
-job is killed at once and never reports."""
+"""The planner's background jobs: an outcome comes back, an error or a dead process is one
+sentence, Stop kills the job at once and says so."""
 
 from __future__ import annotations
 
-import threading
+import os
 import time
 from typing import Any
 
-from beamdesign.widgets.background import Background
+from beamdesign.widgets.background import BackgroundJob
 
 
-def _wait_for(done: threading.Event, seconds: float = 60.0) -> None:
-    assert done.wait(seconds), "the background job did not report"
+def _run(job: Any, args: tuple[Any, ...], timeout_s: float = 60.0) -> list[Any]:
+    out: list[Any] = []
+    background = BackgroundJob(job, args, out.append)
+    assert background.wait(timeout_s), "the background job did not report"
+    return out
 
 
-def _collect() -> tuple[list[tuple[str, Any]], threading.Event, Any]:
-    out: list[tuple[str, Any]] = []
-    done = threading.Event()
-
-    def on_done(status: str, value: Any) -> None:
-        out.append((status, value))
-        done.set()
-
-    return out, done, on_done
+def test_a_job_returns_its_outcome():
+    assert _run(tuple, (["ok", 6],)) == [("ok", 6)]
 
 
-def test_a_job_returns_its_result():
-    out, done, on_done = _collect()
-    Background().start(sum, ([1, 2, 3],), on_done)
-    _wait_for(done)
-    assert out == [("ok", 6)]
+def test_an_exception_comes_back_as_one_sentence():
+    [(status, text)] = _run(int, ("not a number",))
+    assert status == "error" and text.startswith("ValueError:") and "not a number" in text
 
 
-def test_an_error_comes_back_as_its_sentence():
-    out, done, on_done = _collect()
-    Background().start(int, ("not a number",), on_done)
-    _wait_for(done)
-    assert out[0][0] == "error" and "not a number" in out[0][1]
+def test_a_process_that_dies_is_reported_with_its_exit_code():
+    [(status, text)] = _run(os._exit, (3,))
+    assert status == "error" and "exit code 3" in text
 
 
-def test_cancel_kills_the_job_and_it_never_reports():
-    out, done, on_done = _collect()
-    jobs = Background()
-    jobs.start(time.sleep, (30.0,), on_done)
+def test_stop_kills_the_job_at_once():
+    out: list[Any] = []
+    job = BackgroundJob(time.sleep, (60.0,), out.append)
     deadline = time.monotonic() + 30
-    while not jobs.running and time.monotonic() < deadline:
+    while job._process.pid is None and time.monotonic() < deadline:
         time.sleep(0.01)
     start = time.monotonic()
-    assert jobs.cancel()
-    assert not jobs.running
-    assert time.monotonic() - start < 5.0
-    assert not done.wait(1.0) and out == []
-    assert not jobs.cancel()  # nothing left to cancel
-
-
-def test_a_new_job_replaces_the_one_under_way():
-    out, done, on_done = _collect()
-    jobs = Background()
-    jobs.start(time.sleep, (30.0,), on_done)
-    jobs.start(max, ([4, 9, 2],), on_done)
-    _wait_for(done)
-    time.sleep(0.5)
-    assert out == [("ok", 9)]
+    job.stop()
+    assert job.wait(10) and time.monotonic() - start < 5.0
+    assert out == [("stopped", None)] and not job.running
+    assert not job._process.is_alive()

@@ -9,6 +9,7 @@ import pytest
 from beamdesign.dosemap import beam_on_time
 from beamdesign.experiment import metric_rates, metric_spectrum, plan_spectrum, run_plan
 from beamdesign.plan import builtin_plan_names, load_plan
+from beamdesign.thresholds import verdict
 
 HOUR = 3600.0
 
@@ -114,7 +115,8 @@ def test_every_builtin_plan_runs_and_is_self_consistent(name):
     for q, loc in enumerate(result.locations):
         assert result.probe_dose_Gy[q, -1] == pytest.approx(loc.dose_Gy[result.probe], rel=1e-9)
         assert loc.averaged_dose_rate_Gy_per_s <= loc.local_dose_rate_Gy_per_s * (1 + 1e-9)
-        assert loc.verdict
+        crossed = [c.threshold for c in loc.crossings if c.time_s is not None]
+        assert loc.verdict == verdict(crossed) and loc.verdict
     data = result.to_dict()
     assert set(data["locations"][0]) >= {
         "name",

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 
 import pytest
 import yaml
 
-from beamdesign import sweep as sweep_module
 from beamdesign.cli import main
 from beamdesign.errors import InputError
 from beamdesign.experiment import run_plan
@@ -15,6 +15,8 @@ from beamdesign.plan import builtin_plan_text, plan_from_config
 from beamdesign.sweep import get_dotted, grid, load_plan_config, parse_vary, set_dotted, sweep
 
 PCC = "jousseaume2023-exp2-pcc"
+# the module: ``beamdesign.sweep`` as an attribute is the function the package exports
+sweep_module = importlib.import_module("beamdesign.sweep")
 
 
 def _pcc() -> dict:

@@ -3,6 +3,7 @@ what the panels show."""
 
 from __future__ import annotations
 
+import html
 import json
 
 import numpy as np
@@ -78,6 +79,25 @@ def test_initial_state(planner):
     assert planner.compute_advice() and planner.advice_html.value.startswith("<ul>")
     planner.controls["exposure_s"].value = 5
     assert "changed" in planner.advice_html.value  # old advice is never shown as current
+
+
+def test_advice_button_runs_in_the_background_and_a_plan_change_cancels_it(planner):
+    sync = planner.compute_advice()
+    planner._advice_clicked()  # the button: a child process; the planner keeps answering
+    assert planner.advice_button.description == "Stop advice"
+    assert planner._advice_job is not None and planner._advice_job.wait(120)
+    assert planner.advice_button.description == "Compute advice"
+    assert planner.advice_html.value == (
+        "<ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in sync) + "</ul>"
+    )
+    planner._advice_clicked()
+    job = planner._advice_job
+    planner.controls["exposure_s"].value = 4  # the plan changes: the job is stopped
+    assert job is not None and job.wait(30)
+    assert "changed" in planner.advice_html.value
+    planner._advice_clicked()
+    planner._advice_clicked()  # Stop
+    assert planner._advice_job.wait(30) and "stopped" in planner.advice_html.value
 
 
 def test_energy_change_reruns(planner):
@@ -228,7 +248,7 @@ def test_figures_build_and_update(default_result):
         figures.stack_figure(default_result),
         figures.energy_figure(default_result.plan),
     ]
-    assert all(f is not None for f in figs)
+    assert all(f.renderers for f in figs)  # each figure draws something
     data = figures.dose_map_data(default_result)
     data["map_image"]["peak"] = [123.0]
     assert figures.update_figure(figs[1], data) == 1  # only the image source changed

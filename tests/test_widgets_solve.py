@@ -7,7 +7,7 @@ import pytest
 
 from beamdesign.design import design_plan
 from beamdesign.errors import InputError
-from beamdesign.plan import load_plan
+from beamdesign.plan import load_plan, plan_from_config
 from beamdesign.sweep import Quality, evaluate
 from beamdesign.widgets.design_figures import front_data, overlay_data
 from beamdesign.widgets.planner import Planner
@@ -23,7 +23,9 @@ from beamdesign.widgets.solve import (
     signal_options,
 )
 
-PCC = "jousseaume2023-exp2-pcc"
+PCC_NAME = "jousseaume2023-exp2-pcc"
+#: the PCc plan without its own design section: the panel's default design around it
+PCC = plan_from_config({k: v for k, v in load_plan(PCC_NAME).to_config().items() if k != "design"})
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +53,7 @@ def test_default_design_around_the_default_plan():
 
 
 def test_default_design_keeps_different_exposures_and_has_no_reflection_for_xas():
-    design = default_design(load_plan(PCC), "xas-transmission")
+    design = default_design(PCC, "xas-transmission")
     assert "schedule.exposure_s" not in design["vary"]  # 2.5, 98 and 1050 s stay as they are
     assert "signal" not in design and design["technique"] == "xas-transmission"
 
@@ -275,3 +277,21 @@ def test_the_panels_plots_are_made_when_their_tab_is_first_shown():
     assert solve.figure is not None and solve.model in solve.plot_box.children
     planner.figure_tabs.selected_index = titles.index("Compare")
     assert compare.figure is not None and compare.model in compare.plot_row.children
+
+
+def test_a_plan_with_its_own_design_solves_that_design():
+    """The built-in PCc plan's design section (a flux range, listed exposures): the panel keeps
+    the listed values it has no control for and finds the CLI's front."""
+    plan = load_plan(PCC_NAME)
+    planner = Planner(plan)
+    panel = planner.solve_panel
+    section = panel.design()
+    own = plan.to_config()["design"]
+    assert section["vary"] == own["vary"] and section["limit"] == own["limit"]
+    assert "schedule.exposure_s 1, 2.5, 10" in panel.ranges.value
+    assert "→ 12 plans" in panel.ranges.value  # 4 fluxes × 3 exposures
+    result = panel.solve()
+    config = {k: v for k, v in plan.to_config().items() if k != "design"}
+    same = design_plan(config, own, workers=1, progress=False)
+    assert result is not None and result.evaluated == same.evaluated == 12
+    assert [c.dose_Gy for c in result.candidates] == [c.dose_Gy for c in same.candidates]

@@ -22,7 +22,7 @@ NO_PROBE = "(highest dose rate)"
 #: the preset dropdown's entry for layers that are not a preset
 CUSTOM = "(custom)"
 #: the keys of a plan mapping that no control edits, carried from the loaded plan
-KEPT_KEYS = ("version", "thresholds", "soc0")
+KEPT_KEYS = ("version", "thresholds", "soc0", "design", "beamline")
 
 #: control name -> (label in messages, unit, tooltip)
 TOOLTIPS: dict[str, tuple[str, str, str]] = {
@@ -376,8 +376,10 @@ def values_from_plan(plan: Plan) -> PlanValues:
     v["step_x_um"], v["step_y_um"] = float(step[0]), float(step[1])
     origin = raster.get("origin_um", [0, 0])
     locs = plan.schedule.locations
+    scanned = plan.schedule.energy_scan is not None  # the scan sets every exposure
     v["locations"] = "\n".join(
-        f"{loc.name}, {loc.x_um:g}, {loc.y_um:g}, {loc.exposure_s:g}" for loc in locs
+        f"{loc.name}, {loc.x_um:g}, {loc.y_um:g}" + ("" if scanned else f", {loc.exposure_s:g}")
+        for loc in locs
     )
     exposures = [loc.exposure_s for loc in locs]
     v["exposure_s"] = float(sched.get("exposure_s", exposures[0] if exposures else 1))
@@ -447,6 +449,10 @@ def config_from_values(
         }
     else:
         sched["locations"] = parse_locations(v["locations"])
+    scan = (base.get("schedule") or {}).get("energy_scan")
+    if scan is not None:  # kept as loaded; each visit is one scan, which sets the exposure
+        del sched["exposure_s"]
+        sched["energy_scan"] = dict(scan)
     cfg["schedule"] = sched
     if v["probe"] != NO_PROBE:
         cfg["probe"] = v["probe"]

@@ -28,11 +28,12 @@ from beamdesign.signal import TECHNIQUES, reflections
 from beamdesign.sweep import Quality
 from beamdesign.units import si
 
+from .background import BackgroundJob
 from .design_figures import VARIED, front_data, front_figure, values_text
 from .figures import figure_sources, update_figure
+from .jobs import Outcome, outcome_of
 from .layout import LiveBokehModel, button, html_panel, tip
 from .messages import format_number, human_message
-from .solver import BackgroundDesign, Outcome, outcome_of
 
 #: SNR per scan asked for when the plan's design says nothing (1 % counting noise)
 DEFAULT_MIN_SNR = 100.0
@@ -270,7 +271,7 @@ class SolvePanel:
             "solve_stop", "Stop", "stop", "End the solve now (the planner stays as it is)"
         )
         self.stop_button.disabled = True
-        self.job: BackgroundDesign | None = None
+        self.job: BackgroundJob | None = None
         self.candidate = w.Dropdown(options=[], layout=w.Layout(width=f"{FIGURE_WIDTH_PX - 100}px"))
         self.candidate.add_class("bd-solve-candidate")
         tip(self.candidate, "The candidate Apply loads (highlighted in the plot)")
@@ -345,8 +346,8 @@ class SolvePanel:
         vary = section.get("vary") or {}
         for key, (check, low, high) in self.vary.items():
             spec = vary.get(key)
-            check.value = isinstance(spec, list) and len(spec) == 2
-            if isinstance(spec, list) and len(spec) == 2:
+            check.value = _is_range(spec)
+            if isinstance(spec, list) and check.value:
                 low.value, high.value = float(spec[0]), float(spec[1])
 
     def _show_ranges(self) -> None:
@@ -360,6 +361,11 @@ class SolvePanel:
                 parts.append(
                     f"{label} {format_number(low.value)}–{format_number(high.value, unit)}"
                 )
+        for key, spec in (self._plan_design.get("vary") or {}).items():
+            if not _is_range(spec) and not (key in self.vary and self.vary[key][0].value):
+                values = spec.get("values", []) if isinstance(spec, dict) else []
+                n *= max(len(values), 1)
+                parts.append(f"{key} {', '.join(format_number(v) for v in values)}")
         self.ranges.value = f"<small>{' · '.join(parts) or 'nothing varied'} → {n} plans</small>"
 
     def reset(self) -> None:
@@ -385,11 +391,12 @@ class SolvePanel:
         section["points"] = self.points.value
         vary = section.get("vary", {})
         for key, (check, low, high) in self.vary.items():
-            vary.pop(key, None)
             if check.value and not low.value < high.value:
                 raise InputError(f"design.vary.{key}", [low.value, high.value], RANGE_ORDER)
             if check.value:
                 vary[key] = [low.value, high.value]
+            elif _is_range(vary.get(key)):  # a range the user unticked; listed values stay
+                del vary[key]
         section["vary"] = vary
         return section
 
@@ -405,7 +412,7 @@ class SolvePanel:
     def solve(self, background: bool = False) -> DesignResult | None:
         """Run the design on the current plan; show the front, the table and the candidates.
 
-        ``background``: in a spawned process (what the Solve button does): returns None at
+        ``background``: in a child process (what the Solve button does): returns None at
         once, the panel is filled when it ends, and Stop ends it. Otherwise returns the result
         (None when the design could not run; the panel says why).
         """
@@ -430,7 +437,9 @@ class SolvePanel:
         )
         self._busy(True)
         if background:
-            self.job = BackgroundDesign(config, section, lambda out: self._done(out, plan))
+            self.job = BackgroundJob(
+                outcome_of, (config, section), lambda out: self._done(out, plan)
+            )
             return None
         return self._finish(outcome_of(config, section), plan)
 
@@ -540,3 +549,8 @@ class SolvePanel:
     def _show_status(self, text: str) -> None:
         """Show ``text`` (HTML) in the status panel, lines set close (it sits in a column)."""
         self.status.value = f"<div style='line-height:1.35'>{text}</div>"
+
+
+def _is_range(spec: object) -> bool:
+    """A design.vary entry given as [low, high] (the panel's controls edit those only)."""
+    return isinstance(spec, list) and len(spec) == 2

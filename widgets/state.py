@@ -24,7 +24,6 @@ from typing import Any, cast
 
 import ipywidgets as w
 
-from beamdesign.advice import advise
 from beamdesign.errors import InputError
 from beamdesign.experiment import ExperimentResult, run_plan
 from beamdesign.materials import library_names
@@ -36,11 +35,13 @@ from . import limit_openmp_threads
 from .adapter import (
     CUSTOM,
     NO_PROBE,
+    TOOLTIPS,
     config_from_values,
     layer_config,
     message_panel,
     values_from_plan,
 )
+from .background import BackgroundJob
 from .figures import (
     dose_map_data,
     dose_map_figure,
@@ -56,6 +57,7 @@ from .figures import (
     update_figure,
     verdict_table,
 )
+from .jobs import Outcome, advice_outcome
 from .layout import (
     BUSY_HTML,
     CHOOSE,
@@ -69,10 +71,13 @@ from .layout import (
     figure_tabs,
     html_panel,
     layer_header,
+    tip,
 )
 from .messages import format_number, human_message
 from .scenarios import ComparePanel
 from .solve import SolvePanel
+
+ADVICE_OLD = "<i class='bd-advice-old'>The plan changed: press <b>Compute advice</b> again.</i>"
 
 
 class Planner:
@@ -117,6 +122,7 @@ class Planner:
         self._energy_cache: dict[str, Any] | None = None
         self._dirty: set[str] = set()
         self._advice_for: Plan | None = None
+        self._advice_job: BackgroundJob | None = None
         self._edited = False  # changed since the plan was loaded
         self._build_widgets()
         self._set_from_plan(plan)
@@ -178,7 +184,7 @@ class Planner:
         self.load_button.on_click(lambda _: self.load())
         self.undo_button.on_click(lambda _: self.undo())
         self.report_button.on_click(lambda _: self.render_report())
-        self.advice_button.on_click(lambda _: self.compute_advice())
+        self.advice_button.on_click(lambda _: self._advice_clicked())
 
     # ------------------------------------------------------------------ layer rows
     def _make_rows(self, layers: list[dict[str, Any]]) -> None:
@@ -305,6 +311,14 @@ class Planner:
             self._make_rows(view.layers)
             for key, value in view.values.items():
                 c[key].value = value
+        scan = plan.schedule.energy_scan  # each visit is one scan: it sets the exposure
+        c["exposure_s"].disabled = scan is not None
+        tip(
+            c["exposure_s"],
+            f"Set by the plan's {scan.summary(plan.beam.energy_keV)}"
+            if scan is not None
+            else TOOLTIPS["exposure_s"][2],
+        )
 
     def _observe(self) -> None:
         for name, control in self._static_controls.items():
@@ -495,35 +509,65 @@ class Planner:
             if key in self._dirty:  # refreshed when shown; never left titled STALE
                 mark_stale(fig, False)
         self.solve_panel.plan_changed(r.plan)
+        if self._advice_job is not None and self._advice_job.running:
+            self._advice_job.stop()  # its plan is gone; _advice_done says so
         if self._advice_for is not None and self._advice_for is not r.plan:
-            self.advice_html.value = (
-                "<i class='bd-advice-old'>The plan changed: press <b>Compute advice</b> again.</i>"
-            )
+            self.advice_html.value = ADVICE_OLD
             self._advice_for = None
 
-    def compute_advice(self) -> list[str]:
-        """Advice for the current plan (each option re-runs the model; can take seconds on a
-        large raster, so it runs only on request)."""
+    def compute_advice(self, background: bool = False) -> list[str]:
+        """Advice for the current plan (each option re-runs the model: seconds on a large
+        raster, so only on request). ``background`` (the button): in a child process, the
+        planner keeps answering, the button becomes Stop, and a plan change cancels it; returns
+        [] at once. Otherwise returns the sentences."""
         if self.result is None or self.stale:
             self.advice_html.value = "<i>Fix the inputs marked ⚠ first.</i>"
             return []
-        self.busy.value = BUSY_HTML
-        try:
-            sentences = advise(self.result.plan, result=self.result).sentences
-        except InputError as error:
+        plan = self.result.plan
+        if background:
             self.advice_html.value = (
-                f"<span style='color:#b00020'>⚠ {html.escape(str(error))}</span>"
+                "<i class='bd-advice-running'>⏳ computing the advice (each option re-runs the "
+                "model)… <b>Stop advice</b> cancels it</i>"
+            )
+            self.advice_button.description = "Stop advice"
+            self._advice_job = BackgroundJob(
+                advice_outcome, (plan,), lambda outcome: self._advice_done(outcome, plan)
             )
             return []
+        self.busy.value = BUSY_HTML
+        try:
+            return self._advice_done(advice_outcome(plan), plan)
         finally:
             self.busy.value = ""
-        self._advice_for = self.result.plan
-        self.advice_html.value = (
-            ("<ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in sentences) + "</ul>")
-            if sentences
-            else "<i>No advice: the plan is safe.</i>"
-        )
-        return list(sentences)
+
+    def _advice_clicked(self) -> None:
+        if self._advice_job is not None and self._advice_job.running:
+            self._advice_job.stop()
+        else:
+            self.compute_advice(background=True)
+
+    def _advice_done(self, outcome: Outcome, plan: Plan) -> list[str]:
+        """Show an advice outcome (from any thread); its sentences, or []."""
+        self.advice_button.description = "Compute advice"
+        status, value = outcome
+        if self.result is None or self.result.plan is not plan:
+            self.advice_html.value = ADVICE_OLD
+            return []
+        if status == "ok":
+            self._advice_for = plan
+            self.advice_html.value = (
+                ("<ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in value) + "</ul>")
+                if value
+                else "<i>No advice: the plan is safe.</i>"
+            )
+            return list(value)
+        if status == "stopped":
+            text = "<i>Advice stopped: press <b>Compute advice</b> to start again.</i>"
+        else:
+            sentence = str(InputError(*value)) if status == "input" else str(value)
+            text = f"<span style='color:#b00020'>⚠ {html.escape(sentence)}</span>"
+        self.advice_html.value = text
+        return []
 
     # ------------------------------------------------------------------ solve and compare
     def _current_plan(self) -> tuple[dict[str, Any], Plan] | None:

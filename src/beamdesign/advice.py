@@ -38,6 +38,7 @@ from beamdesign.errors import InputError
 from beamdesign.experiment import ExperimentResult, metric_rates, plan_spectrum
 from beamdesign.hotspots import hotspots
 from beamdesign.plan import Plan, probe_key, threshold_key
+from beamdesign.reprs import compact_repr
 from beamdesign.schedule import Schedule
 from beamdesign.signal import plan_signal
 from beamdesign.thresholds import Threshold
@@ -61,6 +62,8 @@ class Option:
     plan_changes: dict[str, Any] | None = None
     snr_per_scan: float | None = None  # with a design section: the SNR per scan it leaves
 
+    __repr__ = compact_repr
+
 
 @dataclass(frozen=True)
 class Advice:
@@ -71,6 +74,8 @@ class Advice:
     options: tuple[Option, ...]
     snr_per_scan: float | None = None  # the plan's own, with a design section
     snr_floor: float | None = None  # the design's minimum SNR per scan
+
+    __repr__ = compact_repr
 
     @property
     def needed(self) -> bool:
@@ -168,7 +173,7 @@ def _flux_option(plan: Plan, limit: float, rate: float, worst_dose: float) -> Op
         f"lower the flux to {flux:.3g} ph/s (an attenuator transmitting {factor:.3g}): "
         f"worst dose {si(recheck, 'Gy')}",
         recheck,
-        {"beam": changed.config["beam"]},
+        {"beam": changed.to_config()["beam"]},
     )
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from beamdesign.ebeam import ElectronDose, electron_dose, scanned_probe
 from beamdesign.errors import InputError, did_you_mean
 from beamdesign.materials import Material
+from beamdesign.reprs import compact_repr
 
 SOURCE = "Chen, Leung & Huang, Adv. Funct. Mater. 2024, 34, 2308165, Table 1"
 DOI = "10.1002/adfm.202308165"
@@ -55,6 +56,8 @@ class Technique:
     penetration_depth_max_m: float | None
     source: str
     doi: str
+
+    __repr__ = compact_repr
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -20,6 +20,7 @@ from beamdesign.coefficients import CONVENTIONS
 from beamdesign.dosemap import gaussian_profile, tophat_profile
 from beamdesign.errors import InputError
 from beamdesign.materials import Material, resolve_material
+from beamdesign.reprs import compact_repr
 
 PROFILES = ("tophat", "gaussian")
 FWHM_TO_SIGMA: float = 1.0 / (2.0 * np.sqrt(2.0 * np.log(2.0)))
@@ -35,6 +36,8 @@ class Attenuator:
     material: Material | None = None
     thickness_um: float | None = None
     fixed_transmission: float | None = None
+
+    __repr__ = compact_repr
 
     def transmission(self, energy_keV: np.ndarray) -> np.ndarray:
         """Fraction of photons passing the attenuator at each energy."""
@@ -98,6 +101,8 @@ class Beam:
     profile: str = "tophat"
     convention: str = "energy-absorption"
     attenuators: tuple[Attenuator, ...] = field(default_factory=tuple)
+
+    __repr__ = compact_repr
 
     def __post_init__(self) -> None:
         validate.ENERGY_KEV.check(self.energy_keV, "beam.energy_keV")

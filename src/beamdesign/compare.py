@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from beamdesign.errors import InputError
+from beamdesign.reprs import compact_repr
 from beamdesign.sweep import Quality, evaluate, load_plan_config, runnable
 from beamdesign.units import si
 
@@ -28,10 +29,14 @@ class Scenario:
     spot_um: tuple[float, float]
     row: dict[str, Any]
 
+    __repr__ = compact_repr
+
 
 @dataclass(frozen=True)
 class Comparison:
     scenarios: tuple[Scenario, ...]
+
+    __repr__ = compact_repr
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -40,6 +40,7 @@ from beamdesign.coefficients import CONVENTIONS
 from beamdesign.errors import InputError, did_you_mean
 from beamdesign.files import read_mapping
 from beamdesign.profile import load_profile
+from beamdesign.reprs import compact_repr
 from beamdesign.signal import TECHNIQUES, Detector
 from beamdesign.sweep import (
     Quality,
@@ -72,6 +73,8 @@ class Design:
     max_soc_step_pct: float | None
     vary: dict[str, list[Any]]
 
+    __repr__ = compact_repr
+
 
 @dataclass(frozen=True)
 class Candidate:
@@ -84,6 +87,8 @@ class Candidate:
     time_resolution_soc_pct: float
     worst_probe_dose_Gy: float  # in the plan's own convention
     row: dict[str, Any]  # everything ``sweep.evaluate`` reported
+
+    __repr__ = compact_repr
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -106,6 +111,8 @@ class DesignResult:
     candidates: tuple[Candidate, ...]
     evaluated: int
     feasible: int
+
+    __repr__ = compact_repr
 
     def to_dict(self) -> dict[str, Any]:
         d = self.design

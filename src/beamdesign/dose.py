@@ -23,7 +23,7 @@ deposited in it (for ``transport``: what leaves the cell).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -31,6 +31,8 @@ import xraylib
 
 from beamdesign.beam import Beam
 from beamdesign.coefficients import CONVENTION_MEANING, check_energies, convention_coefficient
+from beamdesign.frozen import freeze_arrays
+from beamdesign.reprs import compact_repr
 from beamdesign.stack import Stack
 from beamdesign.transport import secondary_transport
 
@@ -65,6 +67,11 @@ class DoseSpectrum:
     escaped_power_W: np.ndarray  # (n_E,) attenuated in the cell but not deposited in it
     secondary_photon_power_W: np.ndarray  # (n_const, n_E) share of absorbed_power_W brought by
     # secondary photons (zero except in the transport convention)
+
+    __repr__ = compact_repr
+
+    def __post_init__(self) -> None:
+        freeze_arrays(self, *(f.name for f in fields(self)))
 
     @property
     def convention(self) -> str:
@@ -183,6 +190,8 @@ class ConstituentDose:
     absorbed_power_W: float
     mass_g: float
 
+    __repr__ = compact_repr
+
 
 @dataclass(frozen=True)
 class LayerDose:
@@ -193,6 +202,8 @@ class LayerDose:
     transmission: float
     incident_fraction: float
     constituents: tuple[ConstituentDose, ...]
+
+    __repr__ = compact_repr
 
     @property
     def dose_rate_Gy_per_s(self) -> float:
@@ -212,6 +223,8 @@ class StackDose:
     attenuator_transmission: float
     xraylib_version: str = XRAYLIB_VERSION
     escaped_power_W: float = 0.0  # attenuated in the cell, not deposited in it (W)
+
+    __repr__ = compact_repr
 
     @property
     def convention(self) -> str:

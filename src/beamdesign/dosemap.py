@@ -17,6 +17,8 @@ from typing import cast
 import numpy as np
 
 from beamdesign.errors import InputError
+from beamdesign.frozen import freeze_arrays
+from beamdesign.reprs import compact_repr
 from beamdesign.schedule import Exposures
 
 Profile = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -181,6 +183,11 @@ class DoseMap:
     peak_xy_um: tuple[float, float]
     resolution_um: float
     method: str
+
+    __repr__ = compact_repr
+
+    def __post_init__(self) -> None:
+        freeze_arrays(self, "x_um", "y_um", "values")
 
 
 def _reach_um(

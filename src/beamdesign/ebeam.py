@@ -32,6 +32,7 @@ import xraylib
 from beamdesign import stopping
 from beamdesign.errors import InputError
 from beamdesign.materials import Material
+from beamdesign.reprs import compact_repr
 from beamdesign.thresholds import Threshold, literature
 
 # CODATA 2018 exact / recommended values
@@ -109,6 +110,8 @@ class ElectronExposure:
     fluence_per_frame_e_per_A2: float | None
     frames: int
     inputs: tuple[tuple[str, float], ...]
+
+    __repr__ = compact_repr
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -285,6 +288,8 @@ class ElectronDose:
     warning: str
     knock_on: tuple[KnockOn, ...]
 
+    __repr__ = compact_repr
+
     def to_dict(self) -> dict[str, Any]:
         out = {k: getattr(self, k) for k in ("material", "formula", "density_g_cm3", "energy_keV")}
         out.update(
@@ -455,6 +460,8 @@ class KnockOn:
     kind: str
     source: str
 
+    __repr__ = compact_repr
+
     @property
     def verdict(self) -> str:
         if self.knocked_on is None:
@@ -516,6 +523,8 @@ class FluenceThreshold:
     source: str
     doi: str
     note: str
+
+    __repr__ = compact_repr
 
 
 def electron_thresholds() -> tuple[FluenceThreshold, ...]:

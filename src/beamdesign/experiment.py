@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
@@ -50,8 +51,11 @@ from beamdesign.checks import plan_warnings
 from beamdesign.coefficients import CONVENTION_MEANING
 from beamdesign.dose import DoseSpectrum, dose_spectrum
 from beamdesign.dosemap import DoseMap, dose_map
+from beamdesign.frozen import freeze, freeze_arrays
 from beamdesign.hotspots import Hotspots, hotspots
 from beamdesign.plan import Plan, probe_key, threshold_key
+from beamdesign.provenance import provenance
+from beamdesign.reprs import compact_repr, summary
 from beamdesign.schedule import EnergyScan, Exposures
 from beamdesign.thresholds import Threshold, verdict
 from beamdesign.units import si
@@ -77,6 +81,8 @@ class Crossing:
     final_dose_Gy: float
     caveat: str = ""
 
+    __repr__ = compact_repr
+
     @property
     def convention(self) -> str:
         return self.threshold.convention
@@ -100,12 +106,18 @@ class LocationResult:
     hot_xy_um: tuple[float, float]
     scans: int
     beam_on_s: float
-    dose_Gy: dict[str, float]  # "<layer>/<constituent>" -> final dose
-    entrance_dose_Gy: dict[str, float]
+    dose_Gy: Mapping[str, float]  # "<layer>/<constituent>" -> final dose (read-only)
+    entrance_dose_Gy: Mapping[str, float]
     local_dose_rate_Gy_per_s: float
     averaged_dose_rate_Gy_per_s: float
     crossings: tuple[Crossing, ...]
     verdict: str
+
+    __repr__ = compact_repr
+
+    def __post_init__(self) -> None:  # the dose tables read-only, like the rest of the result
+        object.__setattr__(self, "dose_Gy", freeze(self.dose_Gy))
+        object.__setattr__(self, "entrance_dose_Gy", freeze(self.entrance_dose_Gy))
 
 
 @dataclass(frozen=True)
@@ -143,9 +155,13 @@ class ExperimentResult:
     metric_rates_Gy_per_s: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        freeze_arrays(self, "beam_on_s", "time_s", "soc", "probe_dose_Gy", "timeline_index")
+        object.__setattr__(self, "metric_rates_Gy_per_s", freeze(self.metric_rates_Gy_per_s))
+
     def __repr__(self) -> str:
         return (
-            f"ExperimentResult({self.plan.title!r}, probe={self.probe!r}, "
+            f"ExperimentResult({summary(self.plan.title)}, probe={self.probe!r}, "
             f"{len(self.locations)} locations, hottest {si(self.hottest.dose_Gy, 'Gy')} "
             f"({self.plan.beam.convention}))"
         )
@@ -261,6 +277,7 @@ class ExperimentResult:
         hottest = self.hottest
         out = {
             "title": self.plan.title,
+            "provenance": provenance(self.plan),
             "convention": self.plan.beam.convention,
             "convention_meaning": CONVENTION_MEANING[self.plan.beam.convention],
             "dose_at": "hottest point of each location's footprint, mean over each layer's "
@@ -282,8 +299,8 @@ class ExperimentResult:
                     "hot_xy_um": list(loc.hot_xy_um),
                     "scans": loc.scans,
                     "beam_on_s": loc.beam_on_s,
-                    "dose_Gy": loc.dose_Gy,
-                    "entrance_dose_Gy": loc.entrance_dose_Gy,
+                    "dose_Gy": dict(loc.dose_Gy),
+                    "entrance_dose_Gy": dict(loc.entrance_dose_Gy),
                     "local_dose_rate_Gy_per_s": loc.local_dose_rate_Gy_per_s,
                     "averaged_dose_rate_Gy_per_s": loc.averaged_dose_rate_Gy_per_s,
                     "verdict": loc.verdict,

@@ -29,6 +29,8 @@ import numpy as np
 
 from beamdesign.beam import Beam
 from beamdesign.dosemap import EDGE_TOLERANCE, FWHM_PER_SIGMA, PROFILE_FLOOR
+from beamdesign.frozen import freeze_arrays
+from beamdesign.reprs import compact_repr
 
 #: Most edge positions per axis searched inside one top-hat footprint.
 MAX_EDGES_PER_AXIS = 17
@@ -60,6 +62,11 @@ class Hotspots:
     q: np.ndarray
     p: np.ndarray
     weight: np.ndarray
+
+    __repr__ = compact_repr
+
+    def __post_init__(self) -> None:
+        freeze_arrays(self, "xy_um", "fluence_s", "q", "p", "weight")
 
 
 def reach_um(beam: Beam) -> tuple[float, float]:

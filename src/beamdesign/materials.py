@@ -8,6 +8,7 @@ density comes from ``xraylib.ElementDensity``); then a library name or alias in 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
@@ -19,6 +20,8 @@ import yaml
 
 from beamdesign.coefficients import mixture_coefficients
 from beamdesign.errors import InputError, did_you_mean
+from beamdesign.frozen import FrozenMapping
+from beamdesign.reprs import compact_repr
 from beamdesign.validate import number
 
 _TOKEN = re.compile(r"[A-Z][a-z]?|\d+(\.\d+)?|\.\d+|[()\[\]]")
@@ -44,8 +47,11 @@ class Material:
     category: str = ""
     source: str = ""
 
-    def coefficients(self, energy_keV: np.ndarray) -> dict[str, np.ndarray]:
-        """Mass coefficients (cm²/g) ``total``, ``photo``, ``energy`` at ``energy_keV``."""
+    __repr__ = compact_repr
+
+    def coefficients(self, energy_keV: np.ndarray) -> Mapping[str, np.ndarray]:
+        """Mass coefficients (cm²/g) ``total``, ``photo``, ``energy`` at ``energy_keV``
+        (cached: a read-only mapping of read-only arrays)."""
         energies = tuple(np.atleast_1d(np.asarray(energy_keV, dtype=float)).tolist())
         return _cached_coefficients(self.mass_fractions, energies)
 
@@ -65,11 +71,11 @@ class Material:
 @lru_cache(maxsize=4096)
 def _cached_coefficients(
     mass_fractions: tuple[tuple[int, float], ...], energies: tuple[float, ...]
-) -> dict[str, np.ndarray]:
+) -> Mapping[str, np.ndarray]:
     values = mixture_coefficients(dict(mass_fractions), np.array(energies))
     for array in values.values():
         array.setflags(write=False)
-    return values
+    return FrozenMapping(values)
 
 
 def check_positive(value: object, field: str, unit: str) -> float:

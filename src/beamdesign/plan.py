@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,8 +26,10 @@ from beamdesign.files import (
     read_mapping,
     write_text_atomic,
 )
+from beamdesign.frozen import freeze, thaw
 from beamdesign.profile import Profile, apply_profile, load_profile
 from beamdesign.protocol import Protocol, parse_protocol
+from beamdesign.reprs import summary
 from beamdesign.schedule import Schedule
 from beamdesign.stack import Constituent, Layer, Stack, load_stack
 from beamdesign.thresholds import DEFAULT_SCALE, Threshold, thresholds_from_config
@@ -62,8 +64,11 @@ MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 
 @dataclass(frozen=True)
 class Plan:
-    """A whole experiment, validated. ``config`` is the mapping it was built from.
+    """A whole experiment, validated.
 
+    ``config`` is the mapping it was built from, as a read-only deep view (mappings are
+    ``FrozenMapping``, lists are tuples): editing it raises, so the plan never drifts from
+    its config. ``to_config()`` gives an editable copy; ``replace()`` a new plan.
     ``beamline``: the profile the plan's ``beamline`` key names (its beam and schedule are
     resolved through ``profile.apply_profile``); ``design``: its validated ``design`` section.
     """
@@ -75,9 +80,20 @@ class Plan:
     schedule: Schedule
     thresholds: tuple[Threshold, ...]
     probe: str | None
-    config: dict[str, Any]
+    config: Mapping[str, Any]
     beamline: Profile | None = None
     design: Design | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "config", freeze(self.config))
+
+    def __repr__(self) -> str:
+        return (
+            f"Plan({summary(self.title)}, stack={summary(self.stack.name)}, "
+            f"{self.beam.energy_keV:g} keV, "
+            f"{len(self.schedule.locations)} locations, {len(self.protocol.steps)} steps, "
+            f"{len(self.thresholds)} thresholds)"
+        )
 
     @property
     def metadata(self) -> dict[str, str]:
@@ -87,7 +103,7 @@ class Plan:
 
     def to_config(self) -> dict[str, Any]:
         """The plan-file mapping (round-trips through ``plan_from_config``)."""
-        copy: dict[str, Any] = json.loads(json.dumps(self.config))
+        copy: dict[str, Any] = thaw(self.config)
         return copy
 
     def replace(self, **sections: object) -> Plan:
@@ -128,6 +144,8 @@ def plan_from_config(
         folder; None: the current folder)
     field : prefix of error fields (the top-level keys are named without it)
     """
+    if isinstance(config, Mapping):  # a plan's own read-only config is accepted too
+        config = thaw(config)
     if not isinstance(config, dict) or not config:
         raise InputError(
             field, config, "a plan is a mapping with stack, beam, protocol and schedule"
@@ -168,7 +186,7 @@ def plan_from_config(
         schedule=Schedule.from_config(delivered["schedule"], "schedule"),
         thresholds=thresholds_from_config(config.get("thresholds", DEFAULT_SCALE), "thresholds"),
         probe=probe,
-        config=json.loads(json.dumps(config)),
+        config=json.loads(json.dumps(config)),  # frozen by Plan
         beamline=beamline,
         design=_design(config) if "design" in config else None,
     )

@@ -32,6 +32,7 @@ from beamdesign.beam import PROFILES, Attenuator
 from beamdesign.errors import InputError, did_you_mean
 from beamdesign.files import builtin_texts, read_mapping
 from beamdesign.materials import check_positive
+from beamdesign.reprs import compact_repr
 from beamdesign.signal import Detector
 
 PROFILE_KEYS = (
@@ -68,6 +69,8 @@ class Profile:
     move_s: float
     detector: Detector
     config: dict[str, Any]
+
+    __repr__ = compact_repr
 
     def flux_ph_s(self, energy_keV: float, field: str = "beam.energy_keV") -> float:
         """Flux (ph/s) at ``energy_keV``, interpolated log-log inside the table only."""

@@ -17,6 +17,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from beamdesign import validate
 from beamdesign.errors import InputError, did_you_mean
+from beamdesign.reprs import compact_repr
 from beamdesign.units import duration
 
 #: Every accepted form of step, cited by error messages and parsed by the tests.
@@ -95,6 +96,8 @@ class Step:
     duration_s: float | None
     until_soc: float | None
     voltage_V: float | None = None
+
+    __repr__ = compact_repr
 
 
 def _verb(text: str) -> str:
@@ -327,6 +330,8 @@ class Protocol:
     end_s: NDArray[np.float64] = field(init=False, repr=False, compare=False)
     soc_start: NDArray[np.float64] = field(init=False, repr=False, compare=False)
     soc_end: NDArray[np.float64] = field(init=False, repr=False, compare=False)
+
+    __repr__ = compact_repr
 
     def __post_init__(self) -> None:
         validate.SOC.check(self.soc0, "soc0")

@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from beamdesign.errors import InputError
 from beamdesign.plan import Plan, builtin_plan_names, builtin_plan_text, load_plan, plan_text
+from beamdesign.reprs import compact_repr
 
 if TYPE_CHECKING:
     from importlib.abc import Traversable  # importlib.resources.abc from Python 3.11
@@ -85,6 +86,8 @@ class BatchResult:
     index: Path
     reports: list[tuple[str, Path, str]] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)
+
+    __repr__ = compact_repr
 
 
 def template_path() -> Traversable:

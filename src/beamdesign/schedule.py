@@ -33,6 +33,7 @@ import numpy as np
 
 from beamdesign import validate
 from beamdesign.errors import InputError, did_you_mean
+from beamdesign.reprs import compact_repr
 
 #: Most beam-on intervals one schedule may expand to (memory and time stay small).
 MAX_EXPOSURES = 2_000_000
@@ -80,6 +81,8 @@ class Location:
     x_um: float
     y_um: float
     exposure_s: float
+
+    __repr__ = compact_repr
 
 
 @dataclass(frozen=True)
@@ -181,6 +184,8 @@ class Exposures:
     dropped: int = 0
     energy_index: np.ndarray | None = None
 
+    __repr__ = compact_repr
+
     def __post_init__(self) -> None:
         index = np.asarray(self.location_index, dtype=np.intp)
         start_s = np.asarray(self.start_s, dtype=float)
@@ -270,6 +275,8 @@ class Schedule:
     start_s: float = 0.0
     raster: dict[str, Any] | None = field(default=None, hash=False)
     energy_scan: EnergyScan | None = None
+
+    __repr__ = compact_repr
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any], field: str = "schedule") -> Schedule:

@@ -62,6 +62,7 @@ from beamdesign.beam import Beam
 from beamdesign.coefficients import check_energies
 from beamdesign.errors import InputError, did_you_mean
 from beamdesign.materials import Material
+from beamdesign.reprs import compact_repr
 from beamdesign.stack import Constituent, Layer, Stack
 
 if TYPE_CHECKING:
@@ -113,6 +114,8 @@ class Detector:
     i0_fraction: float = 0.1
     solid_angle_sr: float = 0.2
     points: int = 1
+
+    __repr__ = compact_repr
 
     def __post_init__(self) -> None:
         for name in ("efficiency", "ring_fraction", "i0_fraction"):
@@ -172,6 +175,8 @@ class XRDSignal:
         """Diffracted photons counted per scan."""
         return self.signal_counts
 
+    __repr__ = compact_repr
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -198,6 +203,8 @@ class XASTransmissionSignal:
         """Photons transmitted and counted per point."""
         return self.transmitted_counts
 
+    __repr__ = compact_repr
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -222,6 +229,8 @@ class XASFluorescenceSignal:
         """Fluorescence photons counted per point."""
         return self.fluorescence_counts
 
+    __repr__ = compact_repr
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -242,6 +251,8 @@ class Reflection:
     cell_volume_A3: float
     atoms: tuple[tuple[int, float, tuple[float, float, float]], ...]  # (Z, occupancy, xyz)
     source: str
+
+    __repr__ = compact_repr
 
     def structure_factor_sq(self, energy_keV: float) -> float:
         """|F_hkl|² (electrons²) at ``energy_keV``, from FF_Rayl(q = 1/2d) + Fi + i|Fii|."""

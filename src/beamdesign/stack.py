@@ -9,6 +9,7 @@ for the solid constituents, and ``v = porosity`` for the pore filler.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -17,7 +18,9 @@ from typing import Any
 from beamdesign import validate
 from beamdesign.errors import InputError, did_you_mean
 from beamdesign.files import builtin_texts, parse_mapping, read_mapping
+from beamdesign.frozen import freeze, thaw
 from beamdesign.materials import Material, default_particle_size_um, resolve_material
+from beamdesign.reprs import compact_repr
 
 STACK_KEYS = ("name", "title", "source", "layers")
 LAYER_KEYS = (
@@ -51,6 +54,8 @@ class Constituent:
     mass_fraction_of_solid: float | None = None
     particle_size_um: float | None = None  # particle diameter, for the transport convention
 
+    __repr__ = compact_repr
+
 
 @dataclass(frozen=True)
 class Layer:
@@ -61,7 +66,12 @@ class Layer:
     constituents: tuple[Constituent, ...]
     porosity: float
     note: str
-    config: dict[str, Any]
+    config: Mapping[str, Any]  # the stack-file mapping, as a read-only deep view
+
+    __repr__ = compact_repr
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "config", freeze(self.config))
 
     @property
     def solid_constituents(self) -> tuple[Constituent, ...]:
@@ -81,6 +91,8 @@ class Stack:
     layers: tuple[Layer, ...]
     title: str = ""
     source: str = ""
+
+    __repr__ = compact_repr
 
     def layer(self, name: str, field: str = "layer") -> Layer:
         """The layer called ``name`` (case-insensitive); ``field`` names the source of errors."""
@@ -104,7 +116,7 @@ class Stack:
             config["title"] = self.title
         if self.source:
             config["source"] = self.source
-        config["layers"] = [dict(layer.config) for layer in self.layers]
+        config["layers"] = [thaw(layer.config) for layer in self.layers]
         return config
 
 

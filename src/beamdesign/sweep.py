@@ -40,6 +40,7 @@ from beamdesign.plan import (
     threshold_key,
 )
 from beamdesign.profile import apply_profile
+from beamdesign.reprs import compact_repr
 from beamdesign.signal import Detector, plan_signal
 from beamdesign.thresholds import Threshold
 
@@ -65,6 +66,8 @@ class Quality:
     convention: str | None = None
     constituent: str | None = None
 
+    __repr__ = compact_repr
+
 
 @dataclass(frozen=True)
 class SweepResult:
@@ -74,6 +77,8 @@ class SweepResult:
     vary: dict[str, list[Any]]
     rows: tuple[dict[str, Any], ...]
     elapsed_s: float
+
+    __repr__ = compact_repr
 
     def to_dict(self) -> dict[str, Any]:
         return {"plan": self.title, "vary": self.vary, "results": list(self.rows)}

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -30,6 +31,8 @@ from typing import Any
 from beamdesign import validate
 from beamdesign.coefficients import CONVENTIONS
 from beamdesign.errors import InputError, did_you_mean
+from beamdesign.frozen import FrozenMapping
+from beamdesign.reprs import compact_repr
 
 WHERE = ("column-mean", "hottest-point")
 THRESHOLD_KEYS = (
@@ -79,6 +82,8 @@ class Threshold:
     materials: tuple[str, ...] = ()
     energy_range_keV: tuple[float, float] | None = None
 
+    __repr__ = compact_repr
+
     @property
     def metric(self) -> str:
         """The metric in words, e.g. 'total-attenuation, column-mean'."""
@@ -105,13 +110,18 @@ class Threshold:
 
 
 @cache
-def literature() -> tuple[dict[str, Any], ...]:
-    """Rows of the literature table (thresholds.csv), as read."""
+def literature() -> tuple[Mapping[str, Any], ...]:
+    """Rows of the literature table (thresholds.csv), as read (read-only: the rows are cached).
+
+    >>> row = literature()[0]
+    >>> row["id"], row["convention"], row["doi"]
+    ('jousseaume2023-safe', 'total-attenuation', '10.1021/acsenergylett.3c00815')
+    """
     text = resources.files("beamdesign").joinpath("data/thresholds.csv").read_text("utf-8")
-    return tuple(csv.DictReader(text.splitlines()))
+    return tuple(FrozenMapping(row) for row in csv.DictReader(text.splitlines()))
 
 
-def _row(row_id: str) -> dict[str, Any]:
+def _row(row_id: str) -> Mapping[str, Any]:
     return next(r for r in literature() if r["id"] == row_id)
 
 

@@ -76,6 +76,7 @@ import numpy as np
 import xraylib
 
 from beamdesign.materials import Material
+from beamdesign.reprs import compact_repr
 from beamdesign.stack import Stack
 from beamdesign.stopping import (
     ELECTRON_REST_ENERGY_keV,
@@ -113,6 +114,8 @@ class Partition:
     local_lines: float
     scattered: float  # Rayleigh + Compton-scattered photons (followed at scattered_photon_keV)
 
+    __repr__ = compact_repr
+
 
 @dataclass(frozen=True)
 class TransportResult:
@@ -125,6 +128,8 @@ class TransportResult:
     )  # (n_const, n_E) part of absorbed from other layers' photons
     escaped_power_W: np.ndarray  # (n_E,) leaving the cell
     attenuated_power_W: np.ndarray  # (n_E,) attenuated in the cell
+
+    __repr__ = compact_repr
 
 
 def exponential_integral_e2(x: np.ndarray) -> np.ndarray:
