@@ -18,7 +18,7 @@ from beamdesign.errors import InputError
 from beamdesign.experiment import run_plan
 from beamdesign.plan import builtin_plan_text, load_plan, plan_from_config, plan_text, save_plan
 from beamdesign.profile import load_profile
-from beamdesign.signal import Detector, plan_signal
+from beamdesign.signal import Detector, plan_signal, signal_block
 
 PCC = "jousseaume2023-exp2-pcc"
 SCHEMA = json.loads(
@@ -211,6 +211,16 @@ def _design(**changes: object) -> dict:
             r"^design.vary = \{\}: at least one dotted plan key",
         ),
         (
+            _design(vary={"schedule.raster.step_um": [100, 500]}),
+            r"^design.vary.schedule.raster.step_um = 'varied': a dotted key of this plan; it has "
+            r"no section 'schedule.raster'; e.g. beam.energy_keV",
+        ),
+        (
+            _design(vary={"energy": [20, 60]}),
+            r"^design.vary.energy = 'varied': a dotted key of this plan; it has no section "
+            r"'energy'",
+        ),
+        (
             {**_pcc(), "design": "xrd"},
             r"^design = 'xrd': a mapping with technique, signal",
         ),
@@ -321,7 +331,8 @@ def test_design_command_uses_the_plans_own_section(tmp_path, capsys):
     assert main(["design", PCC, "--workers", "1", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     section = _pcc()["design"]
-    assert out["limit"]["name"] == "jousseaume2023-safe" and out["evaluated"] == 12
+    assert out["limit"]["name"] == "jousseaume2023-safe"
+    assert out["evaluated"] == 12  # 4 fluxes x 3 exposures
     assert out["candidates"]
     for c in out["candidates"]:
         assert c["plan"]["design"] == section  # a candidate carries the design it was found with
@@ -354,3 +365,65 @@ def test_compare_takes_the_snr_row_from_the_first_plans_design(capsys):
     assert main(["compare", "jousseaume2023-exp1-pca", "jousseaume2023-exp3-pcd", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)["scenarios"]
     assert all("snr_per_scan" not in row for row in rows)  # PCa has no design section
+
+
+def test_run_names_the_beamline_and_its_flux(tmp_path, capsys):
+    path = tmp_path / "plan.yaml"
+    path.write_text(yaml.safe_dump(_on_beamline()), encoding="utf-8")
+    assert main(["run", str(path)]) == 0
+    beam_line = next(s for s in capsys.readouterr().out.splitlines() if s.startswith("stack: "))
+    assert beam_line.endswith(
+        "beam: 27 keV, 4e+11 ph/s, 300 x 400 µm tophat (beamline example-high-energy-xrd)"
+    )
+
+
+def test_an_energy_scan_gives_each_xas_point_its_dwell(capsys, tmp_path):
+    config = yaml.safe_load(builtin_plan_text("example-xanes-ni-k"))
+    config["design"] = {
+        "technique": "xas-transmission",
+        "signal": {"element": "Ni"},
+        "limit": {"threshold": "jousseaume2023-safe"},
+        "minimum": {"snr_per_scan": 10},
+        "vary": {"beam.flux_ph_s": [1e8, 1e10], "schedule.energy_scan.dwell_s": [0.05, 0.2]},
+    }
+    plan = plan_from_config(config)
+    scan = plan.schedule.energy_scan
+    block = signal_block(plan)
+    details = block["details"]
+    # I0 counts per point: flux x dwell x the I0 chamber's share (Detector default 0.1)
+    assert details["incident_counts"] == pytest.approx(1e10 * scan.dwell_s * 0.1, rel=1e-12)
+    assert block["exposure_s"] == pytest.approx(scan.points * scan.dwell_s, rel=1e-12)
+    path = tmp_path / "xanes.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    assert main(["run", str(path)]) == 0
+    assert "signal: xas-transmission (Ni K): SNR per scan" in capsys.readouterr().out
+
+
+def test_design_command_on_an_unsatisfiable_own_section_says_what_would_help(tmp_path, capsys):
+    config = _design(minimum={"snr_per_scan": 1e5})
+    path = tmp_path / "plan.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    assert main(["design", str(path), "--workers", "1"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert err.startswith(
+        "beamdesign: error: design.minimum.snr_per_scan = 100000: not reachable: within the "
+        "limit jousseaume2023-safe the best SNR per scan of the 12 plans tried is "
+    )
+    assert "what would help: a larger spot" in err
+
+
+def test_an_energy_scan_must_lie_inside_the_beamlines_flux_table():
+    config = yaml.safe_load(builtin_plan_text("example-xanes-ni-k"))
+    del config["beam"]["flux_ph_s"]
+    config["beamline"] = "example-xas"  # flux from 5 to 35 keV
+    config["beam"]["spot_um"] = [300, 300]
+    plan = plan_from_config(config)
+    assert plan.beam.flux_ph_s == pytest.approx(load_profile("example-xas").flux_ph_s(8.35))
+    config["schedule"]["energy_scan"].update(start_keV=4.9)
+    with pytest.raises(
+        InputError,
+        match=r"^schedule.energy_scan.start_keV = 4.9: beamline 'example-xas' has flux from 5 "
+        r"to 35 keV \(its flux_table\)\.$",
+    ):
+        plan_from_config(config)

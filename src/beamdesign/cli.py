@@ -185,7 +185,8 @@ def _run_table(result: ExperimentResult, signal: dict[str, Any] | None = None) -
     hottest = result.hottest
     lines = [
         f"plan: {clean(plan.title)}",
-        f"stack: {clean(plan.stack.name)}   beam: {_beam_text(plan.beam)}",
+        f"stack: {clean(plan.stack.name)}   beam: {_beam_text(plan.beam)}"
+        + (f" (beamline {clean(plan.beamline.name)})" if plan.beamline is not None else ""),
         f"convention: {plan.beam.convention} — {CONVENTION_MEANING[plan.beam.convention]}",
         f"protocol: {clean(' / '.join(map(str, plan.protocol.to_config())))} "
         f"({duration(plan.protocol.duration_s)})   probed: {clean(result.probe)}",

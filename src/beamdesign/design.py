@@ -45,6 +45,7 @@ from beamdesign.signal import TECHNIQUES, Detector
 from beamdesign.sweep import (
     Quality,
     evaluate,
+    get_dotted,
     grid,
     run_configs,
     runnable,
@@ -213,6 +214,19 @@ def _samples(key: str, spec: object, points: int) -> list[Any]:
     return [float(v) for v in np.linspace(low, high, points)]
 
 
+def _check_key(plan_config: dict[str, Any], key: str) -> None:
+    """A varied key must address the plan: its parent section exists (``beam``, ``schedule``,
+    ``schedule.raster`` ...), so that a value cannot create a section the plan does not use."""
+    parent, _, _ = key.rpartition(".")
+    if not parent or not isinstance(get_dotted(plan_config, parent), (dict, list)):
+        raise InputError(
+            f"design.vary.{key}",
+            "varied",
+            f"a dotted key of this plan; it has no section '{parent or key}'",
+            "e.g. beam.energy_keV, beam.flux_ph_s, schedule.exposure_s",
+        )
+
+
 def parse_design(section: object, plan_config: dict[str, Any]) -> Design:
     """Validate a design section (module docstring) against the plan it designs."""
     if plan_config.get("probe_type") == "electron":  # the signal models count photons
@@ -274,6 +288,8 @@ def parse_design(section: object, plan_config: dict[str, Any]) -> Design:
             vary_spec,
             "at least one dotted plan key with a range, e.g. beam.flux_ph_s: [1.0e+9, 1.0e+11]",
         )
+    for key in vary_spec:
+        _check_key(plan_config, key)
     vary = {key: _samples(key, spec, points) for key, spec in vary_spec.items()}
     size = int(np.prod([len(v) for v in vary.values()]))
     if size > MAX_GRID:

@@ -245,6 +245,8 @@ def apply_profile(
     - ``beam.attenuators``: an entry may name one of the profile's filters (``Al-1mm``): it
       becomes that real filter (material and thickness, so that its transmission depends on
       energy); ``attenuator``: the name of one more filter, appended;
+    - an energy scan must lie inside the flux table (the flux of its points is the table's at
+      ``beam.energy_keV``, the scan's reference: a XANES scan spans a few hundred eV);
     - every exposure must be at least ``shortest_exposure_s``; ``schedule.move_s`` is raised to
       the profile's ``move_s`` when shorter (motors cannot move faster);
     - the top-level ``beamline`` key is removed.
@@ -313,6 +315,11 @@ def apply_profile(
             beam["attenuators"] = resolved
     schedule = config.get("schedule", {})
     if isinstance(schedule, dict):
+        scan = schedule.get("energy_scan")
+        for end in ("start_keV", "stop_keV"):  # an energy scan's points all need flux
+            value = scan.get(end) if isinstance(scan, dict) else None
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                profile.flux_ph_s(float(value), f"schedule.energy_scan.{end}")
         exposures = [("schedule.exposure_s", schedule.get("exposure_s"))] + [
             (f"schedule.locations[{i}].exposure_s", loc.get("exposure_s"))
             for i, loc in enumerate(schedule.get("locations") or [])

@@ -48,7 +48,7 @@ above-edge cross section is the smooth atomic one (no fine structure).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -697,9 +697,15 @@ def signal(
     try:
         return _dispatch(technique, stack, beam, probe, exposure_s, options, detector, field)
     except InputError as error:
-        if error.field not in OPTION_FIELDS:
-            raise
-        raise InputError(f"{field}.{error.field}", error.value, error.allowed, error.hint) from None
+        raise _under(field, error) from None
+
+
+def _under(field: str, error: InputError) -> InputError:
+    """``error`` with an option's field (``element``, ``edge``, ``reflection``) named under
+    ``field``; any other error unchanged."""
+    if error.field not in OPTION_FIELDS:
+        return error
+    return InputError(f"{field}.{error.field}", error.value, error.allowed, error.hint)
 
 
 #: The options each technique takes.
@@ -750,9 +756,7 @@ def check_options(technique: str, options: dict[str, Any] | None, field: str = "
     try:
         _check_options(technique, dict(options or {}), field)
     except InputError as error:
-        if error.field not in OPTION_FIELDS:
-            raise
-        raise InputError(f"{field}.{error.field}", error.value, error.allowed, error.hint) from None
+        raise _under(field, error) from None
 
 
 def _dispatch(
@@ -787,6 +791,8 @@ def plan_signal(
 
     ``plan``: a ``beamdesign.plan.Plan``; its ``probe`` names the measured layer (a plan
     without one raises: the measured layer is not guessed). ``field``: see ``signal``.
+    For an XAS technique on a plan whose schedule makes an energy scan, a scan's points are
+    the scan's own (each point gets its ``dwell_s``), whatever ``detector.points`` says.
     """
     if plan.probe is None:
         raise InputError("probe", None, "a signal needs the plan's probe (the measured layer)")
@@ -794,6 +800,9 @@ def plan_signal(
     layer = plan.stack.layer(layer_name.strip(), "probe")
     probe = f"{layer.name}/{constituent.strip() or layer.main_constituent.name}"
     exposure_s = float(np.min(plan.schedule.exposure_s))
+    scan = plan.schedule.energy_scan
+    if scan is not None and technique != "xrd-transmission":
+        detector = replace(detector, points=scan.points)
     return signal(technique, plan.stack, plan.beam, probe, exposure_s, options, detector, field)
 
 
@@ -852,7 +861,9 @@ def signal_block(plan: Plan) -> dict[str, Any] | None:
 def signal_sentence(block: dict[str, Any]) -> str:
     """One line for tables and reports: technique, SNR per scan, counts, the floor's verdict."""
     details = block["details"]
-    what = details.get("reflection") or details.get("element", "")
+    what = details.get("reflection") or " ".join(
+        str(details[key]) for key in ("element", "edge") if key in details
+    )
     per = "scan" if block["technique"] == "xrd-transmission" else "energy point"
     return (
         f"{block['technique']} ({what}): SNR per scan {block['snr_per_scan']:.3g} at the "
