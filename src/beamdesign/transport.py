@@ -175,6 +175,11 @@ def _clamp01(value: float) -> float:
     return min(max(value, 0.0), 1.0)
 
 
+#: energies whose tables stay cached (~75 kB each): the points of a 2,000-point energy scan, so
+#: that re-running a scan plan (each planner change) does not recompute them (1,000 points:
+#: 190 ms warm instead of ~20 s cold)
+SCAN_CACHE = 2_048
+
 @lru_cache(maxsize=4096)
 def _element_partition(
     z: int, energy_keV: float
@@ -284,7 +289,7 @@ class _Tables:
     photon_kerma: np.ndarray  # (n, U) mu_en/rho at the secondary energies
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=SCAN_CACHE)
 def _tables(materials: tuple[Material, ...], energy_keV: float) -> _Tables:
     parts = tuple(partition(m, energy_keV) for m in materials)
     electron_keV = np.array([p.electron_keV for p in parts])
@@ -393,7 +398,7 @@ class _Maps:
     photon_leaving: np.ndarray  # (G,) fraction leaving the cell
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=SCAN_CACHE)
 def _linear_maps(
     signature: tuple[_LayerSignature, ...],
     energy_keV: float,
