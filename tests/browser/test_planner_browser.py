@@ -464,15 +464,15 @@ def test_planner_in_voila(voila, browser):
         raise
 
 
-def _candidate_energy(label: str) -> float:
-    """The energy (keV) in a candidate's label ("#1: 3 kGy, SNR 150 — energy 60.75 keV, ...")."""
-    match = re.search(r"energy ([0-9.]+) keV", label.replace("\xa0", " "))
+def _candidate_exposure(label: str) -> float:
+    """The exposure (s) in a candidate's label ("#2: 41 kGy, SNR 333 — ..., exposure 1 s")."""
+    match = re.search(r"exposure ([0-9.]+) s", label.replace("\xa0", " "))
     assert match, label
     return float(match.group(1))
 
 
 def test_solve_apply_and_compare_in_voila(voila, browser):
-    """Solve the default design, apply a candidate, pin two scenarios and compare them."""
+    """Solve the default plan's own design, apply a candidate, pin two scenarios and compare."""
     base, _ = voila
     start = time.monotonic()
     page = browser.new_page(viewport=VIEWPORT)
@@ -509,8 +509,8 @@ def test_solve_apply_and_compare_in_voila(voila, browser):
         page.wait_for_function(
             "(t) => document.querySelector('.bd-summary').innerText !== t", arg=before
         )
-        energy = float(page.locator(".bd-energy_keV input").first.input_value())
-        assert energy == pytest.approx(_candidate_energy(chosen), rel=1e-3), (energy, chosen)
+        exposure = float(page.locator(".bd-exposure_s input").first.input_value())
+        assert exposure == pytest.approx(_candidate_exposure(chosen), rel=1e-3), (exposure, chosen)
         assert page.locator(".bd-undo_button").first.is_enabled()
         _step(start, f"applied {chosen}")
 
