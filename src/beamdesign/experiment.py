@@ -51,7 +51,7 @@ from beamdesign.checks import plan_warnings
 from beamdesign.coefficients import CONVENTION_MEANING
 from beamdesign.dose import DoseSpectrum, dose_spectrum
 from beamdesign.dosemap import DoseMap, dose_map
-from beamdesign.frozen import freeze, freeze_arrays
+from beamdesign.frozen import FrozenMapping, freeze, freeze_arrays
 from beamdesign.hotspots import Hotspots, hotspots
 from beamdesign.plan import Plan, probe_key, threshold_key
 from beamdesign.provenance import provenance
@@ -116,8 +116,12 @@ class LocationResult:
     __repr__ = compact_repr
 
     def __post_init__(self) -> None:  # the dose tables read-only, like the rest of the result
-        object.__setattr__(self, "dose_Gy", freeze(self.dose_Gy))
-        object.__setattr__(self, "entrance_dose_Gy", freeze(self.entrance_dose_Gy))
+        # flat name -> float tables: one FrozenMapping each, no deep walk (a 40 x 40 raster's
+        # 1,600 locations: a few ms instead of 60 ms)
+        for name in ("dose_Gy", "entrance_dose_Gy"):
+            table = getattr(self, name)
+            if not isinstance(table, FrozenMapping):
+                object.__setattr__(self, name, FrozenMapping(table))
 
 
 @dataclass(frozen=True)
@@ -790,8 +794,10 @@ def run_plan(plan: Plan, timeline_points: int = TIMELINE_POINTS) -> ExperimentRe
                 hot_xy_um=(hot[0], hot[1]),
                 scans=scans,
                 beam_on_s=on,
-                dose_Gy=dict(zip(spectrum.keys, dose, strict=True)),
-                entrance_dose_Gy=dict(zip(spectrum.keys, at_entrance, strict=True)),
+                dose_Gy=FrozenMapping.adopt(dict(zip(spectrum.keys, dose, strict=True))),
+                entrance_dose_Gy=FrozenMapping.adopt(
+                    dict(zip(spectrum.keys, at_entrance, strict=True))
+                ),
                 local_dose_rate_Gy_per_s=local,
                 averaged_dose_rate_Gy_per_s=avg,
                 crossings=crossings,

@@ -25,6 +25,14 @@ class FrozenMapping(Mapping[Any, Any]):
     def __init__(self, items: Mapping[Any, Any]) -> None:
         object.__setattr__(self, "_items", dict(items))
 
+    @classmethod
+    def adopt(cls, items: dict[Any, Any]) -> FrozenMapping:
+        """A FrozenMapping over ``items`` itself, without a copy: for a dict the caller has
+        just built and keeps no other reference to."""
+        frozen = cls.__new__(cls)
+        object.__setattr__(frozen, "_items", items)
+        return frozen
+
     def __getitem__(self, key: Any) -> Any:
         return self._items[key]
 

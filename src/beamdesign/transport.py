@@ -180,6 +180,7 @@ def _clamp01(value: float) -> float:
 #: 190 ms warm instead of ~20 s cold)
 SCAN_CACHE = 2_048
 
+
 @lru_cache(maxsize=4096)
 def _element_partition(
     z: int, energy_keV: float
