@@ -7,15 +7,7 @@ import argparse
 import json
 from typing import Any
 
-
-def _threshold(text: str | None) -> str | float | None:
-    """A threshold name, or a dose in Gy when the text is a number."""
-    if text is None:
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        return text
+from beamdesign.commands import number_or_text
 
 
 def _handler(args: argparse.Namespace) -> int:
@@ -23,7 +15,7 @@ def _handler(args: argparse.Namespace) -> int:
     from beamdesign.cli import clean
     from beamdesign.plan import load_plan
 
-    advice = advise(load_plan(args.plan), threshold=_threshold(args.threshold))
+    advice = advise(load_plan(args.plan), threshold=number_or_text(args.threshold))
     if not args.json:
         for sentence in advice.sentences:
             print(clean(sentence))

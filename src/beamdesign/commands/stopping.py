@@ -6,6 +6,7 @@ import argparse
 import json
 from typing import Any
 
+from beamdesign.commands import number_or_text
 from beamdesign.materials import resolve_material
 from beamdesign.stopping import (
     collision_stopping_power_MeV_cm2_per_g,
@@ -16,22 +17,9 @@ from beamdesign.stopping import (
 )
 
 
-def _number(text: str | None) -> Any:
-    """A number typed on the command line, or the text itself for the validator to reject.
-
-    Typed ``Any``: the value is unchecked here; the physics functions validate it.
-    """
-    if text is None:
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        return text
-
-
 def _handle(args: argparse.Namespace) -> int:
-    material = resolve_material(args.material, "--material", _number(args.density_g_cm3))
-    energy = _number(args.energy_kev)
+    material = resolve_material(args.material, "--material", number_or_text(args.density_g_cm3))
+    energy = number_or_text(args.energy_kev)
     result = {
         "material": material.name,
         "formula": material.formula,
