@@ -37,11 +37,12 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
     [str(ROOT / "src")] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
 )
 
-from report_hostile import CATHODE, HOSTILE, PWNED, write_hostile_plan  # noqa: E402
+from report_hostile import CATHODE, HOSTILE, PWNED, hostile_config, write_hostile_plan  # noqa: E402
 
 from beamdesign import __version__  # noqa: E402
 from beamdesign import report as report_module  # noqa: E402
 from beamdesign.cli import main  # noqa: E402
+from beamdesign.compare import compare  # noqa: E402
 from beamdesign.errors import InputError  # noqa: E402
 from beamdesign.experiment import run_plan  # noqa: E402
 from beamdesign.plan import builtin_plan_names, builtin_plan_text, load_plan, plan_from_config  # noqa: E402
@@ -208,7 +209,14 @@ def rendered(tmp_path_factory) -> dict:
 
     jobs = {name: ["report", name, "-o", str(out / f"{name}.html")] for name in BUILTIN}
     jobs[BUILTIN[0]].append("--keep-ipynb")
-    jobs["hostile"] = ["report", str(out / "hostile.yaml"), "-o", str(out / "hostile.html")]
+    jobs["hostile"] = [
+        "report",
+        str(out / "hostile.yaml"),
+        "-o",
+        str(out / "hostile.html"),
+        "--compare",  # its hostile names in the comparison table too
+        "jousseaume2023-exp2-pcc",
+    ]
     jobs["batch"] = [
         "report",
         "jousseaume2023-exp1-pcb",
@@ -778,3 +786,34 @@ def test_kernel_with_another_beamdesign_is_refused(tmp_path):
     )
     assert "the report kernel imports beamdesign from" in out.stdout, out.stderr[-2000:]
     assert str(fake) in out.stdout and not (tmp_path / "r.html").exists()
+
+
+def test_a_report_compares_scenarios_side_by_side(rendered):
+    """``report PLAN --compare OTHER``: beamdesign.compare's rows, this plan first."""
+    text = (rendered["dir"] / "hostile.html").read_text(encoding="utf-8")
+    [body] = re.findall(r'<table class="bd-table bd-compare".*?</table>', text, re.S)
+    table = [
+        [html.unescape(cell) for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", tr, re.S)]
+        for tr in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)
+    ]
+    expected = compare(
+        [plan_from_config(hostile_config()).to_config(), "jousseaume2023-exp2-pcc"],
+        labels=["this plan", "jousseaume2023-exp2-pcc"],
+    ).rows()
+    assert table[0] == ["", "this plan", "jousseaume2023-exp2-pcc"]
+    # HTML turns a CR LF in text into LF (the hostile names hold one)
+    lf = [[v.replace("\r\n", "\n") for v in (name, *values)] for name, values in expected[1:]]
+    assert table[1:] == lf
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--compare", "etem-nmc811-air"], r"--compare = 'etem-nmc811-air': X-ray plans"),
+        (["--compare", "default", "default", "default", "default"], r"at most 3 other plans"),
+    ],
+)
+def test_compare_refuses_in_one_sentence(tmp_path, extra, message):
+    status, err = _cli(["report", "default", "-o", str(tmp_path / "a.html"), *extra])
+    assert status == 2 and re.search(message, err), err
+    assert not list(tmp_path.iterdir())  # refused before a kernel started: nothing written

@@ -53,8 +53,9 @@ class Comparison:
             ]
         }
 
-    def table(self) -> str:
-        """A plain-text table, one column per plan."""
+    def rows(self) -> list[tuple[str, list[str]]]:
+        """The comparison as (quantity, one text per plan) rows; the first row labels the
+        plans, the last holds the verdicts (the text table and the report's table)."""
 
         def fmt(row: dict[str, Any], key: str, unit: str) -> str:
             return si(row[key], unit) if row.get(key) is not None else "—"
@@ -87,7 +88,8 @@ class Comparison:
                 (
                     "limit-metric dose",
                     [
-                        fmt(s.row, "dose_Gy", "Gy") + f" ({s.row.get('dose_convention', '')})"
+                        fmt(s.row, "dose_Gy", "Gy")
+                        + (f" ({s.row['dose_convention']})" if s.row.get("dose_convention") else "")
                         for s in self.scenarios
                     ],
                 ),
@@ -109,6 +111,11 @@ class Comparison:
                 ),
             ]
         lines.append(("verdict", [s.row["verdict"] for s in self.scenarios]))
+        return lines
+
+    def table(self) -> str:
+        """A plain-text table, one column per plan."""
+        lines = self.rows()
         width = max(len(name) for name, _ in lines) + 2
         column = max(22, *(len(v) + 2 for _, values in lines[:-1] for v in values))
         text = [

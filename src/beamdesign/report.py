@@ -37,7 +37,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from importlib import resources
@@ -45,6 +45,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from beamdesign.compare import MAX_PLANS
 from beamdesign.errors import InputError
 from beamdesign.plan import Plan, builtin_plan_names, builtin_plan_text, load_plan, plan_text
 from beamdesign.reprs import compact_repr
@@ -298,6 +299,8 @@ def _execute(
     out_ipynb: Path,
     workdir: Path,
     progress: Progress,
+    compare_json: str = "",
+    compare_labels: list[str] | None = None,
 ) -> None:
     import papermill
     from jupyter_client.manager import AsyncKernelManager
@@ -330,6 +333,8 @@ def _execute(
         "plan_sha256": sha256,
         "plan_file_text": file_text,
         "beamdesign_package": str(Path(beamdesign.__file__).resolve().parent),
+        "compare_json": compare_json,
+        "compare_labels": json.dumps(compare_labels),
     }
     with resources.as_file(template_path()) as template, open(workdir / "kernel.log", "wb") as log:
         n_cells = len(json.loads(Path(template).read_text("utf-8"))["cells"]) + 1  # + injected
@@ -456,13 +461,16 @@ def _render(
     keep_ipynb: bool,
     pdf: bool,
     progress: Progress | None,
+    others: tuple[tuple[str, Plan], ...] = (),
 ) -> dict[str, Any]:
     progress = progress or _quiet
     out_html = check_output(out_html, pdf)
     with _terminate_cleanly(), _scratch(out_html.parent) as scratch:
         progress("starting the report kernel", 0.05)
         ipynb = scratch / "report.ipynb"
-        _execute(plan, source, sha256, file_text, ipynb, scratch, progress)
+        compare_json = json.dumps([p.to_config() for _, p in others]) if others else ""
+        labels = [label for label, _ in others]
+        _execute(plan, source, sha256, file_text, ipynb, scratch, progress, compare_json, labels)
         progress("assembling the HTML page", 0.88)
         title = " ".join(plan.title.split())[:200] or "beamdesign report"
         meta = _report_meta(ipynb, source or title)
@@ -497,6 +505,7 @@ def render_report(
     pdf: bool = False,
     progress: Progress | None = None,
     source: str = "",
+    compare_with: Sequence[str | Path | Plan] = (),
 ) -> Path:
     """Render the HTML report of a plan (file path, built-in name or Plan object).
 
@@ -510,6 +519,8 @@ def render_report(
     progress : called with (stage, fraction done 0–1) as the report advances
     source : for a Plan object, where it comes from (e.g. the planner's plan file path), shown
         as the report's "Plan"; ignored for a path or a built-in name
+    compare_with : one to three other plans (paths, built-in names or Plans) shown side by side
+        with this one in a "Scenarios compared" section (``beamdesign compare``'s table)
 
     Returns the HTML path.
     """
@@ -519,8 +530,30 @@ def render_report(
     plan, origin, sha256, file_text = _read_plan(plan_path_or_plan)
     if isinstance(plan_path_or_plan, Plan):
         origin = str(source)
-    _render(plan, origin, sha256, file_text, out, keep_ipynb, pdf, progress)
+    others = _others(compare_with)
+    if others and plan.config.get("probe_type") == "electron":
+        raise InputError("--compare", origin or plan.title, "an X-ray plan to compare with others")
+    _render(plan, origin, sha256, file_text, out, keep_ipynb, pdf, progress, others)
     return out
+
+
+def _others(specs: Sequence[str | Path | Plan]) -> tuple[tuple[str, Plan], ...]:
+    """The plans to compare with, validated now (one sentence each, before a kernel starts),
+    each with its column label."""
+    if len(specs) > MAX_PLANS - 1:
+        raise InputError(
+            "--compare", len(specs), f"at most {MAX_PLANS - 1} other plans (4 side by side)"
+        )
+    out = []
+    for spec in specs:
+        plan = spec if isinstance(spec, Plan) else _read_plan(spec)[0]
+        if plan.config.get("probe_type") == "electron":
+            raise InputError(
+                "--compare", str(spec), "X-ray plans (an electron session has no flux or SNR)"
+            )
+        label = plan.title[:40] if isinstance(spec, Plan) else Path(str(spec)).stem
+        out.append((label, plan))
+    return tuple(out)
 
 
 # --------------------------------------------------------------------------- batches

@@ -38,6 +38,13 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         action="store_true",
         help="also print each report to PDF with headless Chromium (OUT.pdf)",
     )
+    report.add_argument(
+        "--compare",
+        nargs="+",
+        default=[],
+        metavar="OTHER",
+        help="one to three other plans shown side by side with PLAN (one plan only)",
+    )
     report.set_defaults(handler=run)
 
 
@@ -67,10 +74,17 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--no-ipynb", True, "either --keep-ipynb or --no-ipynb, not both")
     out = Path(args.output).expanduser()
     progress = _stderr_progress()
+    if args.compare and len(args.plan) > 1:
+        raise InputError("--compare", " ".join(args.compare), "with one PLAN and an .html output")
     if len(args.plan) == 1 and out.suffix.lower() in {".html", ".htm"}:
         try:
             path = render_report(
-                args.plan[0], out, keep_ipynb=args.keep_ipynb, pdf=args.pdf, progress=progress
+                args.plan[0],
+                out,
+                keep_ipynb=args.keep_ipynb,
+                pdf=args.pdf,
+                progress=progress,
+                compare_with=args.compare,
             )
         except ReportError as error:
             print(f"beamdesign: error: {clean(error)}", file=sys.stderr)
