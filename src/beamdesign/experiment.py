@@ -83,6 +83,29 @@ class Crossing:
 
     __repr__ = compact_repr
 
+    @classmethod
+    def fast(
+        cls,
+        threshold: Threshold,
+        constituent: str,
+        time_s: float | None,
+        soc: float | None,
+        final_dose_Gy: float,
+        caveat: str,
+    ) -> Crossing:
+        """The same as the constructor, without the frozen dataclass's per-field setattr (a
+        40 x 40 raster makes ~10,000 of them per run)."""
+        crossing = object.__new__(cls)
+        crossing.__dict__.update(
+            threshold=threshold,
+            constituent=constituent,
+            time_s=time_s,
+            soc=soc,
+            final_dose_Gy=final_dose_Gy,
+            caveat=caveat,
+        )
+        return crossing
+
     @property
     def convention(self) -> str:
         return self.threshold.convention
@@ -774,9 +797,10 @@ def run_plan(plan: Plan, timeline_points: int = TIMELINE_POINTS) -> ExperimentRe
         strict=True,  # one entry per location in every column
     )
     locations = []
+    verdicts: dict[tuple[bool, ...], str] = {}  # a verdict depends on which were crossed only
     for point, hot, hit, when, soc, in_metric, dose, at_entrance, scans, on, local, avg in columns:
         crossings = tuple(
-            Crossing(
+            Crossing.fast(
                 t,
                 key,
                 when[i] if hit[i] else None,
@@ -786,6 +810,9 @@ def run_plan(plan: Plan, timeline_points: int = TIMELINE_POINTS) -> ExperimentRe
             )
             for i, (t, key, _, caveat) in enumerate(checks)
         )
+        which = tuple(hit)
+        if which not in verdicts:
+            verdicts[which] = verdict([c.threshold for c in crossings if c.time_s is not None])
         locations.append(
             LocationResult(
                 name=point.name,
@@ -801,7 +828,7 @@ def run_plan(plan: Plan, timeline_points: int = TIMELINE_POINTS) -> ExperimentRe
                 local_dose_rate_Gy_per_s=local,
                 averaged_dose_rate_Gy_per_s=avg,
                 crossings=crossings,
-                verdict=verdict([c.threshold for c in crossings if c.time_s is not None]),
+                verdict=verdicts[which],
             )
         )
     result = ExperimentResult(
