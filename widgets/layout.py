@@ -324,9 +324,12 @@ def electron_controls(c: dict[str, w.Widget]) -> None:
     c["specimen_density_g_cm3"] = w.FloatText(description="ρ (g/cm³)", layout=number())
     c["specimen_thickness_nm"] = w.FloatText(description="thickness (nm)", layout=number())
     c["beam_form"] = w.ToggleButtons(
-        options=[("scanned", "scanned"), ("flood", "flood"), ("fluence rate", "fluence_rate")],
-        description="beam",
-        style={"button_width": "85px"},
+        options=[
+            ("scanned probe", "scanned"),
+            ("flood beam", "flood"),
+            ("fluence rate", "fluence_rate"),
+        ],
+        style={"button_width": "112px"},
     )
     labels = {
         "current_pA": "current (pA)",
@@ -375,9 +378,9 @@ def arrange(
     tabs: w.Tab,
 ) -> tuple[w.HBox, dict[str, w.Widget]]:
     """The planner: a side panel of control tabs (Beam, Schedule, Cell, Protocol, Plan) beside
-    the summary and the figure tabs. ``readouts``: the ``flux``, ``beamline`` and ``electron``
-    text panels. Returns the box and the parts shown or hidden by the probe type and the scan
-    toggle (``xray_beam``, ``electron_beam``, ``xray_cell``, ``specimen``, ``scan``,
+    the summary and the figure tabs. ``readouts``: the ``flux``, ``beamline``, ``electron`` and
+    ``scan`` text panels. Returns the box and the parts shown or hidden by the probe type and
+    the scan toggle (``xray_beam``, ``electron_beam``, ``xray_cell``, ``specimen``, ``scan``,
     ``beamline``, ``control_tabs``)."""
     c, m, b = controls, messages, buttons
     flux_readout = readouts["flux"]
@@ -442,7 +445,7 @@ def arrange(
         ]
     )
     beam = w.VBox([c["probe_type"], xray_beam, electron_beam])
-    scan = w.VBox([c[k] for k in SCAN_CONTROLS])
+    scan = w.VBox([*[c[k] for k in SCAN_CONTROLS], readouts["scan"]])
     schedule = w.VBox(
         [
             c["schedule_mode"],

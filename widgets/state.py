@@ -85,6 +85,24 @@ from .solve import SolvePanel
 ADVICE_OLD = "<i class='bd-advice-old'>The plan changed: press <b>Compute advice</b> again.</i>"
 
 
+def electron_text(beam: ElectronBeam) -> str:
+    """The electron beam in a microscopist's numbers: the field, the fluence rate over it and,
+    for a scanned probe, one frame's duration and fluence and the rate on the probed pixel."""
+    w_um, h_um = beam.spot_um
+    rate = beam.fluence_rate_e_per_A2_s
+    text = (
+        f"{beam.energy_keV:g} keV electrons over a {w_um * 1e3:.4g} × {h_um * 1e3:.4g} nm field: "
+        f"{format_number(rate, 'e/Å²/s')}"
+    )
+    if beam.frame_s is not None:
+        text += (
+            f"; one frame lasts {format_number(beam.frame_s, 's')} and gives "
+            f"{format_number(rate * beam.frame_s, 'e/Å²')} "
+            f"({format_number(beam.local_fluence_rate_e_per_A2_s, 'e/Å²/s')} on the probed pixel)"
+        )
+    return f"<small>{html.escape(text)}</small>"
+
+
 class Planner:
     """Interactive plan editor with live dose figures.
 
@@ -164,6 +182,7 @@ class Planner:
                 "flux": self.flux_readout,
                 "beamline": self.beamline_readout,
                 "electron": self.electron_readout,
+                "scan": self.scan_readout,
             },
             self.summary_html,
             self.figure_tabs,
@@ -186,6 +205,7 @@ class Planner:
         self.flux_readout = html_panel("bd-flux-readout", margin="0 0 0 6px")
         self.beamline_readout = html_panel("bd-beamline-readout")
         self.electron_readout = html_panel("bd-electron-readout")
+        self.scan_readout = html_panel("bd-scan-readout")
         self.file_html = self._messages["file"]
         self.layer_box = w.VBox()
         self._buttons = build_buttons()
@@ -390,7 +410,7 @@ class Planner:
         show(parts["xray_cell"], not electron)
         show(parts["electron_beam"], electron)
         show(parts["specimen"], electron)
-        titles = ("Electron beam", "Specimen") if electron else ("Beam", "Cell")
+        titles = ("Beam", "Specimen") if electron else ("Beam", "Cell")
         tabs = cast(w.Tab, parts["control_tabs"])
         wanted = (*titles[:1], tabs.titles[1], titles[1], *tabs.titles[3:])
         if tuple(tabs.titles) != wanted:
@@ -398,6 +418,10 @@ class Planner:
         form = c["beam_form"].value
         for key in dict.fromkeys(k for keys in BEAM_FORM_CONTROLS.values() for k in keys):
             show(c[key], key in BEAM_FORM_CONTROLS[form])
+        raster = c["schedule_mode"].value == "raster"
+        for key in ("raster_pattern", "nx", "ny", "step_x_um", "step_y_um"):
+            show(c[key], raster)
+        show(c["locations"], not raster)
         scan = c["scan"].value and not electron
         show(c["scan"], not electron)
         show(parts["scan"], scan)
@@ -430,11 +454,15 @@ class Planner:
             )
         if self.beamline_readout.value != text:
             self.beamline_readout.value = text
-        text = (
-            f"<small>{html.escape(beam.summary)}</small>" if isinstance(beam, ElectronBeam) else ""
-        )
+        text = electron_text(beam) if isinstance(beam, ElectronBeam) else ""
         if self.electron_readout.value != text:
             self.electron_readout.value = text
+        scan = plan.schedule.energy_scan
+        text = (
+            "" if scan is None else f"<small>{html.escape(scan.summary(beam.energy_keV))}</small>"
+        )
+        if self.scan_readout.value != text:
+            self.scan_readout.value = text
 
     def _observe(self) -> None:
         for name, control in self._static_controls.items():

@@ -548,3 +548,47 @@ def test_solve_apply_and_compare_in_voila(voila, browser):
     except BaseException:
         _shot(page, "planner_solve_failure.png")
         raise
+
+
+def _load_builtin(page, name: str) -> None:
+    """Choose a built-in plan in the Plan tab and wait for its summary."""
+    before = _summary(page)
+    _open_tab(page, "Plan")
+    page.locator(".bd-builtin select").first.select_option(name)
+    page.wait_for_function(
+        "(t) => document.querySelector('.bd-summary').innerText !== t", arg=before
+    )
+    _wait_settled(page)
+
+
+def test_electron_and_scan_plans_in_voila(voila, browser):
+    """An electron session shows its own panel (no X-ray beam controls) and e/Å² in the
+    summary; a scan plan shows its scan instead of the exposure. Screenshots of both."""
+    base, _ = voila
+    page = browser.new_page(viewport=VIEWPORT)
+    page.set_default_timeout(120_000)
+    try:
+        page.goto(f"{base}/")
+        page.wait_for_selector(".bd-summary", timeout=120_000)
+        _wait_settled(page)
+        _scroll_planner_into_view(page)
+        _load_builtin(page, "etem-nmc811-air")
+        assert "e/Å²" in _summary(page) and "electron-collision" in _summary(page)
+        _open_tab(page, "Beam")
+        assert page.locator(".bd-current_nA input").first.is_visible()
+        assert not page.locator(".bd-energy_keV input").first.is_visible()
+        assert not page.locator(".bd-current_pA input").first.is_visible()
+        _shot(page, "planner_electron_1366x768.png")
+        _open_tab(page, "Energy")
+        _wait_settled(page)
+        _shot(page, "planner_electron_energy_1366x768.png")
+        _load_builtin(page, "example-xanes-ni-k")
+        _open_tab(page, "Schedule")
+        assert page.locator(".bd-scan_start_keV input").first.is_visible()
+        assert not page.locator(".bd-exposure_s input").first.is_visible()
+        _open_tab(page, "Dose vs time")
+        _wait_settled(page)
+        _shot(page, "planner_scan_1366x768.png")
+    except BaseException:
+        _shot(page, "planner_plan_keys_failure.png")
+        raise
