@@ -109,6 +109,18 @@ def test_electron_errors_in_plain_words_next_to_their_control(planner, control, 
     assert "Stale" in planner.summary_html.value
 
 
+def test_an_electron_plan_switched_to_x_rays_starts_from_the_default_cell(planner):
+    planner.controls["builtin"].value = "zhang-aet-zr-zro2-tilt-series"
+    assert planner._rows == []  # an electron plan has no X-ray cell
+    planner.controls["probe_type"].value = "x-ray"
+    default = load_plan("default")
+    plan = planner.result.plan
+    assert planner.errors == {} and plan.beam == default.beam
+    assert plan.stack.to_config()["layers"] == default.stack.to_config()["layers"]
+    assert plan.schedule.locations[0].name == "Zr1"  # the session's schedule is kept
+    assert shown(planner._parts["xray_beam"]) and not shown(planner._parts["electron_beam"])
+
+
 def test_an_electron_plan_saves_loads_and_undoes(planner, tmp_path):
     c = planner.controls
     c["builtin"].value = "zhang-idpc-stem-frames"

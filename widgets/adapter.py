@@ -57,6 +57,24 @@ BEAM_FORM_CONTROLS = {
 }
 #: the energy-scan controls (shown with the scan toggle on, instead of the exposure)
 SCAN_CONTROLS = ("scan_start_keV", "scan_stop_keV", "scan_points", "scan_dwell_s")
+#: the controls of an X-ray plan's cell and beam (an electron plan leaves them out)
+XRAY_CONTROLS = (
+    "preset",
+    "probe",
+    "energy_keV",
+    "energy_slider",
+    "flux_ph_s",
+    "spot_w_um",
+    "spot_h_um",
+    "profile",
+    "convention",
+    "attenuator_transmission",
+    "beamline",
+    "flux_from_beamline",
+    "beamline_filter",
+    "scan",
+    *SCAN_CONTROLS,
+)
 
 #: control name -> (label in messages, unit, tooltip)
 TOOLTIPS: dict[str, tuple[str, str, str]] = {

@@ -456,7 +456,10 @@ def energy_data(plan_or_result: Plan | ExperimentResult) -> dict[str, dict[str, 
             "transmission": [t_now],
             "y0": [float(np.nanmin(rate[rate > 0])) if np.any(rate > 0) else 1e-3],
             "y1": [float(np.nanmax(rate)) if np.any(rate > 0) else 1.0],
-            "label": [f"{e_now:g} keV: {si(rate_now, 'Gy/s')}, T = {100 * t_now:.3g} %"],
+            "label": [
+                f"{e_now:g} keV: {si(rate_now, 'Gy/s')}"
+                + ("" if electron else f", T = {100 * t_now:.3g} %")
+            ],
             "rate_text": [si(rate_now, "Gy/s")],
             "probe": [probe],
         },

@@ -41,6 +41,7 @@ from .adapter import (
     NO_FILTER,
     NO_PROBE,
     PLAN_BEAMLINE,
+    XRAY_CONTROLS,
     config_from_values,
     layer_config,
     message_panel,
@@ -401,6 +402,18 @@ class Planner:
             "restores your beam"
         )
 
+    def _default_xray_controls(self) -> None:
+        """The cell and beam of the default plan in the X-ray controls (an electron plan has
+        none: switching it to X-rays starts from these)."""
+        view = values_from_plan(load_plan("default"))
+        c = self.controls
+        with self.hold():
+            self._make_rows(view.layers)
+            self._material_attenuators = view.material_attenuators
+            self._set_beamline_options(view.values["beamline"])
+            for key in XRAY_CONTROLS:
+                c[key].value = view.values[key]
+
     def _show_mode(self) -> None:
         """Show the controls of the probe type (X-ray cell and beam, or the electron session's
         specimen and beam), of the electron beam form, and the scan or the exposure."""
@@ -505,12 +518,15 @@ class Planner:
             self._push_undo(f"beamline {change['new']}", beamline=change["old"])
             note = self._beamline_chosen(change["new"])
         elif owner is c["probe_type"]:
+            if change["new"] == "x-ray" and not self._rows:  # from an electron plan
+                self._default_xray_controls()
             note = (
                 "an electron session: set the specimen and the electron beam; the thresholds "
                 "are the electron scale (the X-ray plan's thresholds and design section are "
                 "left out)"
                 if change["new"] == "electron"
-                else "an X-ray plan: set the cell and the beam; the thresholds are the default"
+                else "an X-ray plan: set the cell and the beam (the default plan's if the plan "
+                "had none); the thresholds are the default"
             )
         elif owner is c["energy_slider"]:
             with self.hold():
