@@ -170,6 +170,22 @@ def test_a_scan_plan_loads_with_its_scan():
     assert c["locations"].value.splitlines()[0] == "#1, 0, 0"  # the scan sets the exposure
 
 
+def test_the_energy_figure_of_a_scan_shows_the_scan_and_its_edge():
+    scan_result = run_plan(load_plan("example-xanes-ni-k"))
+    data = figures.energy_data(scan_result)
+    band, curve = data["scan_band"], data["energy_curve"]
+    assert (band["left"], band["right"]) == ([8.233], [8.533])
+    energies, rate = curve["energy"], curve["rate"]
+    # the scan and a quarter of its 0.3 keV span either side
+    assert energies.min() == pytest.approx(8.233 - 0.075, abs=1e-5)
+    assert energies.max() == pytest.approx(8.533 + 0.075, abs=1e-5)
+    # the probe (NMC811) holds Ni: its dose rate steps up at the Ni K edge (8.333 keV, xraylib),
+    # by more than it rises over the 0.17 keV below the edge (the cell's slope)
+    below, above = rate[energies < 8.33], rate[energies > 8.34]
+    assert above.min() - below.max() > 2 * (below.max() - below.min())
+    assert figures.energy_data(load_plan("default"))["scan_band"]["left"] == []
+
+
 def test_scan_figures_use_the_scan_mean_and_the_reference_energy(default_result):
     # without a scan: the same numbers as the spectrum's first column
     r = default_result

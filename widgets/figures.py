@@ -47,6 +47,8 @@ MAX_TABLE_ROWS = 12
 #: energies of the energy figure (keV)
 ENERGY_RANGE_KEV = (8.0, 80.0)
 ENERGY_POINTS = 300
+#: an energy scan's figure spans the scan and this fraction of its span on either side
+SCAN_MARGIN = 0.25
 #: electron energies of the energy figure (keV): TEM/STEM accelerating voltages are 60–300 kV
 ELECTRON_RANGE_KEV = (60.0, 400.0)
 #: at most this many dose-vs-time lines (the rest of the locations are shown as a min-max band)
@@ -432,6 +434,10 @@ def energy_data(plan_or_result: Plan | ExperimentResult) -> dict[str, dict[str, 
     e_now = float(plan.beam.energy_keV)
     electron = isinstance(plan.beam, ElectronBeam)
     low, high = ELECTRON_RANGE_KEV if electron else ENERGY_RANGE_KEV
+    scan = plan.schedule.energy_scan
+    if scan is not None:  # the scan and a quarter of its span either side: its edge shows
+        margin = SCAN_MARGIN * (scan.stop_keV - scan.start_keV)
+        low, high = max(scan.start_keV - margin, 1.0), scan.stop_keV + margin
     energies = np.linspace(min(low, e_now), max(high, e_now), ENERGY_POINTS)
     spec = dose_spectrum(plan.stack, plan.beam, energies)
     if probe is None:  # the constituent with the highest dose rate at the beam energy
@@ -443,7 +449,15 @@ def energy_data(plan_or_result: Plan | ExperimentResult) -> dict[str, dict[str, 
     rate = spec.dose_rate_Gy_per_s[row]
     rate_now = float(np.interp(e_now, energies, rate))
     t_now = float(np.interp(e_now, energies, spec.transmission))
+    y0 = float(np.nanmin(rate[rate > 0])) if np.any(rate > 0) else 1e-3
+    y1 = float(np.nanmax(rate)) if np.any(rate > 0) else 1.0
+    band = (
+        {"left": [], "right": [], "bottom": [], "top": []}
+        if scan is None
+        else {"left": [scan.start_keV], "right": [scan.stop_keV], "bottom": [y0], "top": [y1]}
+    )
     return {
+        "scan_band": band,
         "energy_curve": {
             "energy": _f32(energies),
             "rate": _log_safe(rate, 0.0),
@@ -454,8 +468,8 @@ def energy_data(plan_or_result: Plan | ExperimentResult) -> dict[str, dict[str, 
             "energy": [e_now],
             "rate": [rate_now],
             "transmission": [t_now],
-            "y0": [float(np.nanmin(rate[rate > 0])) if np.any(rate > 0) else 1e-3],
-            "y1": [float(np.nanmax(rate)) if np.any(rate > 0) else 1.0],
+            "y0": [y0],
+            "y1": [y1],
             "label": [
                 f"{e_now:g} keV: {si(rate_now, 'Gy/s')}"
                 + ("" if electron else f", T = {100 * t_now:.3g} %")
@@ -465,7 +479,8 @@ def energy_data(plan_or_result: Plan | ExperimentResult) -> dict[str, dict[str, 
         },
         "meta": {
             **_meta(
-                f"Dose rate of {probe} vs {'electron' if electron else 'photon'} energy",
+                f"Dose rate of {probe} vs {'electron' if electron else 'photon'} energy"
+                + ("" if scan is None else " (energy scan shaded)"),
                 f"mean dose rate of {probe} (Gy/s)",
             ),
             "x_label": ["electron energy (keV)" if electron else "photon energy (keV)"],
@@ -507,6 +522,17 @@ def energy_figure(plan_or_result: Plan | ExperimentResult) -> figure:
         line_width=2,
         line_dash="dashed",
         legend_label="transmission",
+    )
+    fig.quad(
+        left="left",
+        right="right",
+        bottom="bottom",
+        top="top",
+        source=src["scan_band"],
+        fill_color="#2ca02c",
+        fill_alpha=0.15,
+        line_color=None,
+        legend_label="energy scan",
     )
     fig.segment("energy", "y0", "energy", "y1", source=src["energy_marker"], line_color="red")
     marker = fig.scatter("energy", "rate", source=src["energy_marker"], size=9, color="red")

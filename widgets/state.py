@@ -632,7 +632,14 @@ class Planner:
             cfg = r.plan.to_config()
             beam = r.plan.beam  # as delivered (a beamline's table sets the flux)
             cache_key = json.dumps(
-                [cfg.get("stack"), cfg.get("electron"), beam.to_config(), beam.energy_keV, r.probe],
+                [
+                    cfg.get("stack"),
+                    cfg.get("electron"),
+                    beam.to_config(),
+                    beam.energy_keV,
+                    r.probe,
+                    (cfg.get("schedule") or {}).get("energy_scan"),  # the figure's range
+                ],
                 sort_keys=True,
                 default=str,
             )

@@ -589,6 +589,9 @@ def test_electron_and_scan_plans_in_voila(voila, browser):
         _open_tab(page, "Dose vs time")
         _wait_settled(page)
         _shot(page, "planner_scan_1366x768.png")
+        _open_tab(page, "Energy")
+        _wait_settled(page)
+        _shot(page, "planner_scan_energy_1366x768.png")
     except BaseException:
         _shot(page, "planner_plan_keys_failure.png")
         raise
