@@ -464,11 +464,21 @@ def test_planner_in_voila(voila, browser):
         raise
 
 
-def _candidate_energy(label: str) -> float:
-    """The energy (keV) in a candidate's label ("#1: 3 kGy, SNR 150 — energy 60.75 keV, ...")."""
-    match = re.search(r"energy ([0-9.]+) keV", label.replace("\xa0", " "))
+_SUPERSCRIPTS = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")
+
+
+def _candidate_value(label: str) -> tuple[str, float]:
+    """The control and value a candidate's label gives first: its energy ("#1: 3 kGy, SNR 150 —
+    energy 60.75 keV, ...") or, when the design keeps the energy, its flux ("flux 1 × 10⁹
+    ph/s")."""
+    text = label.replace("\xa0", " ")
+    match = re.search(r"energy ([0-9.]+) keV", text)
+    if match:
+        return "energy_keV", float(match.group(1))
+    match = re.search(r"flux ([0-9.]+)(?: × 10([⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+))? ph/s", text)
     assert match, label
-    return float(match.group(1))
+    exponent = int(match.group(2).translate(_SUPERSCRIPTS)) if match.group(2) else 0
+    return "flux_ph_s", float(match.group(1)) * 10**exponent
 
 
 def test_solve_apply_and_compare_in_voila(voila, browser):
@@ -509,8 +519,9 @@ def test_solve_apply_and_compare_in_voila(voila, browser):
         page.wait_for_function(
             "(t) => document.querySelector('.bd-summary').innerText !== t", arg=before
         )
-        energy = float(page.locator(".bd-energy_keV input").first.input_value())
-        assert energy == pytest.approx(_candidate_energy(chosen), rel=1e-3), (energy, chosen)
+        control, expected = _candidate_value(chosen)
+        value = float(page.locator(f".bd-{control} input").first.input_value())
+        assert value == pytest.approx(expected, rel=6e-3), (value, chosen)  # 3 digits shown
         assert page.locator(".bd-undo_button").first.is_enabled()
         _step(start, f"applied {chosen}")
 
