@@ -53,6 +53,7 @@ def test_an_electron_plan_shows_the_electron_panel_and_its_numbers(planner):
     assert shown(parts["electron_beam"]) and shown(parts["specimen"])
     assert not shown(parts["xray_beam"]) and not shown(parts["xray_cell"])
     assert parts["control_tabs"].titles[:3] == ("Beam", "Schedule", "Specimen")
+    assert planner.figure_tabs.titles[:3] == ("Dose vs time", "Dose map", "Specimen")
     assert shown(c["current_nA"]) and shown(c["area_um2"]) and not shown(c["current_pA"])
     assert not shown(c["scan"])  # no photon-energy scan for electrons
     # the summary: Gy in the electron convention, and the fluence at the worst location
@@ -73,6 +74,7 @@ def test_an_electron_plan_shows_the_electron_panel_and_its_numbers(planner):
     planner.sync_figures()
     assert energy.xaxis[0].axis_label == "photon energy (keV)" and shown(parts["xray_beam"])
     assert parts["control_tabs"].titles[:3] == ("Beam", "Schedule", "Cell")
+    assert planner.figure_tabs.titles[2] == "Cell stack"
 
 
 def test_the_seed_stem_frame_fluence_in_the_electron_readout(planner):

@@ -428,6 +428,12 @@ class Planner:
         wanted = (*titles[:1], tabs.titles[1], titles[1], *tabs.titles[3:])
         if tuple(tabs.titles) != wanted:
             tabs.titles = wanted
+        if hasattr(self, "figure_tabs"):  # the stack figure shows the specimen of a session
+            stack = [k for k, _ in FIGURE_TABS].index("stack")
+            names = list(self.figure_tabs.titles)
+            names[stack] = "Specimen" if electron else dict(FIGURE_TABS)["stack"]
+            if tuple(names) != tuple(self.figure_tabs.titles):
+                self.figure_tabs.titles = tuple(names)
         form = c["beam_form"].value
         for key in dict.fromkeys(k for keys in BEAM_FORM_CONTROLS.values() for k in keys):
             show(c[key], key in BEAM_FORM_CONTROLS[form])
