@@ -220,6 +220,7 @@ def test_choosing_a_beamline_takes_its_flux_shape_and_spot(planner):
     assert plan.beam.flux_ph_s == pytest.approx(profile.flux_ph_s(27))
     assert plan.beam.profile == "tophat" and tuple(plan.beam.spot_um) in profile.spots_um
     assert c["flux_ph_s"].disabled and shown(parts["beamline"])
+    assert c["flux_ph_s"].value == plan.beam.flux_ph_s  # the greyed-out flux is the one used
     readout = planner.beamline_readout.value
     assert "from its table" in readout and format_number(profile.flux_ph_s(27), "ph/s") in readout
     assert "example values" in readout

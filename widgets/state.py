@@ -597,6 +597,10 @@ class Planner:
             self._show_error("general", f"The model could not run this plan: {error}")
             return False
         self.plan, self.result, self.stale = plan, result, False
+        flux = self.controls["flux_ph_s"]
+        if plan.beamline is not None and flux.disabled and flux.value != plan.beam.flux_ph_s:
+            with self.hold():  # the greyed-out flux shows the table's, the one used
+                flux.value = plan.beam.flux_ph_s
         self._show_readouts(plan)
         return True
 
