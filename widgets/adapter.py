@@ -12,9 +12,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from beamdesign.electron_session import BEAM_FORMS, ElectronBeam
 from beamdesign.errors import InputError
 from beamdesign.materials import resolve_material
 from beamdesign.plan import METADATA_KEYS, Plan
+from beamdesign.profile import profile_names
 from beamdesign.stack import preset_config, preset_names
 
 #: the probe dropdown's entry for "no probe named": the constituent with the highest dose rate
@@ -22,7 +24,57 @@ NO_PROBE = "(highest dose rate)"
 #: the preset dropdown's entry for layers that are not a preset
 CUSTOM = "(custom)"
 #: the keys of a plan mapping that no control edits, carried from the loaded plan
-KEPT_KEYS = ("version", "thresholds", "soc0", "design", "beamline")
+KEPT_KEYS = ("version", "thresholds", "soc0", "design", "probe_type")
+#: the beamline dropdown's entry for "no beamline profile"
+NO_BEAMLINE = "(none)"
+#: the beamline dropdown's entry for a profile the plan gives as a file path or a mapping
+PLAN_BEAMLINE = "(the plan's own profile)"
+#: the beamline filter dropdown's entry for "no filter of the beamline"
+NO_FILTER = "(no filter)"
+#: the electron controls' values for an X-ray plan: the iDPC-STEM settings of the built-in plan
+#: zhang-idpc-stem-frames (300 kV, 19 pA, 10 µs, 0.088 Å pixels, 10 nm ZrO2 at the monoclinic
+#: density 5.68 g/cm³: ZrO2 is a formula, not a library name, so it needs its density)
+ELECTRON_DEFAULTS: dict[str, Any] = {
+    "electron_energy_keV": 300.0,
+    "specimen_material": "ZrO2",
+    "specimen_density_g_cm3": 5.68,
+    "specimen_thickness_nm": 10.0,
+    "beam_form": "scanned",
+    "current_pA": 19.0,
+    "dwell_us": 10.0,
+    "pixel_A": 0.088,
+    "pixels_x": 1024,
+    "pixels_y": 1024,
+    "current_nA": 2.0,
+    "area_um2": 1.0,
+    "e_per_A2_s": 100.0,
+}
+#: beam form -> the controls that set it (the others are hidden)
+BEAM_FORM_CONTROLS = {
+    "scanned": ("current_pA", "dwell_us", "pixel_A", "pixels_x", "pixels_y"),
+    "flood": ("current_nA", "area_um2"),
+    "fluence_rate": ("e_per_A2_s", "area_um2"),
+}
+#: the energy-scan controls (shown with the scan toggle on, instead of the exposure)
+SCAN_CONTROLS = ("scan_start_keV", "scan_stop_keV", "scan_points", "scan_dwell_s")
+#: the controls of an X-ray plan's cell and beam (an electron plan leaves them out)
+XRAY_CONTROLS = (
+    "preset",
+    "probe",
+    "energy_keV",
+    "energy_slider",
+    "flux_ph_s",
+    "spot_w_um",
+    "spot_h_um",
+    "profile",
+    "convention",
+    "attenuator_transmission",
+    "beamline",
+    "flux_from_beamline",
+    "beamline_filter",
+    "scan",
+    *SCAN_CONTROLS,
+)
 
 #: control name -> (label in messages, unit, tooltip)
 TOOLTIPS: dict[str, tuple[str, str, str]] = {
@@ -91,6 +143,73 @@ TOOLTIPS: dict[str, tuple[str, str, str]] = {
         "notebook's folder; Render report writes the .html beside it",
     ),
     "overwrite": ("overwrite", "", "Allow Save to replace an existing file"),
+    "scan": (
+        "energy scan",
+        "",
+        "Make an energy scan (XANES/EXAFS) at every visit instead of one exposure at the beam "
+        "energy; the dose is integrated point by point, edges included",
+    ),
+    "scan_start_keV": ("scan start", "keV", "First energy of the scan (keV)"),
+    "scan_stop_keV": ("scan stop", "keV", "Last energy of the scan (keV), above the start"),
+    "scan_points": ("scan points", "", "Energies in the scan, evenly spaced, both ends included"),
+    "scan_dwell_s": ("dwell per point", "s", "Beam-on time at each energy of the scan (s)"),
+    "beamline": (
+        "beamline profile",
+        "",
+        "A beamline profile: its flux table sets the flux at the energy, its filters become "
+        "attenuators, its spots and shortest exposure are checked",
+    ),
+    "flux_from_beamline": (
+        "flux from the beamline",
+        "",
+        "Take the flux from the beamline's flux table at the beam energy (untick to type a "
+        "lower measured flux)",
+    ),
+    "beamline_filter": (
+        "beamline filter",
+        "",
+        "One of the beamline's filters (a real material: its transmission depends on energy)",
+    ),
+    "probe_type": (
+        "probe type",
+        "",
+        "x-ray: a synchrotron beam through a cell; electron: a TEM/STEM session on a thin "
+        "specimen (dose in Gy from the collision stopping power)",
+    ),
+    "electron_energy_keV": (
+        "electron energy",
+        "keV",
+        "Kinetic energy of the electrons (keV) = accelerating voltage (kV), 1–1000",
+    ),
+    "specimen_material": (
+        "specimen material",
+        "",
+        "The specimen's material: a library name or a formula (a formula needs a density)",
+    ),
+    "specimen_density_g_cm3": (
+        "specimen density",
+        "g/cm³",
+        "Specimen density (g/cm³); 0 = from the material library",
+    ),
+    "specimen_thickness_nm": (
+        "specimen thickness",
+        "nm",
+        "Specimen (lamella) thickness along the beam (nm), 1 nm to 100 µm",
+    ),
+    "beam_form": (
+        "electron beam",
+        "",
+        "scanned: a STEM probe rastered over pixels; flood: a TEM beam of a current over an "
+        "area; fluence rate: electrons per Å² per second over an area",
+    ),
+    "current_pA": ("probe current", "pA", "Current of the scanned probe (pA)"),
+    "dwell_us": ("dwell time", "µs", "Time the probe stays on each pixel (µs)"),
+    "pixel_A": ("pixel size", "Å", "Side of one (square) pixel of the scan (Å)"),
+    "pixels_x": ("pixels along x", "", "Pixels per row of a frame"),
+    "pixels_y": ("pixels along y", "", "Rows of pixels in a frame"),
+    "current_nA": ("beam current", "nA", "Current of the flood beam on the specimen (nA)"),
+    "area_um2": ("illuminated area", "µm²", "Area the electrons spread over (µm²)"),
+    "e_per_A2_s": ("fluence rate", "e/Å²/s", "Electrons per Å² per second on the specimen"),
 }
 #: layer-row control -> (label, unit, tooltip)
 LAYER_TOOLTIPS: dict[str, tuple[str, str, str]] = {
@@ -121,9 +240,14 @@ MESSAGE_PANELS = (
     "profile",
     "convention",
     "attenuator_transmission",
+    "beamline",
+    "electron_energy",
+    "specimen",
+    "electron_beam",
     "raster",
     "locations",
     "exposure_s",
+    "energy_scan",
     "move_s",
     "loop",
     "pause_s",
@@ -134,12 +258,18 @@ MESSAGE_PANELS = (
 )
 #: error-field prefix -> message panel key (first match wins)
 FIELD_PANELS = (
+    ("electron.energy_keV", "electron_energy"),
+    ("electron.specimen", "specimen"),
+    ("electron", "electron_beam"),
+    ("probe_type", "electron_beam"),
+    ("beam.convention", "convention"),
+    ("beamline", "beamline"),
+    ("schedule.energy_scan", "energy_scan"),
     ("beam.energy_keV", "energy_keV"),
     ("energies_keV", "energy_keV"),
     ("beam.flux_ph_s", "flux_ph_s"),
     ("beam.spot_um", "spot"),
     ("beam.profile", "profile"),
-    ("beam.convention", "convention"),
     ("beam.attenuators", "attenuator_transmission"),
     ("beam", "energy_keV"),
     ("stack", "cell"),
@@ -172,6 +302,12 @@ FIELD_LABELS = {
     "mass_fraction": ("mass fraction", ""),
     "solid": ("mixture", ""),
     "thresholds": ("thresholds", ""),
+    "thickness_nm": ("specimen thickness", "nm"),
+    "pixels": ("pixels per side", ""),
+    "start_keV": ("scan start", "keV"),
+    "stop_keV": ("scan stop", "keV"),
+    "points": ("scan points", ""),
+    "dwell_s": ("dwell per point", "s"),
 }
 _LAYER_FIELD = re.compile(r"^stack\.layers\[(\d+)\](?:\.(\w+))?")
 
@@ -320,51 +456,138 @@ class PlanValues:
     config : the plan's mapping (its keys no control edits are kept from it: ``KEPT_KEYS``)
     values : control name -> value (every control but the built-in plan and file controls)
     layers : the layer mappings, one row each
-    material_attenuators : attenuators given as material filters (kept as they are)
+    material_attenuators : attenuators no control shows: material filters, named beamline
+        filters after the first (kept as they are)
     origin_um : the raster origin (no control)
     """
 
     config: dict[str, Any]
     values: dict[str, Any]
     layers: list[dict[str, Any]]
-    material_attenuators: list[dict[str, Any]]
+    material_attenuators: list[Any]
     origin_um: list[float]
 
 
+def exact(x: float) -> str:
+    """A number as short as ``:g`` writes it when that reads back the same, else in full (a
+    location's 10.48576 s exposure must not become 10.4858 s on the way back)."""
+    short = f"{x:g}"
+    return short if float(short) == x else repr(float(x))
+
+
+def electron_values(cfg: dict[str, Any]) -> dict[str, Any]:
+    """The electron controls' values for an electron plan's mapping (``probe_type: electron``)."""
+    section = cfg["electron"]
+    specimen = section["specimen"]
+    ((form, spec),) = ((k, section["beam"][k]) for k in BEAM_FORMS if k in section["beam"])
+    v: dict[str, Any] = {
+        "electron_energy_keV": float(section["energy_keV"]),
+        "specimen_material": str(specimen["material"]),
+        "specimen_density_g_cm3": float(specimen.get("density_g_cm3") or 0.0),
+        "specimen_thickness_nm": float(specimen["thickness_nm"]),
+        "beam_form": form,
+    }
+    for key in BEAM_FORM_CONTROLS[form]:
+        if key.startswith("pixels_"):
+            pixels = spec["pixels"]
+            pixels = [pixels, pixels] if isinstance(pixels, (int, float)) else pixels
+            v[key] = int(pixels[0 if key == "pixels_x" else 1])
+        else:
+            v[key] = float(spec[key])
+    return v
+
+
+def beam_values(plan: Plan, cfg: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:
+    """The X-ray beam controls' values, and the attenuators no control shows (material filters,
+    and named beamline filters after the first, kept as they are)."""
+    beam = plan.beam
+    v: dict[str, Any] = {
+        "energy_keV": beam.energy_keV,
+        "energy_slider": min(max(beam.energy_keV, 5), 100),
+        "flux_ph_s": beam.flux_ph_s,
+        "profile": beam.profile,
+        "convention": beam.convention,
+        "beamline_filter": NO_FILTER,
+    }
+    v["spot_w_um"], v["spot_h_um"] = beam.spot_um
+    line = cfg.get("beamline")
+    if line is None:
+        v["beamline"] = NO_BEAMLINE
+    else:
+        v["beamline"] = line if isinstance(line, str) and line in profile_names() else PLAN_BEAMLINE
+    raw = cfg["beam"] if isinstance(cfg.get("beam"), dict) else {}
+    v["flux_from_beamline"] = line is not None and "flux_ph_s" not in raw
+    if line is None:  # the beam's attenuators are the plan's
+        entries: list[Any] = [a.to_config() for a in beam.attenuators]
+    else:  # named filters are resolved in plan.beam: read the plan's own entries
+        entries = list(raw.get("attenuators") or [])
+    transmission, kept = 1.0, []
+    for entry in entries:
+        if isinstance(entry, dict) and set(entry) == {"transmission"}:
+            transmission *= float(entry["transmission"])
+        elif isinstance(entry, str) and v["beamline_filter"] == NO_FILTER:
+            v["beamline_filter"] = entry
+        else:
+            kept.append(entry)
+    v["attenuator_transmission"] = transmission
+    return v, kept
+
+
+def scan_values(plan: Plan) -> dict[str, Any]:
+    """The energy-scan controls: the plan's scan, or (toggle off) a 0.3 keV scan from the beam
+    energy as a starting point."""
+    scan = plan.schedule.energy_scan
+    if scan is None:
+        e = float(plan.beam.energy_keV)
+        return {
+            "scan": False,
+            "scan_start_keV": e,
+            "scan_stop_keV": e + 0.3,
+            "scan_points": 31,
+            "scan_dwell_s": 1.0,
+        }
+    return {
+        "scan": True,
+        "scan_start_keV": scan.start_keV,
+        "scan_stop_keV": scan.stop_keV,
+        "scan_points": scan.points,
+        "scan_dwell_s": scan.dwell_s,
+    }
+
+
 def values_from_plan(plan: Plan) -> PlanValues:
-    """The control values that describe ``plan``."""
+    """The control values that describe ``plan``. An electron plan sets the electron controls
+    and leaves the X-ray cell and beam controls out (they keep their values, unused)."""
     cfg = plan.to_config()
     v: dict[str, Any] = {
         "title": str(cfg.get("title", plan.title)),
         "notes": str(cfg.get("notes", "")),
+        "probe_type": "electron" if isinstance(plan.beam, ElectronBeam) else "x-ray",
     }
     for key in METADATA_KEYS:
         v[f"meta_{key}"] = str(plan.metadata.get(key, ""))
-    stack = cfg["stack"]
-    if isinstance(stack, str) and stack.lower() in [n.lower() for n in preset_names()]:
-        v["preset"] = next(n for n in preset_names() if n.lower() == stack.lower())
-        layers = preset_config(stack)["layers"]
+    layers: list[dict[str, Any]] = []
+    kept: list[Any] = []
+    if v["probe_type"] == "electron":
+        v.update(electron_values(cfg))
+        v["scan"] = False  # an electron session has no photon-energy scan
     else:
-        v["preset"] = CUSTOM
-        layers = plan.stack.to_config()["layers"]
-    layers = [dict(x) for x in layers]
-    probe = (cfg.get("probe") or "").split("/")[0].strip()
-    names = [str(layer.get("name", "")) for layer in layers]
-    match = [n for n in names if n.lower() == probe.lower()]
-    v["probe"] = match[0] if match else NO_PROBE
+        stack = cfg["stack"]
+        if isinstance(stack, str) and stack.lower() in [n.lower() for n in preset_names()]:
+            v["preset"] = next(n for n in preset_names() if n.lower() == stack.lower())
+            layers = preset_config(stack)["layers"]
+        else:
+            v["preset"] = CUSTOM
+            layers = plan.stack.to_config()["layers"]
+        layers = [dict(x) for x in layers]
+        probe = (cfg.get("probe") or "").split("/")[0].strip()
+        names = [str(layer.get("name", "")) for layer in layers]
+        match = [n for n in names if n.lower() == probe.lower()]
+        v["probe"] = match[0] if match else NO_PROBE
+        beam_v, kept = beam_values(plan, cfg)
+        v.update(beam_v)
+        v.update(scan_values(plan))
     beam = plan.beam
-    v["energy_keV"] = beam.energy_keV
-    v["energy_slider"] = min(max(beam.energy_keV, 5), 100)
-    v["flux_ph_s"] = beam.flux_ph_s
-    v["spot_w_um"], v["spot_h_um"] = beam.spot_um
-    v["profile"] = beam.profile
-    v["convention"] = beam.convention
-    transmission = 1.0
-    for a in beam.attenuators:
-        if a.fixed_transmission is not None:
-            transmission *= a.fixed_transmission
-    v["attenuator_transmission"] = transmission
-    material_attenuators = [a.to_config() for a in beam.attenuators if a.fixed_transmission is None]
     sched = cfg["schedule"]
     raster = sched.get("raster")
     v["schedule_mode"] = "raster" if raster else "locations"
@@ -378,7 +601,8 @@ def values_from_plan(plan: Plan) -> PlanValues:
     locs = plan.schedule.locations
     scanned = plan.schedule.energy_scan is not None  # the scan sets every exposure
     v["locations"] = "\n".join(
-        f"{loc.name}, {loc.x_um:g}, {loc.y_um:g}" + ("" if scanned else f", {loc.exposure_s:g}")
+        f"{loc.name}, {exact(loc.x_um)}, {exact(loc.y_um)}"
+        + ("" if scanned else f", {exact(loc.exposure_s)}")
         for loc in locs
     )
     exposures = [loc.exposure_s for loc in locs]
@@ -389,14 +613,39 @@ def values_from_plan(plan: Plan) -> PlanValues:
     protocol = cfg["protocol"]
     protocol = [protocol] if isinstance(protocol, str) else protocol
     v["protocol"] = "\n".join(str(p) if isinstance(p, str) else repeat_text(p) for p in protocol)
-    return PlanValues(cfg, v, layers, material_attenuators, origin)
+    return PlanValues(cfg, v, layers, kept, origin)
+
+
+def electron_config(v: dict[str, Any]) -> dict[str, Any]:
+    """The plan's ``electron`` section from the electron controls' values."""
+    specimen: dict[str, Any] = {
+        "material": v["specimen_material"].strip(),
+        "thickness_nm": v["specimen_thickness_nm"],
+    }
+    density = float(v["specimen_density_g_cm3"])
+    if density < 0:
+        raise InputError(
+            "electron.specimen.density_g_cm3",
+            density,
+            "must be > 0 (g/cm³), or 0 for the library density",
+        )
+    if density > 0:
+        specimen["density_g_cm3"] = density
+    form = v["beam_form"]
+    spec: dict[str, Any] = {}
+    for key in BEAM_FORM_CONTROLS[form]:
+        if key.startswith("pixels_"):
+            spec["pixels"] = [v["pixels_x"], v["pixels_y"]]
+        else:
+            spec[key] = v[key]
+    return {"energy_keV": v["electron_energy_keV"], "specimen": specimen, "beam": {form: spec}}
 
 
 def config_from_values(
     values: dict[str, Any],
     rows: list[tuple[dict[str, Any], dict[str, Any]]],
     base: dict[str, Any],
-    material_attenuators: list[dict[str, Any]],
+    material_attenuators: list[Any],
     origin_um: list[float],
 ) -> dict[str, Any]:
     """The plan mapping the controls describe (raises InputError for unparsable text).
@@ -416,21 +665,25 @@ def config_from_values(
     metadata = {k: v[f"meta_{k}"].strip() for k in METADATA_KEYS if v[f"meta_{k}"].strip()}
     if metadata:
         cfg["metadata"] = metadata
-    layers = [layer_config(layer, row, f"stack.layers[{i}]") for i, (layer, row) in enumerate(rows)]
-    name = v["preset"] if v["preset"] != CUSTOM else "custom"
-    cfg["stack"] = {"name": name, "layers": layers}
-    attenuators = list(material_attenuators)
-    if v["attenuator_transmission"] != 1.0:
-        attenuators.append({"transmission": v["attenuator_transmission"]})
-    cfg["beam"] = {
-        "energy_keV": v["energy_keV"],
-        "flux_ph_s": v["flux_ph_s"],
-        "spot_um": [v["spot_w_um"], v["spot_h_um"]],
-        "profile": v["profile"],
-        "convention": v["convention"],
-    }
-    if attenuators:
-        cfg["beam"]["attenuators"] = attenuators
+    electron = v["probe_type"] == "electron"
+    if electron != (base.get("probe_type") == "electron"):  # made for the other probe type
+        cfg.pop("thresholds", None)
+        cfg.pop("design", None)
+    if electron:
+        cfg["probe_type"] = "electron"
+        cfg["electron"] = electron_config(v)
+    else:
+        cfg.pop("probe_type", None)
+        layers = [
+            layer_config(layer, row, f"stack.layers[{i}]") for i, (layer, row) in enumerate(rows)
+        ]
+        name = v["preset"] if v["preset"] != CUSTOM else "custom"
+        cfg["stack"] = {"name": name, "layers": layers}
+        cfg["beam"] = beam_config(v, base, material_attenuators)
+        if v["beamline"] == PLAN_BEAMLINE and "beamline" in base:
+            cfg["beamline"] = base["beamline"]
+        elif v["beamline"] not in (NO_BEAMLINE, PLAN_BEAMLINE):
+            cfg["beamline"] = v["beamline"]
     cfg["protocol"] = [line.strip() for line in v["protocol"].splitlines() if line.strip()]
     loop = v["loop"].strip()
     sched: dict[str, Any] = {
@@ -439,6 +692,15 @@ def config_from_values(
         "loop": int(loop) if loop.isdigit() else loop,
         "pause_s": v["pause_s"],
     }
+    scanned = v["scan"] and not electron
+    if scanned:  # each visit is one scan, which sets the exposure
+        del sched["exposure_s"]
+        sched["energy_scan"] = {
+            "start_keV": v["scan_start_keV"],
+            "stop_keV": v["scan_stop_keV"],
+            "points": v["scan_points"],
+            "dwell_s": v["scan_dwell_s"],
+        }
     if v["schedule_mode"] == "raster":
         sched["raster"] = {
             "pattern": v["raster_pattern"],
@@ -448,12 +710,37 @@ def config_from_values(
             "origin_um": list(origin_um),
         }
     else:
-        sched["locations"] = parse_locations(v["locations"])
-    scan = (base.get("schedule") or {}).get("energy_scan")
-    if scan is not None:  # kept as loaded; each visit is one scan, which sets the exposure
-        del sched["exposure_s"]
-        sched["energy_scan"] = dict(scan)
+        locations = parse_locations(v["locations"])
+        for loc in locations if scanned else ():  # the scan sets each visit's beam-on time
+            loc.pop("exposure_s", None)
+        sched["locations"] = locations
     cfg["schedule"] = sched
-    if v["probe"] != NO_PROBE:
+    if not electron and v["probe"] != NO_PROBE:
         cfg["probe"] = v["probe"]
     return cfg
+
+
+def beam_config(
+    v: dict[str, Any], base: dict[str, Any], material_attenuators: list[Any]
+) -> dict[str, Any]:
+    """The X-ray ``beam`` mapping; with a beamline profile, the flux is left out when it comes
+    from the profile's table, and the chosen filter is named (the profile resolves it)."""
+    chosen = v["beamline"]
+    beamline = chosen != NO_BEAMLINE and (chosen != PLAN_BEAMLINE or "beamline" in base)
+    attenuators = list(material_attenuators)
+    if v["attenuator_transmission"] != 1.0:
+        attenuators.append({"transmission": v["attenuator_transmission"]})
+    if beamline and v["beamline_filter"] != NO_FILTER:
+        attenuators.append(v["beamline_filter"])
+    beam: dict[str, Any] = {
+        "energy_keV": v["energy_keV"],
+        "flux_ph_s": v["flux_ph_s"],
+        "spot_um": [v["spot_w_um"], v["spot_h_um"]],
+        "profile": v["profile"],
+        "convention": v["convention"],
+    }
+    if beamline and v["flux_from_beamline"]:
+        del beam["flux_ph_s"]
+    if attenuators:
+        beam["attenuators"] = attenuators
+    return beam

@@ -34,16 +34,23 @@ from bokeh.plotting import figure
 from numpy.typing import ArrayLike, NDArray
 
 from beamdesign.dose import dose_spectrum
+from beamdesign.electron_session import ElectronBeam
 from beamdesign.experiment import ExperimentResult
 from beamdesign.plan import Plan, probe_key
 from beamdesign.thresholds import Threshold
 from beamdesign.units import duration, si
+
+from .messages import format_number
 
 #: verdict table rows shown (worst locations first)
 MAX_TABLE_ROWS = 12
 #: energies of the energy figure (keV)
 ENERGY_RANGE_KEV = (8.0, 80.0)
 ENERGY_POINTS = 300
+#: an energy scan's figure spans the scan and this fraction of its span on either side
+SCAN_MARGIN = 0.25
+#: electron energies of the energy figure (keV): TEM/STEM accelerating voltages are 60–300 kV
+ELECTRON_RANGE_KEV = (60.0, 400.0)
 #: at most this many dose-vs-time lines (the rest of the locations are shown as a min-max band)
 MAX_LINES = 8
 #: timeline points drawn per line (about one per horizontal screen pixel of the plot)
@@ -79,7 +86,7 @@ def probe_threshold_levels(result: ExperimentResult) -> dict[Threshold, float]:
     """
     plan, spectrum = result.plan, result.spectrum
     row = spectrum.index(result.probe)
-    shown_rate = float(spectrum.peak_dose_rate_Gy_per_s[row, 0])
+    shown_rate = result.probe_peak_rate_Gy_per_s  # with an energy scan: its mean over the points
     out = {}
     checked = {c.threshold for c in result.locations[0].crossings} if result.locations else set()
     for th in plan.thresholds:
@@ -333,18 +340,25 @@ def dose_map_figure(result: ExperimentResult) -> figure:
 # --------------------------------------------------------------------------- stack
 def stack_data(result: ExperimentResult) -> dict[str, dict[str, Any]]:
     """Mean dose rate (Gy/s) of every constituent at the beam energy, and the fraction of the
-    beam reaching its layer."""
-    spec = result.spectrum
+    beam reaching its layer, at the beam energy (an energy scan's reference energy)."""
+    spec = result.reference_spectrum
     keys = list(spec.keys)
     rate = spec.dose_rate_Gy_per_s[:, 0]
     reach = spec.incident_fraction[spec.layer_index, 0]
     positive = rate[rate > 0]
     bottom = float(positive.min()) / 10 if positive.size else 1e-3
     color = ["#d62728" if k == result.probe else "#1f77b4" for k in keys]
-    title = (
-        f"Dose rate per constituent at {spec.beam.energy_keV:g} keV "
-        f"(cell transmits {100 * spec.transmission[0]:.3g} %)"
-    )
+    if isinstance(spec.beam, ElectronBeam):
+        title = (
+            f"Dose rate in the specimen, {spec.beam.energy_keV:g} keV electrons "
+            "(collision stopping power)"
+        )
+    else:
+        scan = " (the scan's reference energy)" if result.energy_scan is not None else ""
+        title = (
+            f"Dose rate per constituent at {spec.beam.energy_keV:g} keV{scan} "
+            f"(cell transmits {100 * spec.transmission[0]:.3g} %)"
+        )
     return {
         "stack_bars": {
             "key": keys,
@@ -418,9 +432,13 @@ def energy_data(plan_or_result: Plan | ExperimentResult) -> dict[str, dict[str, 
     (ENERGY_POINTS energies, one ``dose_spectrum`` call), with the beam energy marked."""
     plan, probe = _plan_and_probe(plan_or_result)
     e_now = float(plan.beam.energy_keV)
-    energies = np.linspace(
-        min(ENERGY_RANGE_KEV[0], e_now), max(ENERGY_RANGE_KEV[1], e_now), ENERGY_POINTS
-    )
+    electron = isinstance(plan.beam, ElectronBeam)
+    low, high = ELECTRON_RANGE_KEV if electron else ENERGY_RANGE_KEV
+    scan = plan.schedule.energy_scan
+    if scan is not None:  # the scan and a quarter of its span either side: its edge shows
+        margin = SCAN_MARGIN * (scan.stop_keV - scan.start_keV)
+        low, high = max(scan.start_keV - margin, 1.0), scan.stop_keV + margin
+    energies = np.linspace(min(low, e_now), max(high, e_now), ENERGY_POINTS)
     spec = dose_spectrum(plan.stack, plan.beam, energies)
     if probe is None:  # the constituent with the highest dose rate at the beam energy
         i_now = int(np.argmin(np.abs(energies - e_now)))
@@ -431,7 +449,15 @@ def energy_data(plan_or_result: Plan | ExperimentResult) -> dict[str, dict[str, 
     rate = spec.dose_rate_Gy_per_s[row]
     rate_now = float(np.interp(e_now, energies, rate))
     t_now = float(np.interp(e_now, energies, spec.transmission))
+    y0 = float(np.nanmin(rate[rate > 0])) if np.any(rate > 0) else 1e-3
+    y1 = float(np.nanmax(rate)) if np.any(rate > 0) else 1.0
+    band = (
+        {"left": [], "right": [], "bottom": [], "top": []}
+        if scan is None
+        else {"left": [scan.start_keV], "right": [scan.stop_keV], "bottom": [y0], "top": [y1]}
+    )
     return {
+        "scan_band": band,
         "energy_curve": {
             "energy": _f32(energies),
             "rate": _log_safe(rate, 0.0),
@@ -442,13 +468,26 @@ def energy_data(plan_or_result: Plan | ExperimentResult) -> dict[str, dict[str, 
             "energy": [e_now],
             "rate": [rate_now],
             "transmission": [t_now],
-            "y0": [float(np.nanmin(rate[rate > 0])) if np.any(rate > 0) else 1e-3],
-            "y1": [float(np.nanmax(rate)) if np.any(rate > 0) else 1.0],
-            "label": [f"{e_now:g} keV: {si(rate_now, 'Gy/s')}, T = {100 * t_now:.3g} %"],
+            "y0": [y0],
+            "y1": [y1],
+            "label": [
+                f"{e_now:g} keV: {si(rate_now, 'Gy/s')}"
+                + ("" if electron else f", T = {100 * t_now:.3g} %")
+            ],
             "rate_text": [si(rate_now, "Gy/s")],
             "probe": [probe],
         },
-        "meta": _meta(f"Dose rate of {probe} vs energy", f"mean dose rate of {probe} (Gy/s)"),
+        "meta": {
+            **_meta(
+                f"Dose rate of {probe} vs {'electron' if electron else 'photon'} energy"
+                + ("" if scan is None else " (energy scan shaded)"),
+                f"mean dose rate of {probe} (Gy/s)",
+            ),
+            "x_label": ["electron energy (keV)" if electron else "photon energy (keV)"],
+            "right_label": [
+                "share of electrons crossing the specimen" if electron else "cell transmission"
+            ],
+        },
     }
 
 
@@ -460,7 +499,7 @@ def energy_figure(plan_or_result: Plan | ExperimentResult) -> figure:
         width=WIDTH,
         height=HEIGHT,
         y_axis_type="log",
-        x_axis_label="energy (keV)",
+        x_axis_label=data["meta"]["x_label"][0],
         y_axis_label=data["meta"]["y_label"][0],
         title=data["meta"]["title"][0],
         tools="pan,wheel_zoom,box_zoom,reset,save",
@@ -472,7 +511,8 @@ def energy_figure(plan_or_result: Plan | ExperimentResult) -> figure:
     fig.y_range.renderers = [curve]  # type: ignore[attr-defined]  # a DataRange1d
     fig.extra_y_ranges = {"transmission": Range1d(start=0, end=1.05)}
     fig.extra_y_scales = {"transmission": LinearScale()}  # the main y axis is log
-    fig.add_layout(LinearAxis(y_range_name="transmission", axis_label="cell transmission"), "right")
+    right = LinearAxis(y_range_name="transmission", axis_label=data["meta"]["right_label"][0])
+    fig.add_layout(right, "right")
     fig.line(
         "energy",
         "transmission",
@@ -482,6 +522,17 @@ def energy_figure(plan_or_result: Plan | ExperimentResult) -> figure:
         line_width=2,
         line_dash="dashed",
         legend_label="transmission",
+    )
+    fig.quad(
+        left="left",
+        right="right",
+        bottom="bottom",
+        top="top",
+        source=src["scan_band"],
+        fill_color="#2ca02c",
+        fill_alpha=0.15,
+        line_color=None,
+        legend_label="energy scan",
     )
     fig.segment("energy", "y0", "energy", "y1", source=src["energy_marker"], line_color="red")
     marker = fig.scatter("energy", "rate", source=src["energy_marker"], size=9, color="red")
@@ -546,6 +597,18 @@ def summary_html(result: ExperimentResult, edited: bool = False) -> str:
         else ""
     )
     caveat = next((c.caveat for c in on_probe if c.caveat), "")
+    beam = result.plan.beam
+    if isinstance(beam, ElectronBeam):  # the microscopist's number: the fluence at that point
+        fluence = beam.fluence_rate_e_per_A2_s * float(
+            result.fluence_s[result.locations.index(worst)]
+        )
+        tail = (
+            f"; electron dose (collision stopping power, mean over the specimen's thickness) "
+            f"after {format_number(fluence, 'e/Å²')}"
+        )
+    else:
+        reference = result.reference_spectrum  # a scan's reference energy
+        tail = f"; cell transmission {100 * float(reference.transmission[0]):.3g} %"
     caveat_html = (
         f"<br><span style='color:#8a6d00'>⚠ {html.escape(caveat)}</span>" if caveat else ""
     )
@@ -555,8 +618,7 @@ def summary_html(result: ExperimentResult, edited: bool = False) -> str:
         f"<b>{html.escape(worst.name)}</b> receives "
         f"<b class='bd-dose'>{si(worst.dose_Gy[result.probe], 'Gy')}</b> "
         f"({html.escape(convention)}, at its hottest point){metric} over "
-        f"{duration(float(result.time_s[-1]))}; cell transmission "
-        f"{100 * float(result.spectrum.transmission[0]):.3g} % — "
+        f"{duration(float(result.time_s[-1]))}{tail} — "
         f"{html.escape(worst.verdict)}{caveat_html}{warnings}</div>"
     )
 
@@ -662,6 +724,10 @@ def update_figure(
         axes = cast(list[Axis], fig.left)  # the left side holds the y axis
         if label and axes and axes[0].axis_label != label:
             axes[0].axis_label = label
+        for side, key in ((fig.below, "x_label"), (fig.right, "right_label")):
+            axis = [a for a in side if isinstance(a, Axis)]  # no document walk
+            if key in meta and axis and axis[0].axis_label != meta[key][0]:
+                axis[0].axis_label = meta[key][0]
     return sent
 
 

@@ -11,11 +11,25 @@ import ipywidgets as w
 
 from beamdesign.beam import PROFILES
 from beamdesign.coefficients import CONVENTIONS
+from beamdesign.electron_session import PROBE_TYPES
+from beamdesign.materials import library_names
 from beamdesign.plan import METADATA_KEYS, builtin_plan_names
+from beamdesign.profile import profile_names
 from beamdesign.schedule import RASTER_PATTERNS
 from beamdesign.stack import preset_names
 
-from .adapter import CUSTOM, LAYER_TOOLTIPS, MESSAGE_PANELS, TOOLTIPS, layer_values
+from .adapter import (
+    BEAM_FORM_CONTROLS,
+    CUSTOM,
+    ELECTRON_DEFAULTS,
+    LAYER_TOOLTIPS,
+    MESSAGE_PANELS,
+    NO_BEAMLINE,
+    NO_FILTER,
+    SCAN_CONTROLS,
+    TOOLTIPS,
+    layer_values,
+)
 from .bokeh_sync import BatchedBokehModel
 
 #: figure tabs, in order (key, tab title)
@@ -179,8 +193,7 @@ def layer_header() -> w.HTML:
 def build_controls() -> dict[str, w.Widget]:
     """Every control but the layer rows, by name (``TOOLTIPS`` order is not assumed)."""
     c: dict[str, w.Widget] = {}
-    wide = w.Layout(width="370px")
-    c["title"] = w.Text(description="title", continuous_update=False, layout=wide)
+    c["title"] = w.Text(description="title", continuous_update=False, layout=wide())
     c["notes"] = w.Textarea(
         description="notes",
         continuous_update=False,
@@ -188,17 +201,17 @@ def build_controls() -> dict[str, w.Widget]:
     )
     for key in METADATA_KEYS:
         label = "PI" if key == "principal_investigator" else key
-        c[f"meta_{key}"] = w.Text(description=label, continuous_update=False, layout=wide)
+        c[f"meta_{key}"] = w.Text(description=label, continuous_update=False, layout=wide())
     c["builtin"] = w.Dropdown(
         options=[CHOOSE, *builtin_plan_names()],
         value=CHOOSE,
         description="built-in plan",
-        layout=wide,
+        layout=wide(),
     )
     c["preset"] = w.Dropdown(
-        options=[CUSTOM, *preset_names()], description="cell preset", layout=wide
+        options=[CUSTOM, *preset_names()], description="cell preset", layout=wide()
     )
-    c["probe"] = w.Dropdown(options=[], description="probed layer", layout=wide)
+    c["probe"] = w.Dropdown(options=[], description="probed layer", layout=wide())
     c["energy_keV"] = w.FloatText(
         description="energy (keV)",
         step=1.0,
@@ -214,38 +227,52 @@ def build_controls() -> dict[str, w.Widget]:
         readout=False,
         layout=w.Layout(width="165px"),
     )
-    number = w.Layout(width="260px")
     c["flux_ph_s"] = w.FloatText(description="flux (ph/s)", layout=w.Layout(width="235px"))
-    c["spot_w_um"] = w.FloatText(description="spot w (µm)", layout=number)
-    c["spot_h_um"] = w.FloatText(description="spot h (µm)", layout=number)
-    c["profile"] = w.Dropdown(options=list(PROFILES), description="profile", layout=number)
-    c["convention"] = w.Dropdown(options=list(CONVENTIONS), description="convention", layout=wide)
-    c["attenuator_transmission"] = w.FloatText(value=1.0, description="attenuator T", layout=number)
+    c["spot_w_um"] = w.FloatText(description="spot w (µm)", layout=number())
+    c["spot_h_um"] = w.FloatText(description="spot h (µm)", layout=number())
+    c["profile"] = w.Dropdown(options=list(PROFILES), description="profile", layout=number())
+    c["convention"] = w.Dropdown(options=list(CONVENTIONS), description="convention", layout=wide())
+    c["attenuator_transmission"] = w.FloatText(
+        value=1.0, description="attenuator T", layout=number()
+    )
+    c["beamline"] = w.Dropdown(
+        options=[NO_BEAMLINE, *profile_names()], description="beamline", layout=wide()
+    )
+    c["flux_from_beamline"] = w.Checkbox(
+        value=True, description="flux from the beamline's table", indent=False
+    )
+    c["beamline_filter"] = w.Dropdown(options=[NO_FILTER], description="filter", layout=number())
+    electron_controls(c)
     c["schedule_mode"] = w.ToggleButtons(
         options=["raster", "locations"], description="mode", style={"button_width": "110px"}
     )
     c["raster_pattern"] = w.Dropdown(
-        options=list(RASTER_PATTERNS), description="pattern", layout=number
+        options=list(RASTER_PATTERNS), description="pattern", layout=number()
     )
-    c["nx"] = w.IntText(description="nx", layout=number)
-    c["ny"] = w.IntText(description="ny", layout=number)
-    c["step_x_um"] = w.FloatText(description="step x (µm)", layout=number)
-    c["step_y_um"] = w.FloatText(description="step y (µm)", layout=number)
+    c["nx"] = w.IntText(description="nx", layout=number())
+    c["ny"] = w.IntText(description="ny", layout=number())
+    c["step_x_um"] = w.FloatText(description="step x (µm)", layout=number())
+    c["step_y_um"] = w.FloatText(description="step y (µm)", layout=number())
     c["locations"] = w.Textarea(
         description="locations",
         continuous_update=False,
         placeholder="name, x_um, y_um[, exposure_s] — one per line",
         layout=w.Layout(width="370px", height="100px"),
     )
-    c["exposure_s"] = w.FloatText(description="exposure (s)", layout=number)
-    c["move_s"] = w.FloatText(description="move (s)", layout=number)
+    c["exposure_s"] = w.FloatText(description="exposure (s)", layout=number())
+    c["scan"] = w.Checkbox(value=False, description="energy scan at every visit", indent=False)
+    c["scan_start_keV"] = w.FloatText(description="start (keV)", layout=number())
+    c["scan_stop_keV"] = w.FloatText(description="stop (keV)", layout=number())
+    c["scan_points"] = w.IntText(description="points", layout=number())
+    c["scan_dwell_s"] = w.FloatText(description="dwell (s)", layout=number())
+    c["move_s"] = w.FloatText(description="move (s)", layout=number())
     c["loop"] = w.Text(
         description="loop",
         placeholder="until-end, once or a number",
         continuous_update=False,
-        layout=number,
+        layout=number(),
     )
-    c["pause_s"] = w.FloatText(description="pause (s)", layout=number)
+    c["pause_s"] = w.FloatText(description="pause (s)", layout=number())
     c["protocol"] = w.Textarea(
         description="protocol",
         continuous_update=False,
@@ -253,20 +280,72 @@ def build_controls() -> dict[str, w.Widget]:
         placeholder="one step per line, e.g. Charge at C/10 until 100%",
     )
     c["plan_path"] = w.Text(
-        value="my_plan.yaml", description="plan file", continuous_update=False, layout=wide
+        value="my_plan.yaml", description="plan file", continuous_update=False, layout=wide()
     )
     c["overwrite"] = w.Checkbox(
         value=False,
         description="Save may overwrite an existing file",
         indent=False,
-        layout=wide,
+        layout=wide(),
     )
     for name, control in c.items():
         control.add_class(f"bd-{name}")
-        if hasattr(control.style, "description_width") and name != "overwrite":
+        if hasattr(control.style, "description_width") and not isinstance(control, w.Checkbox):
             control.style.description_width = "95px"
         tip(control, TOOLTIPS[name][2])
     return c
+
+
+def wide() -> w.Layout:
+    """A wide control's layout (one per control: hiding one must not hide the others)."""
+    return w.Layout(width="370px")
+
+
+def number() -> w.Layout:
+    """A number control's layout (one per control)."""
+    return w.Layout(width="260px")
+
+
+def electron_controls(c: dict[str, w.Widget]) -> None:
+    """Add the probe-type toggle and the electron session's controls to ``c`` (values from
+    ``ELECTRON_DEFAULTS``)."""
+    c["probe_type"] = w.ToggleButtons(
+        options=list(PROBE_TYPES), description="probe", style={"button_width": "110px"}
+    )
+    c["electron_energy_keV"] = w.FloatText(description="energy (keV)", layout=number())
+    c["specimen_material"] = w.Combobox(
+        options=library_names(),
+        ensure_option=False,
+        continuous_update=False,
+        description="material",
+        placeholder="name or formula",
+        layout=w.Layout(width="370px"),
+    )
+    c["specimen_density_g_cm3"] = w.FloatText(description="ρ (g/cm³)", layout=number())
+    c["specimen_thickness_nm"] = w.FloatText(description="thickness (nm)", layout=number())
+    c["beam_form"] = w.ToggleButtons(
+        options=[
+            ("scanned probe", "scanned"),
+            ("flood beam", "flood"),
+            ("fluence rate", "fluence_rate"),
+        ],
+        style={"button_width": "112px"},
+    )
+    labels = {
+        "current_pA": "current (pA)",
+        "dwell_us": "dwell (µs)",
+        "pixel_A": "pixel (Å)",
+        "pixels_x": "pixels x",
+        "pixels_y": "pixels y",
+        "current_nA": "current (nA)",
+        "area_um2": "area (µm²)",
+        "e_per_A2_s": "rate (e/Å²/s)",
+    }
+    for key, label in labels.items():
+        kind = w.IntText if key.startswith("pixels_") else w.FloatText
+        c[key] = kind(description=label, layout=number())
+    for key, value in ELECTRON_DEFAULTS.items():
+        c[key].value = value
 
 
 def build_messages() -> dict[str, w.HTML]:
@@ -294,13 +373,17 @@ def arrange(
     buttons: dict[str, w.Button],
     layer_box: w.VBox,
     busy: w.HTML,
-    flux_readout: w.HTML,
+    readouts: dict[str, w.HTML],
     summary: w.HTML,
     tabs: w.Tab,
-) -> w.HBox:
+) -> tuple[w.HBox, dict[str, w.Widget]]:
     """The planner: a side panel of control tabs (Beam, Schedule, Cell, Protocol, Plan) beside
-    the summary and the figure tabs."""
+    the summary and the figure tabs. ``readouts``: the ``flux``, ``beamline``, ``electron`` and
+    ``scan`` text panels. Returns the box and the parts shown or hidden by the probe type and
+    the scan toggle (``xray_beam``, ``electron_beam``, ``xray_cell``, ``specimen``, ``scan``,
+    ``beamline``, ``control_tabs``)."""
     c, m, b = controls, messages, buttons
+    flux_readout = readouts["flux"]
     meta = [c[f"meta_{k}"] for k in METADATA_KEYS]
     file_buttons = w.HBox(
         [b["save_button"], b["load_button"], b["report_button"]],
@@ -319,8 +402,29 @@ def arrange(
             m["file"],
         ]
     )
-    cell = w.VBox([c["preset"], m["cell"], layer_box, b["add_layer"], c["probe"], m["probe"]])
-    beam = w.VBox(
+    xray_cell = w.VBox([c["preset"], m["cell"], layer_box, b["add_layer"], c["probe"], m["probe"]])
+    specimen = w.VBox(
+        [
+            w.HTML("<small>The specimen of an electron session: one layer.</small>"),
+            c["specimen_material"],
+            c["specimen_density_g_cm3"],
+            c["specimen_thickness_nm"],
+            m["specimen"],
+        ]
+    )
+    cell = w.VBox([xray_cell, specimen])
+    beamline = w.VBox([c["flux_from_beamline"], c["beamline_filter"], readouts["beamline"]])
+    electron_beam = w.VBox(
+        [
+            c["electron_energy_keV"],
+            m["electron_energy"],
+            c["beam_form"],
+            *[c[k] for k in dict.fromkeys(k for v in BEAM_FORM_CONTROLS.values() for k in v)],
+            m["electron_beam"],
+            readouts["electron"],
+        ]
+    )
+    xray_beam = w.VBox(
         [
             w.HBox([c["energy_keV"], c["energy_slider"]]),
             m["energy_keV"],
@@ -335,8 +439,13 @@ def arrange(
             m["convention"],
             c["attenuator_transmission"],
             m["attenuator_transmission"],
+            c["beamline"],
+            beamline,
+            m["beamline"],
         ]
     )
+    beam = w.VBox([c["probe_type"], xray_beam, electron_beam])
+    scan = w.VBox([*[c[k] for k in SCAN_CONTROLS], readouts["scan"]])
     schedule = w.VBox(
         [
             c["schedule_mode"],
@@ -348,8 +457,11 @@ def arrange(
             m["raster"],
             c["locations"],
             m["locations"],
+            c["scan"],
+            scan,
             c["exposure_s"],
             m["exposure_s"],
+            m["energy_scan"],
             c["move_s"],
             m["move_s"],
             c["loop"],
@@ -386,4 +498,20 @@ def arrange(
     right = w.VBox([summary, tabs], layout=w.Layout(flex="1 1 auto", min_width="0"))
     box = w.HBox([left, right], layout=w.Layout(width="100%", grid_gap="8px"))
     box.add_class("bd-planner")
-    return box
+    parts: dict[str, w.Widget] = {
+        "xray_beam": xray_beam,
+        "electron_beam": electron_beam,
+        "xray_cell": xray_cell,
+        "specimen": specimen,
+        "scan": scan,
+        "beamline": beamline,
+        "control_tabs": control_tabs,
+    }
+    return box, parts
+
+
+def show(widget: w.Widget, visible: bool) -> None:
+    """Show or hide a widget (its layout's ``display``)."""
+    display = None if visible else "none"
+    if widget.layout.display != display:
+        widget.layout.display = display

@@ -24,18 +24,24 @@ from typing import Any, cast
 
 import ipywidgets as w
 
+from beamdesign.electron_session import ElectronBeam
 from beamdesign.errors import InputError
 from beamdesign.experiment import ExperimentResult, run_plan
 from beamdesign.materials import library_names
 from beamdesign.plan import Plan, load_plan, plan_from_config, save_plan
+from beamdesign.profile import Profile, load_profile, profile_names
 from beamdesign.report import render_report
 from beamdesign.stack import preset_config
 
 from . import limit_openmp_threads
 from .adapter import (
+    BEAM_FORM_CONTROLS,
     CUSTOM,
+    NO_BEAMLINE,
+    NO_FILTER,
     NO_PROBE,
-    TOOLTIPS,
+    PLAN_BEAMLINE,
+    XRAY_CONTROLS,
     config_from_values,
     layer_config,
     message_panel,
@@ -71,13 +77,31 @@ from .layout import (
     figure_tabs,
     html_panel,
     layer_header,
-    tip,
+    show,
 )
 from .messages import format_number, human_message
 from .scenarios import ComparePanel
 from .solve import SolvePanel
 
 ADVICE_OLD = "<i class='bd-advice-old'>The plan changed: press <b>Compute advice</b> again.</i>"
+
+
+def electron_text(beam: ElectronBeam) -> str:
+    """The electron beam in a microscopist's numbers: the field, the fluence rate over it and,
+    for a scanned probe, one frame's duration and fluence and the rate on the probed pixel."""
+    w_um, h_um = beam.spot_um
+    rate = beam.fluence_rate_e_per_A2_s
+    text = (
+        f"{beam.energy_keV:g} keV electrons over a {w_um * 1e3:.4g} × {h_um * 1e3:.4g} nm field: "
+        f"{format_number(rate, 'e/Å²/s')}"
+    )
+    if beam.frame_s is not None:
+        text += (
+            f"; one frame lasts {format_number(beam.frame_s, 's')} and gives "
+            f"{format_number(rate * beam.frame_s, 'e/Å²')} "
+            f"({format_number(beam.local_fluence_rate_e_per_A2_s, 'e/Å²/s')} on the probed pixel)"
+        )
+    return f"<small>{html.escape(text)}</small>"
 
 
 class Planner:
@@ -149,16 +173,22 @@ class Planner:
         )
         self._show_result()
         self._observe()
-        self.widget = arrange(
+        self.widget, self._parts = arrange(
             self.controls,
             self._messages,
             self._buttons,
             self.layer_box,
             self.busy,
-            self.flux_readout,
+            {
+                "flux": self.flux_readout,
+                "beamline": self.beamline_readout,
+                "electron": self.electron_readout,
+                "scan": self.scan_readout,
+            },
             self.summary_html,
             self.figure_tabs,
         )
+        self._show_mode()
 
     def _build_widgets(self) -> None:
         """The controls, panels and buttons (``layout``), with the buttons' actions."""
@@ -174,6 +204,9 @@ class Planner:
         )
         self.busy = html_panel("bd-busy-indicator")
         self.flux_readout = html_panel("bd-flux-readout", margin="0 0 0 6px")
+        self.beamline_readout = html_panel("bd-beamline-readout")
+        self.electron_readout = html_panel("bd-electron-readout")
+        self.scan_readout = html_panel("bd-scan-readout")
         self.file_html = self._messages["file"]
         self.layer_box = w.VBox()
         self._buttons = build_buttons()
@@ -269,8 +302,11 @@ class Planner:
             "origin": list(self._origin_um),
         }
 
-    def _push_undo(self, what: str) -> None:
-        self._undo.append({"what": what, "state": self._snapshot()})
+    def _push_undo(self, what: str, **before: Any) -> None:
+        """Remember the controls; ``before``: values of controls that already changed."""
+        state = self._snapshot()
+        state["static"].update(before)
+        self._undo.append({"what": what, "state": state})
         del self._undo[:-10]
         self.undo_button.disabled = False
         self.undo_button.description = "Undo"
@@ -291,8 +327,10 @@ class Planner:
                 for key, value in values.items():
                     row.controls[key].value = value
             self._refresh_probe_options()
+            self._set_beamline_options(state["static"]["beamline"])
             for key, value in state["static"].items():
                 self._static_controls[key].value = value
+            self._show_mode()
         self.undo_button.disabled = not self._undo
         self.update()
         self._messages["general"].value = f"<span style='color:#555'>undone: {entry['what']}</span>"
@@ -307,18 +345,143 @@ class Planner:
         self._origin_um = view.origin_um
         c = self.controls
         with self.hold():
-            c["preset"].value = view.values["preset"]
+            if "preset" in view.values:
+                c["preset"].value = view.values["preset"]
             self._make_rows(view.layers)
+            self._set_beamline_options(view.values.get("beamline", NO_BEAMLINE))
             for key, value in view.values.items():
                 c[key].value = value
-        scan = plan.schedule.energy_scan  # each visit is one scan: it sets the exposure
-        c["exposure_s"].disabled = scan is not None
-        tip(
-            c["exposure_s"],
-            f"Set by the plan's {scan.summary(plan.beam.energy_keV)}"
-            if scan is not None
-            else TOOLTIPS["exposure_s"][2],
+        if hasattr(self, "_parts"):
+            self._show_mode()
+
+    # ------------------------------------------------------------------ probe type, scan, beamline
+    def _profile(self, name: str) -> Profile | None:
+        """The beamline profile the dropdown's entry ``name`` stands for (None: no profile, or
+        the plan's own profile does not load: its error is shown when the plan runs)."""
+        if name == NO_BEAMLINE or (name == PLAN_BEAMLINE and "beamline" not in self._base):
+            return None
+        try:
+            return load_profile(self._base["beamline"] if name == PLAN_BEAMLINE else name)
+        except (InputError, OSError):
+            return None
+
+    def _set_beamline_options(self, selected: str) -> None:
+        """The beamline dropdown (the built-in profiles, and the plan's own profile when it
+        gives a file or a mapping) and the filter dropdown (the ``selected`` profile's filters)."""
+        c = self.controls
+        names = profile_names()
+        own = self._base.get("beamline")
+        extra = [PLAN_BEAMLINE] if own is not None and own not in names else []
+        profile = self._profile(selected)
+        filters = [name for name, _ in profile.attenuators] if profile is not None else []
+        with self.hold():
+            c["beamline"].options = [NO_BEAMLINE, *names, *extra]
+            c["beamline"].value = selected if selected in c["beamline"].options else NO_BEAMLINE
+            current = c["beamline_filter"].value
+            c["beamline_filter"].options = [NO_FILTER, *filters]
+            c["beamline_filter"].value = current if current in filters else NO_FILTER
+
+    def _beamline_chosen(self, name: str) -> str:
+        """A beamline picked in the dropdown: offer its filters, and take its beam shape, its
+        first spot (unless the spot is one it offers) and its flux table. Returns the note."""
+        c = self.controls
+        self._set_beamline_options(name)
+        profile = self._profile(name)
+        if profile is None:
+            return "no beamline profile: the flux is the one typed"
+        spot = (c["spot_w_um"].value, c["spot_h_um"].value)
+        offered = profile.spots_um
+        with self.hold():
+            c["profile"].value = profile.beam_profile
+            c["flux_from_beamline"].value = True
+            if not any(abs(spot[0] - w_) <= 0.5 and abs(spot[1] - h) <= 0.5 for w_, h in offered):
+                c["spot_w_um"].value, c["spot_h_um"].value = offered[0]
+        return (
+            f"beamline {html.escape(profile.name)}: flux from its table, "
+            f"{profile.beam_profile} beam, spot one of its offered spots — <b>Undo</b> "
+            "restores your beam"
         )
+
+    def _default_xray_controls(self) -> None:
+        """The cell and beam of the default plan in the X-ray controls (an electron plan has
+        none: switching it to X-rays starts from these)."""
+        view = values_from_plan(load_plan("default"))
+        c = self.controls
+        with self.hold():
+            self._make_rows(view.layers)
+            self._material_attenuators = view.material_attenuators
+            self._set_beamline_options(view.values["beamline"])
+            for key in XRAY_CONTROLS:
+                c[key].value = view.values[key]
+
+    def _show_mode(self) -> None:
+        """Show the controls of the probe type (X-ray cell and beam, or the electron session's
+        specimen and beam), of the electron beam form, and the scan or the exposure."""
+        c, parts = self.controls, self._parts
+        electron = c["probe_type"].value == "electron"
+        show(parts["xray_beam"], not electron)
+        show(parts["xray_cell"], not electron)
+        show(parts["electron_beam"], electron)
+        show(parts["specimen"], electron)
+        titles = ("Beam", "Specimen") if electron else ("Beam", "Cell")
+        tabs = cast(w.Tab, parts["control_tabs"])
+        wanted = (*titles[:1], tabs.titles[1], titles[1], *tabs.titles[3:])
+        if tuple(tabs.titles) != wanted:
+            tabs.titles = wanted
+        if hasattr(self, "figure_tabs"):  # the stack figure shows the specimen of a session
+            stack = [k for k, _ in FIGURE_TABS].index("stack")
+            names = list(self.figure_tabs.titles)
+            names[stack] = "Specimen" if electron else dict(FIGURE_TABS)["stack"]
+            if tuple(names) != tuple(self.figure_tabs.titles):
+                self.figure_tabs.titles = tuple(names)
+        form = c["beam_form"].value
+        for key in dict.fromkeys(k for keys in BEAM_FORM_CONTROLS.values() for k in keys):
+            show(c[key], key in BEAM_FORM_CONTROLS[form])
+        raster = c["schedule_mode"].value == "raster"
+        for key in ("raster_pattern", "nx", "ny", "step_x_um", "step_y_um"):
+            show(c[key], raster)
+        show(c["locations"], not raster)
+        scan = c["scan"].value and not electron
+        show(c["scan"], not electron)
+        show(parts["scan"], scan)
+        show(c["exposure_s"], not scan)
+        beamline = c["beamline"].value != NO_BEAMLINE
+        show(parts["beamline"], beamline)
+        c["flux_ph_s"].disabled = beamline and c["flux_from_beamline"].value
+        show(self.flux_readout, not c["flux_ph_s"].disabled)
+
+    def _show_readouts(self, plan: Plan) -> None:
+        """Say what the beamline profile sets, and the electron beam in a microscopist's words."""
+        beam, profile = plan.beam, plan.beamline
+        text = ""
+        if profile is not None:
+            from_table = "flux_ph_s" not in (plan.to_config().get("beam") or {})
+            table = profile.flux_ph_s(beam.energy_keV)
+            flux = f"flux {format_number(beam.flux_ph_s, 'ph/s')} at {beam.energy_keV:g} keV " + (
+                "from its table"
+                if from_table
+                else f"(typed; its table gives {format_number(table, 'ph/s')})"
+            )
+            spots = ", ".join(f"{w_:g} × {h:g}" for w_, h in profile.spots_um)
+            filters = ", ".join(name for name, _ in profile.attenuators) or "none"
+            example = " — <b>example values</b>, not a real beamline's" if profile.example else ""
+            text = (
+                f"<small><b>{html.escape(profile.name)}</b>{example}: {flux}; "
+                f"{profile.beam_profile} beam; spots {spots} µm; filters {html.escape(filters)}; "
+                f"exposures ≥ {profile.shortest_exposure_s:g} s, moves ≥ {profile.move_s:g} s"
+                "</small>"
+            )
+        if self.beamline_readout.value != text:
+            self.beamline_readout.value = text
+        text = electron_text(beam) if isinstance(beam, ElectronBeam) else ""
+        if self.electron_readout.value != text:
+            self.electron_readout.value = text
+        scan = plan.schedule.energy_scan
+        text = (
+            "" if scan is None else f"<small>{html.escape(scan.summary(beam.energy_keV))}</small>"
+        )
+        if self.scan_readout.value != text:
+            self.scan_readout.value = text
 
     def _observe(self) -> None:
         for name, control in self._static_controls.items():
@@ -357,6 +520,20 @@ class Planner:
                 f"layers replaced by the preset {html.escape(change['new'])} — "
                 "<b>Undo</b> restores your layers"
             )
+        elif owner is c["beamline"]:
+            self._push_undo(f"beamline {change['new']}", beamline=change["old"])
+            note = self._beamline_chosen(change["new"])
+        elif owner is c["probe_type"]:
+            if change["new"] == "x-ray" and not self._rows:  # from an electron plan
+                self._default_xray_controls()
+            note = (
+                "an electron session: set the specimen and the electron beam; the thresholds "
+                "are the electron scale (the X-ray plan's thresholds and design section are "
+                "left out)"
+                if change["new"] == "electron"
+                else "an X-ray plan: set the cell and the beam (the default plan's if the plan "
+                "had none); the thresholds are the default"
+            )
         elif owner is c["energy_slider"]:
             with self.hold():
                 c["energy_keV"].value = change["new"]
@@ -366,6 +543,7 @@ class Planner:
         if any(owner is row.name for row in self._rows):
             self._refresh_probe_options(renamed=(change["old"], change["new"]))
         self._edited = owner is not c["builtin"]
+        self._show_mode()
         self.update()
         if note and not self._messages["general"].value:
             self._messages["general"].value = f"<span style='color:#555'>{note}</span>"
@@ -419,6 +597,11 @@ class Planner:
             self._show_error("general", f"The model could not run this plan: {error}")
             return False
         self.plan, self.result, self.stale = plan, result, False
+        flux = self.controls["flux_ph_s"]
+        if plan.beamline is not None and flux.disabled and flux.value != plan.beam.flux_ph_s:
+            with self.hold():  # the greyed-out flux shows the table's, the one used
+                flux.value = plan.beam.flux_ph_s
+        self._show_readouts(plan)
         return True
 
     def _message_widget(self, field: str) -> w.HTML:
@@ -457,8 +640,18 @@ class Planner:
         r = self._current()
         if key == "energy":  # depends on stack, beam and probe only: cached
             cfg = r.plan.to_config()
+            beam = r.plan.beam  # as delivered (a beamline's table sets the flux)
             cache_key = json.dumps(
-                [cfg["stack"], cfg["beam"], r.probe], sort_keys=True, default=str
+                [
+                    cfg.get("stack"),
+                    cfg.get("electron"),
+                    beam.to_config(),
+                    beam.energy_keV,
+                    r.probe,
+                    (cfg.get("schedule") or {}).get("energy_scan"),  # the figure's range
+                ],
+                sort_keys=True,
+                default=str,
             )
             if cache_key != self._energy_key or self._energy_cache is None:
                 self._energy_key, self._energy_cache = cache_key, energy_data(r)

@@ -464,15 +464,25 @@ def test_planner_in_voila(voila, browser):
         raise
 
 
-def _candidate_exposure(label: str) -> float:
-    """The exposure (s) in a candidate's label ("#2: 41 kGy, SNR 333 — ..., exposure 1 s")."""
-    match = re.search(r"exposure ([0-9.]+) s", label.replace("\xa0", " "))
+_SUPERSCRIPTS = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")
+
+
+def _candidate_value(label: str) -> tuple[str, float]:
+    """The control and value a candidate's label gives first: its energy ("#1: 3 kGy, SNR 150 —
+    energy 60.75 keV, ...") or, when the design keeps the energy, its flux ("flux 1 × 10⁹
+    ph/s")."""
+    text = label.replace("\xa0", " ")
+    match = re.search(r"energy ([0-9.]+) keV", text)
+    if match:
+        return "energy_keV", float(match.group(1))
+    match = re.search(r"flux ([0-9.]+)(?: × 10([⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+))? ph/s", text)
     assert match, label
-    return float(match.group(1))
+    exponent = int(match.group(2).translate(_SUPERSCRIPTS)) if match.group(2) else 0
+    return "flux_ph_s", float(match.group(1)) * 10**exponent
 
 
 def test_solve_apply_and_compare_in_voila(voila, browser):
-    """Solve the default plan's own design, apply a candidate, pin two scenarios and compare."""
+    """Solve the default design, apply a candidate, pin two scenarios and compare them."""
     base, _ = voila
     start = time.monotonic()
     page = browser.new_page(viewport=VIEWPORT)
@@ -509,8 +519,9 @@ def test_solve_apply_and_compare_in_voila(voila, browser):
         page.wait_for_function(
             "(t) => document.querySelector('.bd-summary').innerText !== t", arg=before
         )
-        exposure = float(page.locator(".bd-exposure_s input").first.input_value())
-        assert exposure == pytest.approx(_candidate_exposure(chosen), rel=1e-3), (exposure, chosen)
+        control, expected = _candidate_value(chosen)
+        value = float(page.locator(f".bd-{control} input").first.input_value())
+        assert value == pytest.approx(expected, rel=6e-3), (value, chosen)  # 3 digits shown
         assert page.locator(".bd-undo_button").first.is_enabled()
         _step(start, f"applied {chosen}")
 
@@ -547,4 +558,51 @@ def test_solve_apply_and_compare_in_voila(voila, browser):
         _shot(page, "planner_solve_1920x1080.png")
     except BaseException:
         _shot(page, "planner_solve_failure.png")
+        raise
+
+
+def _load_builtin(page, name: str) -> None:
+    """Choose a built-in plan in the Plan tab and wait for its summary."""
+    before = _summary(page)
+    _open_tab(page, "Plan")
+    page.locator(".bd-builtin select").first.select_option(name)
+    page.wait_for_function(
+        "(t) => document.querySelector('.bd-summary').innerText !== t", arg=before
+    )
+    _wait_settled(page)
+
+
+def test_electron_and_scan_plans_in_voila(voila, browser):
+    """An electron session shows its own panel (no X-ray beam controls) and e/Å² in the
+    summary; a scan plan shows its scan instead of the exposure. Screenshots of both."""
+    base, _ = voila
+    page = browser.new_page(viewport=VIEWPORT)
+    page.set_default_timeout(120_000)
+    try:
+        page.goto(f"{base}/")
+        page.wait_for_selector(".bd-summary", timeout=120_000)
+        _wait_settled(page)
+        _scroll_planner_into_view(page)
+        _load_builtin(page, "etem-nmc811-air")
+        assert "e/Å²" in _summary(page) and "electron-collision" in _summary(page)
+        _open_tab(page, "Beam")
+        assert page.locator(".bd-current_nA input").first.is_visible()
+        assert not page.locator(".bd-energy_keV input").first.is_visible()
+        assert not page.locator(".bd-current_pA input").first.is_visible()
+        _shot(page, "planner_electron_1366x768.png")
+        _open_tab(page, "Energy")
+        _wait_settled(page)
+        _shot(page, "planner_electron_energy_1366x768.png")
+        _load_builtin(page, "example-xanes-ni-k")
+        _open_tab(page, "Schedule")
+        assert page.locator(".bd-scan_start_keV input").first.is_visible()
+        assert not page.locator(".bd-exposure_s input").first.is_visible()
+        _open_tab(page, "Dose vs time")
+        _wait_settled(page)
+        _shot(page, "planner_scan_1366x768.png")
+        _open_tab(page, "Energy")
+        _wait_settled(page)
+        _shot(page, "planner_scan_energy_1366x768.png")
+    except BaseException:
+        _shot(page, "planner_plan_keys_failure.png")
         raise
