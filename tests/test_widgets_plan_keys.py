@@ -4,13 +4,17 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
+from beamdesign.atlas import techniques, typical_dose
 from beamdesign.dose import dose_spectrum
 from beamdesign.electron_session import ElectronBeam
 from beamdesign.errors import InputError
 from beamdesign.experiment import run_plan
+from beamdesign.materials import resolve_material
 from beamdesign.plan import load_plan
 from beamdesign.profile import load_profile
 from beamdesign.widgets import figures
@@ -269,3 +273,32 @@ def test_a_beamline_plan_saves_and_loads(planner, tmp_path):
 def test_human_message_of_a_scan_field():
     error = InputError("schedule.energy_scan.points", 1, "a number from 2 to 10000 points")
     assert human_message(error) == "Scan points must be a number from 2 to 10000 points; got 1."
+
+
+def test_the_atlas_tab_shows_the_sortable_atlas_for_the_probed_material():
+    planner = Planner("jousseaume2023-exp2-pcc")
+    tabs, panel = planner.figure_tabs, planner.atlas_panel
+    assert panel.table.value == ""  # made when first shown
+    tabs.selected_index = list(tabs.titles).index("Atlas")
+    nmc = resolve_material("NMC811", "material")
+    stem = f"{typical_dose('STEM', nmc).dose_Gy:.1e}"
+    assert stem in panel.table.value and "NMC811" in panel.note.value
+    assert "Chen, Leung" in panel.note.value
+
+    def first_column() -> list[str]:
+        return re.findall(r"<tr><td>([^<]*)</td>", panel.table.value)
+
+    assert first_column() == sorted(t.technique for t in techniques())
+    panel.sort.value = "spatial_resolution_best_m"  # finest first; not given: last
+    finest = sorted(
+        (t for t in techniques() if t.spatial_resolution_best_m is not None),
+        key=lambda t: t.spatial_resolution_best_m,
+    )
+    assert first_column()[: len(finest)] == [t.technique for t in finest]
+    panel.descending.value = True
+    assert first_column()[: len(finest)] == [t.technique for t in reversed(finest)]
+    planner.controls["probe"].value = "graphite anode"  # another material: refreshed when shown
+    tabs.selected_index = 0
+    tabs.selected_index = list(tabs.titles).index("Atlas")
+    graphite = resolve_material("graphite", "material")
+    assert f"{typical_dose('STEM', graphite).dose_Gy:.1e}" in panel.table.value

@@ -27,7 +27,7 @@ import ipywidgets as w
 from beamdesign.electron_session import ElectronBeam
 from beamdesign.errors import InputError
 from beamdesign.experiment import ExperimentResult, run_plan
-from beamdesign.materials import library_names
+from beamdesign.materials import Material, library_names
 from beamdesign.plan import Plan, load_plan, plan_from_config, save_plan
 from beamdesign.profile import Profile, load_profile, profile_names
 from beamdesign.report import render_report
@@ -47,6 +47,7 @@ from .adapter import (
     message_panel,
     values_from_plan,
 )
+from .atlas_table import AtlasPanel
 from .background import BackgroundJob
 from .figures import (
     dose_map_data,
@@ -166,10 +167,17 @@ class Planner:
         self.solve_panel = SolvePanel(self._current_plan, self.apply_config)
         self.solve_panel.set_plan(plan, self._base.get("design"))
         self.compare_panel = ComparePanel(self._current_result, self.solve_panel.quality)
+        self.atlas_panel = AtlasPanel(self._probed_material)
         self.figure_tabs = figure_tabs(
             [self.models[k] for k, _ in FIGURE_TABS]
-            + [verdicts, advice, self.solve_panel.widget, self.compare_panel.widget],
-            [t for _, t in FIGURE_TABS] + ["Verdicts", "Advice", "Solve", "Compare"],
+            + [
+                verdicts,
+                advice,
+                self.solve_panel.widget,
+                self.compare_panel.widget,
+                self.atlas_panel.widget,
+            ],
+            [t for _, t in FIGURE_TABS] + ["Verdicts", "Advice", "Solve", "Compare", "Atlas"],
         )
         self._show_result()
         self._observe()
@@ -670,7 +678,7 @@ class Planner:
 
     def _on_tab(self, change: dict[str, Any]) -> None:
         shown = self.figure_tabs.children[change["new"]] if change["new"] is not None else None
-        for panel in (self.solve_panel, self.compare_panel):
+        for panel in (self.solve_panel, self.compare_panel, self.atlas_panel):
             if shown is panel.widget:  # its plot is made when first shown
                 panel.ensure_plot()
         key = self._visible_figure()
@@ -769,6 +777,14 @@ class Planner:
             return None
         config = {k: v for k, v in self.config().items() if k != "design"}  # design_plan's rule
         return config, self.plan
+
+    def _probed_material(self) -> Material | None:
+        """The material of the probed constituent (None while the inputs are invalid)."""
+        if self.result is None or self.stale:
+            return None
+        layer, name = self.result.probe.split("/", 1)
+        constituents = self.result.plan.stack.layer(layer).constituents
+        return next(c.material for c in constituents if c.name == name)
 
     def _current_result(self) -> tuple[dict[str, Any], ExperimentResult] | None:
         """The current plan's config and result (None while the inputs are invalid)."""
