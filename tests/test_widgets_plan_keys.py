@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import numpy as np
 import pytest
@@ -19,6 +20,7 @@ from beamdesign.plan import load_plan
 from beamdesign.profile import load_profile
 from beamdesign.widgets import figures
 from beamdesign.widgets.adapter import NO_BEAMLINE, NO_FILTER, message_panel
+from beamdesign.widgets.layout import BUSY_AFTER_S, BUSY_HTML
 from beamdesign.widgets.planner import Planner, format_number, human_message
 
 
@@ -302,3 +304,20 @@ def test_the_atlas_tab_shows_the_sortable_atlas_for_the_probed_material():
     tabs.selected_index = list(tabs.titles).index("Atlas")
     graphite = resolve_material("graphite", "material")
     assert f"{typical_dose('STEM', graphite).dose_Gy:.1e}" in panel.table.value
+
+
+def test_busy_shows_only_when_an_update_takes_longer_than_its_delay(monkeypatch):
+    planner = Planner()
+    seen: list[str] = []
+    planner.busy.observe(lambda change: seen.append(change["new"]), names="value")
+    planner.controls["energy_keV"].value = 30  # fast: no busy message at all
+    assert seen == []
+    run = planner._run
+
+    def slow() -> bool:
+        time.sleep(BUSY_AFTER_S + 0.3)
+        return run()
+
+    monkeypatch.setattr(planner, "_run", slow)
+    planner.controls["energy_keV"].value = 31
+    assert seen == [BUSY_HTML, ""] and planner.busy.value == ""

@@ -41,13 +41,10 @@ FIGURE_TABS = (
 )
 #: the built-in plan dropdown's entry for "none chosen"
 CHOOSE = "(choose)"
-#: shown while the kernel computes; CSS keeps it invisible for the first 200 ms. The keyframes
-#: are defined once (STYLE_HTML): a <style> inserted on every change would restyle the page.
-BUSY_HTML = (
-    "<span class='bd-busy' style='opacity:0;animation:bd-busy 0s linear 0.2s forwards;"
-    "color:#555'>⏳ computing…</span>"
-)
-STYLE_HTML = "<style>@keyframes bd-busy{to{opacity:1}}</style>"
+#: shown while the kernel computes, once it has taken longer than BUSY_AFTER_S (a timer sets
+#: it: a fast change sends no busy message at all)
+BUSY_HTML = "<span class='bd-busy' style='color:#555'>⏳ computing…</span>"
+BUSY_AFTER_S = 0.2
 #: toolbar buttons: attribute -> (label, icon, tooltip)
 BUTTONS = {
     "add_layer": ("add layer", "plus", "Append a 25 µm Kapton layer; edit it below"),
@@ -489,9 +486,7 @@ def arrange(
     control_tabs.add_class("bd-control-tabs")
     for box in control_tabs.children:
         box.layout.padding = "4px"
-    top = w.HBox(
-        [b["undo_button"], busy, w.HTML(STYLE_HTML)], layout=w.Layout(align_items="center")
-    )
+    top = w.HBox([b["undo_button"], busy], layout=w.Layout(align_items="center"))
     left = w.VBox(
         [top, control_tabs, m["general"]], layout=w.Layout(width="410px", min_width="410px")
     )

@@ -18,6 +18,7 @@ import inspect
 import json
 import os
 import re
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
@@ -66,6 +67,7 @@ from .figures import (
 )
 from .jobs import Outcome, advice_outcome
 from .layout import (
+    BUSY_AFTER_S,
     BUSY_HTML,
     CHOOSE,
     FIGURE_TABS,
@@ -148,6 +150,8 @@ class Planner:
         self._dirty: set[str] = set()
         self._advice_for: Plan | None = None
         self._advice_job: BackgroundJob | None = None
+        self._busy_lock = threading.Lock()
+        self._busy_token: object | None = None
         self._edited = False  # changed since the plan was loaded
         self._build_widgets()
         self._set_from_plan(plan)
@@ -569,15 +573,37 @@ class Planner:
     def update(self) -> None:
         """Rebuild the plan from the controls, run it and refresh the summary and the figure on
         screen (the other figures when their tab is opened)."""
-        self.busy.value = BUSY_HTML
-        try:
+        with self._busy():
             if self._run():
                 self._show_result()
             else:
                 for fig in self.figures.values():
                     mark_stale(fig, True)
+
+    @contextlib.contextmanager
+    def _busy(self) -> Iterator[None]:
+        """Show "computing…" if what runs inside takes longer than BUSY_AFTER_S: a timer thread
+        sets it, so a fast change sends no busy message (two fewer page updates)."""
+        token = object()
+
+        def show() -> None:
+            with self._busy_lock:
+                if self._busy_token is token:
+                    self.busy.value = BUSY_HTML
+
+        timer = threading.Timer(BUSY_AFTER_S, show)
+        timer.daemon = True
+        with self._busy_lock:
+            self._busy_token = token
+        timer.start()
+        try:
+            yield
         finally:
-            self.busy.value = ""
+            timer.cancel()
+            with self._busy_lock:
+                self._busy_token = None
+                if self.busy.value:
+                    self.busy.value = ""
 
     def _run(self) -> bool:
         flux = self.controls["flux_ph_s"].value
@@ -683,11 +709,8 @@ class Planner:
                 panel.ensure_plot()
         key = self._visible_figure()
         if key in self._dirty and self.result is not None and not self.stale:
-            self.busy.value = BUSY_HTML
-            try:
+            with self._busy():
                 self._refresh_figure(key)
-            finally:
-                self.busy.value = ""
 
     def sync_figures(self) -> None:
         """Bring every figure up to date now (the planner otherwise refreshes a figure when its
@@ -735,11 +758,8 @@ class Planner:
                 advice_outcome, (plan,), lambda outcome: self._advice_done(outcome, plan)
             )
             return []
-        self.busy.value = BUSY_HTML
-        try:
+        with self._busy():
             return self._advice_done(advice_outcome(plan), plan)
-        finally:
-            self.busy.value = ""
 
     def _advice_clicked(self) -> None:
         if self._advice_job is not None and self._advice_job.running:
