@@ -53,8 +53,9 @@ SCAN_MARGIN = 0.25
 ELECTRON_RANGE_KEV = (60.0, 400.0)
 #: at most this many dose-vs-time lines (the rest of the locations are shown as a min-max band)
 MAX_LINES = 8
-#: timeline points drawn per line (about one per horizontal screen pixel of the plot)
-MAX_TIME_POINTS = 400
+#: timeline points drawn per line (about one per two horizontal pixels of the plot: the canvas
+#: repaint, in software in a headless or remote browser, grows with the points drawn)
+MAX_TIME_POINTS = 200
 #: at most this many map pixels along x or along y (the map is sent to the browser)
 MAP_MAX_SIDE = 160
 WIDTH, HEIGHT = 560, 340

@@ -333,7 +333,7 @@ class SolvePanel:
         choices = limit_choices(plan)
         limit = section["limit"]
         if limit not in [c for _, c in choices]:  # the plan's design names its own limit
-            choices.insert(0, (f"the plan's design limit: {json.dumps(limit)}", limit))
+            choices.insert(0, (f"the plan's design limit: {_limit_words(limit)}", limit))
         self._limits = [c for _, c in choices]
         self.limit.options = [(label, i) for i, (label, _) in enumerate(choices)]
         self.limit.value = self._limits.index(limit)
@@ -344,11 +344,13 @@ class SolvePanel:
         self.min_snr.value = float(minimum.get("snr_per_scan", DEFAULT_MIN_SNR))
         self.points.value = min(max(int(section.get("points", DEFAULT_POINTS)), 2), MAX_POINTS)
         vary = section.get("vary") or {}
+        around = default_design(plan, technique)["vary"]  # unticked rows: ranges to start from
         for key, (check, low, high) in self.vary.items():
             spec = vary.get(key)
             check.value = _is_range(spec)
-            if isinstance(spec, list) and check.value:
-                low.value, high.value = float(spec[0]), float(spec[1])
+            start = spec if check.value else around.get(key)
+            if isinstance(start, list) and len(start) == 2:
+                low.value, high.value = float(start[0]), float(start[1])
 
     def _show_ranges(self) -> None:
         """The varied ranges as people write them (a flux of 100000000 reads as 1 × 10⁸)."""
@@ -554,3 +556,12 @@ class SolvePanel:
 def _is_range(spec: object) -> bool:
     """A design.vary entry given as [low, high] (the panel's controls edit those only)."""
     return isinstance(spec, list) and len(spec) == 2
+
+
+def _limit_words(limit: dict[str, Any]) -> str:
+    """A design's limit as people read it: the threshold's name, or the dose and its metric."""
+    if "threshold" in limit:
+        return str(limit["threshold"])
+    words = [f"{format_number(limit.get('dose_Gy'), 'Gy')}"]
+    words += [str(limit[k]) for k in ("constituent", "convention") if limit.get(k)]
+    return ", ".join(words)
