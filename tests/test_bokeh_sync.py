@@ -102,3 +102,16 @@ def test_a_planner_change_sends_the_visible_figure_as_three_messages():
     assert len(sent["dose_time"]) == 3
     assert all(not buffers for _, buffers in sent["dose_time"])
     assert not any(sent[key] for key in sent if key != "dose_time")  # others wait for their tab
+
+
+def test_an_energy_change_sends_only_the_columns_that_changed():
+    planner = Planner(load_plan("default"))
+    sent = _capture(planner.models["dose_time"])
+    planner.controls["energy_keV"].value = 31.0
+    events = json.loads(sent[2][0]["payload"])["events"]
+    lines = planner._sources["dose_time"]["dose_lines"].id
+    [event] = [e for e in events if e["kind"] == "ColumnDataChanged" and e["model"]["id"] == lines]
+    assert set(event["cols"]) == {"ys", "final"}  # not the time axis, names or colours
+    assert not any(
+        e["model"]["id"] == planner._sources["dose_time"]["soc"].id for e in events
+    )  # the SOC curve does not depend on the energy: nothing sent

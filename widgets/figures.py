@@ -691,6 +691,18 @@ def _changed(source: ColumnDataSource, columns: dict[str, Any]) -> bool:
     return set(old) != set(columns) or any(not _same(old[k], v) for k, v in columns.items())
 
 
+def _replace(source: ColumnDataSource, columns: dict[str, Any]) -> None:
+    """Set ``source``'s data to ``columns``, sending only the columns that changed when the
+    others keep their length (an energy change redraws the doses, not the time axis)."""
+    old = source.data
+    same_shape = set(old) == set(columns) and all(len(old[k]) == len(v) for k, v in columns.items())
+    if not same_shape:
+        source.data = dict(columns)
+        return
+    changed = {k: v for k, v in columns.items() if not _same(old[k], v)}
+    source.data.update(changed)  # one ColumnDataChanged event naming these columns
+
+
 def update_figure(
     fig: figure, data: dict[str, dict[str, Any]], sources: dict[str, ColumnDataSource] | None = None
 ) -> int:
@@ -702,7 +714,7 @@ def update_figure(
     for name, columns in data.items():
         source = sources.get(name)
         if source is not None and _changed(source, columns):
-            source.data = dict(columns)
+            _replace(source, columns)
             sent += 1
     if "map_image" in data:
         bars = [r for r in fig.right if isinstance(r, ColorBar)]  # no document walk
