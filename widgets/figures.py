@@ -110,8 +110,8 @@ def dose_time_data(result: ExperimentResult) -> dict[str, dict[str, Any]]:
     final = result.probe_dose_Gy[:, -1]
     n_rows = rows.size
     order = np.argsort(final)[::-1]
-    if n_rows <= MAX_LINES:
-        shown = list(range(n_rows))
+    if n_rows <= MAX_LINES:  # every location, worst first (as the legend and hover read)
+        shown = [int(i) for i in order]
     else:  # worst first, then evenly spaced ranks down to the least exposed
         shown = sorted(
             {int(order[round(k)]) for k in np.linspace(0, n_rows - 1, MAX_LINES)},
