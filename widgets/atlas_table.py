@@ -32,6 +32,11 @@ COLUMNS = {
 }
 
 
+def _numeric(field: str) -> bool:
+    """A column of numbers (its SI unit ends its name), as opposed to the review's text."""
+    return field.endswith(("_m", "_s", "_g", "_Gy"))
+
+
 def atlas_data(material: Material) -> dict[str, list[Any]]:
     """The atlas's columns; ``typical_dose_Gy`` of one measurement in ``material`` where
     beamdesign computes it (NaN elsewhere: not guessed)."""
@@ -51,7 +56,7 @@ def atlas_table(material: Material, width: int = 980, height: int = 280) -> Data
     number = NumberFormatter(format="0.0e+0", nan_format="—")
     columns = [
         TableColumn(field=field, title=title, formatter=number)
-        if field.endswith(("_m", "_s", "_g", "_Gy"))
+        if _numeric(field)
         else TableColumn(field=field, title=title)
         for field, title in COLUMNS.items()
     ]
@@ -116,7 +121,7 @@ class AtlasPanel:
         if self._data is None:
             return
         data, key = self._data, self.sort.value
-        numeric = key.endswith(("_m", "_s", "_g", "_Gy"))
+        numeric = _numeric(key)
 
         def order(i: int) -> tuple[bool, Any]:
             value = data[key][i]

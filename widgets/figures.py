@@ -686,21 +686,18 @@ def _same(a: object, b: object) -> bool:
     return bool(a == b) if type(a) is type(b) else False
 
 
-def _changed(source: ColumnDataSource, columns: dict[str, Any]) -> bool:
+def _send_changes(source: ColumnDataSource, columns: dict[str, Any]) -> bool:
+    """Bring ``source`` to ``columns``, each column compared once; True when something was sent.
+    When the keys and lengths stay, only the columns that changed go (one ColumnDataChanged
+    event naming them: an energy change redraws the doses, not the time axis)."""
     old = source.data
-    return set(old) != set(columns) or any(not _same(old[k], v) for k, v in columns.items())
-
-
-def _replace(source: ColumnDataSource, columns: dict[str, Any]) -> None:
-    """Set ``source``'s data to ``columns``, sending only the columns that changed when the
-    others keep their length (an energy change redraws the doses, not the time axis)."""
-    old = source.data
-    same_shape = set(old) == set(columns) and all(len(old[k]) == len(v) for k, v in columns.items())
-    if not same_shape:
+    if set(old) != set(columns) or any(len(old[k]) != len(v) for k, v in columns.items()):
         source.data = dict(columns)
-        return
+        return True
     changed = {k: v for k, v in columns.items() if not _same(old[k], v)}
-    source.data.update(changed)  # one ColumnDataChanged event naming these columns
+    if changed:
+        source.data.update(changed)
+    return bool(changed)
 
 
 def update_figure(
@@ -713,8 +710,7 @@ def update_figure(
     sent = 0
     for name, columns in data.items():
         source = sources.get(name)
-        if source is not None and _changed(source, columns):
-            _replace(source, columns)
+        if source is not None and _send_changes(source, columns):
             sent += 1
     if "map_image" in data:
         bars = [r for r in fig.right if isinstance(r, ColorBar)]  # no document walk

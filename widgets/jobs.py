@@ -5,6 +5,7 @@ imports no widget library: the child process loads only the core."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from beamdesign.advice import advise
@@ -13,9 +14,18 @@ from beamdesign.errors import InputError
 from beamdesign.plan import Plan
 from beamdesign.sweep import evaluate
 
-#: what a finished solve gives: ("ok", (result, current row)), ("input", InputError fields),
-#: ("error", text) or ("stopped", None)
-Outcome = tuple[str, Any]
+from .background import Outcome
+
+
+def _outcome(compute: Callable[..., Any], *args: Any) -> Outcome:
+    """``("ok", compute(*args))``, or ``("input", InputError fields)`` (an InputError does not
+    cross a process boundary whole), or ``("error", text)``: never a traceback in a panel."""
+    try:
+        return ("ok", compute(*args))
+    except InputError as error:
+        return ("input", (error.field, error.value, error.allowed, error.hint))
+    except Exception as error:  # shown in the panel as one sentence
+        return ("error", f"{error.__class__.__name__}: {error}")
 
 
 def design_and_current(
@@ -28,22 +38,15 @@ def design_and_current(
 
 
 def outcome_of(plan_config: dict[str, Any], section: dict[str, Any]) -> Outcome:
-    """:func:`design_and_current` as an outcome (an InputError keeps its fields: it does not
-    cross a process boundary whole)."""
-    try:
-        return ("ok", design_and_current(plan_config, section))
-    except InputError as error:
-        return ("input", (error.field, error.value, error.allowed, error.hint))
-    except Exception as error:  # shown in the panel, never a traceback
-        return ("error", f"{error.__class__.__name__}: {error}")
+    """:func:`design_and_current` as an outcome: ("ok", (result, current row)), "input" or
+    "error" (a Stop adds ("stopped", None))."""
+    return _outcome(design_and_current, plan_config, section)
+
+
+def _sentences(plan: Plan) -> list[str]:
+    return list(advise(plan).sentences)
 
 
 def advice_outcome(plan: Plan) -> Outcome:
-    """The advice's sentences for ``plan``: ("ok", sentences), ("input", InputError fields) or
-    ("error", text)."""
-    try:
-        return ("ok", list(advise(plan).sentences))
-    except InputError as error:
-        return ("input", (error.field, error.value, error.allowed, error.hint))
-    except Exception as error:  # shown in the panel, never a traceback
-        return ("error", f"{error.__class__.__name__}: {error}")
+    """The advice for ``plan`` as an outcome: ("ok", sentences), "input" or "error"."""
+    return _outcome(_sentences, plan)

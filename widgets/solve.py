@@ -28,10 +28,10 @@ from beamdesign.signal import TECHNIQUES, reflections
 from beamdesign.sweep import Quality
 from beamdesign.units import si
 
-from .background import BackgroundJob
+from .background import BackgroundJob, Outcome
 from .design_figures import VARIED, front_data, front_figure, values_text
 from .figures import figure_sources, update_figure
-from .jobs import Outcome, outcome_of
+from .jobs import outcome_of
 from .layout import LiveBokehModel, button, html_panel, tip
 from .messages import format_number, human_message
 

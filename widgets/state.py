@@ -49,7 +49,7 @@ from .adapter import (
     values_from_plan,
 )
 from .atlas_table import AtlasPanel
-from .background import BackgroundJob
+from .background import BackgroundJob, Outcome
 from .figures import (
     dose_map_data,
     dose_map_figure,
@@ -65,7 +65,7 @@ from .figures import (
     update_figure,
     verdict_table,
 )
-from .jobs import Outcome, advice_outcome
+from .jobs import advice_outcome
 from .layout import (
     BUSY_AFTER_S,
     BUSY_HTML,
