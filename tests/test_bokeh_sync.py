@@ -1,5 +1,6 @@
 """One planner update reaches the browser as one bokeh patch (3 comm messages) whose inline
-arrays decode to the data the kernel holds; BokehJS's echoes of data patches are dropped."""
+arrays decode to the data the kernel holds; the figures are one-way (the browser sends nothing
+back)."""
 
 from __future__ import annotations
 
@@ -71,28 +72,15 @@ def test_outside_a_batch_each_event_is_its_own_patch():
     assert len(sent) == 6
 
 
-def test_data_echoes_are_dropped_and_other_browser_changes_applied():
-    fig, a, _ = _figure()
+def test_the_figure_is_one_way_so_the_browser_sends_nothing_back():
+    fig, a, b = _figure()
     model = BatchedBokehModel(fig)
-    before = np.array(a.data["y"])
-    echo = {
-        "event": "jsevent",
-        "kind": "ModelChanged",
-        "model": {"id": a.id},
-        "attr": "data",
-        "new": {"type": "map", "entries": [["y", [9.0, 9.0, 9.0, 9.0, 9.0]]]},
-    }
-    model._sync_model(model, echo, [])
-    np.testing.assert_array_equal(a.data["y"], before)
-    pan = {
-        "event": "jsevent",
-        "kind": "ModelChanged",
-        "model": {"id": fig.x_range.id},
-        "attr": "start",
-        "new": 0.25,
-    }
-    model._sync_model(model, pan, [])
-    assert fig.x_range.start == pytest.approx(0.25)
+    assert model._model is fig
+    parts = fig.references()
+    assert {a, b, fig, fig.x_range, a.selected} <= parts  # data, ranges, hover selections
+    assert not any(part.syncable for part in parts)
+    bundle = serialize_json(model.render_bundle["docs_json"])  # what BokehJS is given
+    assert bundle.count('"syncable":false') == len(parts)
 
 
 def test_a_planner_change_sends_the_visible_figure_as_three_messages():

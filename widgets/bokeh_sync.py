@@ -6,8 +6,11 @@ an energy change of the default plan made 50 messages. :meth:`BatchedBokehModel.
 the events of one update into one PATCH-DOC (BokehJS applies a patch's events together) with its
 arrays inline (base64), so an update is 3 messages.
 
-BokehJS (jupyter_bokeh's view) sends every patch it applies back to the kernel; data columns are
-never edited in the browser, so those echoes are dropped before they are deserialised.
+The figures are one-way: every model is ``syncable=False``, so the browser sends nothing back.
+jupyter_bokeh 4.1's view otherwise re-serialises every patch it applies (gzip + base64 of the
+columns) and sends it to the kernel, with the ranges and hover selections BokehJS recomputes;
+the kernel needs none of it, and in JupyterLab each of those messages also cycles the kernel
+status (busy, idle) that the toolbar redraws.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from jupyter_bokeh import BokehModel
 
 if TYPE_CHECKING:
     from bokeh.document.events import DocumentPatchedEvent
+    from bokeh.model import Model
 
 __all__ = ["BatchedBokehModel"]
 
@@ -31,6 +35,11 @@ class BatchedBokehModel(BokehModel):  # type: ignore[misc]  # jupyter_bokeh is u
     """A BokehModel whose :meth:`batch` sends the events made inside as one patch."""
 
     _batch: list[DocumentPatchedEvent] | None = None
+
+    def __init__(self, model: Model, **kwargs: Any) -> None:
+        for part in model.references():  # one-way: see the module docstring
+            part.syncable = False
+        super().__init__(model, **kwargs)
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:
@@ -65,8 +74,3 @@ class BatchedBokehModel(BokehModel):  # type: ignore[misc]  # jupyter_bokeh is u
         msg = patch_doc(patch_doc.create_header(), {}, content)
         for part in (msg.header_json, msg.metadata_json, msg.content_json):
             self.send({"msg": "patch", "payload": part})
-
-    def _sync_model(self, model: BokehModel, content: dict[str, Any], buffers: list[Any]) -> None:
-        if content.get("kind") == "ModelChanged" and content.get("attr") == "data":
-            return  # BokehJS echoing a data patch it applied
-        super()._sync_model(model, content, buffers)

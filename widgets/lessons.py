@@ -14,7 +14,6 @@ import ipywidgets as w
 import numpy as np
 from bokeh.models import ColumnDataSource, Range1d
 from bokeh.plotting import figure
-from jupyter_bokeh import BokehModel
 
 from beamdesign.beam import Beam
 from beamdesign.dose import dose_spectrum
@@ -23,6 +22,8 @@ from beamdesign.materials import library_names, resolve_material
 from beamdesign.schedule import Schedule
 from beamdesign.stack import load_stack
 from beamdesign.units import si
+
+from .bokeh_sync import BatchedBokehModel
 
 ENERGIES_KEV = np.geomspace(8.0, 80.0, 200)
 
@@ -34,11 +35,17 @@ def _box(
     data_fn: Callable[[], dict[str, Any]],
     update: Callable[[], None],
 ) -> w.VBox:
-    box = w.VBox([w.HBox(list(controls.values())), BokehModel(fig), readout])
+    model = BatchedBokehModel(fig)  # one-way, one patch per update
+
+    def refresh(_: object = None) -> None:
+        with model.batch():
+            update()
+
+    box = w.VBox([w.HBox(list(controls.values())), model, readout])
     box.controls, box.readout, box.figure, box.data = controls, readout, fig, data_fn
     for control in controls.values():
-        control.observe(lambda _: update(), names="value")
-    update()
+        control.observe(refresh, names="value")
+    refresh()
     return box
 
 
