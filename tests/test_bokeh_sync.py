@@ -8,7 +8,6 @@ import json
 from typing import Any
 
 import numpy as np
-import pytest
 from bokeh.core.json_encoder import serialize_json
 from bokeh.document import Document
 from bokeh.models import ColumnDataSource, Range1d
