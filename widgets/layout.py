@@ -39,6 +39,9 @@ FIGURE_TABS = (
     ("stack", "Cell stack"),
     ("energy", "Energy"),
 )
+#: page CSS the planner carries: its figure tabs are as wide as their titles (ipywidgets gives
+#: every tab 144 px and shrinks them alike, so nine tabs beside the controls read "Dose ma…")
+PLANNER_CSS = "<style>.bd-figure-tabs{--jp-widgets-horizontal-tab-width:auto}</style>"
 #: the built-in plan dropdown's entry for "none chosen"
 CHOOSE = "(choose)"
 #: shown while the kernel computes, once it has taken longer than BUSY_AFTER_S (a timer sets
@@ -486,7 +489,8 @@ def arrange(
     control_tabs.add_class("bd-control-tabs")
     for box in control_tabs.children:
         box.layout.padding = "4px"
-    top = w.HBox([b["undo_button"], busy], layout=w.Layout(align_items="center"))
+    css = w.HTML(PLANNER_CSS, layout=w.Layout(display="none"))
+    top = w.HBox([b["undo_button"], busy, css], layout=w.Layout(align_items="center"))
     left = w.VBox(
         [top, control_tabs, m["general"]], layout=w.Layout(width="410px", min_width="410px")
     )
