@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from beamdesign.beam import Beam
 from beamdesign.experiment import run_plan
-from beamdesign.hotspots import hotspots, neighbours
+from beamdesign.hotspots import _search, hotspots, neighbours
 from beamdesign.plan import load_plan
 
 
@@ -163,3 +163,27 @@ def test_tophat_raster_reports_its_true_hottest_point_and_advice_respects_it():
         assert result.fluence_s[q] == pytest.approx(grid, rel=1e-12)
     centre = result.beam_on_s  # the dose at the beam centre, without neighbours
     assert np.all(result.fluence_s >= centre)
+
+
+def test_a_search_is_reused_for_another_energy_or_flux_and_only_then():
+    """The search depends on the locations, their times, the spot and its profile: another
+    energy or flux reuses it (the same object); any of the four changed gives a new search,
+    equal to one made from scratch."""
+    xy = np.array([[0.0, 0.0], [60.0, 0.0], [0.0, 60.0]])
+    seconds = np.array([1.0, 2.0, 3.0])
+    first = hotspots(xy, seconds, beam("gaussian", 100, 80))
+    again = hotspots(xy.tolist(), seconds.tolist(), Beam(60, 1e12, (100, 80), "gaussian"))
+    assert again is first
+    assert not first.fluence_s.flags.writeable  # shared results are read-only
+    for changed in (
+        hotspots(xy + np.array([0.0, 1.0]), seconds, beam("gaussian", 100, 80)),
+        hotspots(xy, seconds * 2, beam("gaussian", 100, 80)),
+        hotspots(xy, seconds, beam("gaussian", 100, 81)),
+        hotspots(xy, seconds, beam("tophat", 100, 80)),
+    ):
+        assert changed is not first
+    _search.cache_clear()
+    fresh = hotspots(xy, seconds, beam("gaussian", 100, 80))
+    assert fresh is not first
+    for name in ("xy_um", "fluence_s", "q", "p", "weight"):
+        np.testing.assert_array_equal(getattr(fresh, name), getattr(first, name))

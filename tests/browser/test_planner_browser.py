@@ -417,6 +417,20 @@ def _run_planner_notebook(page, url: str, start: float) -> None:
     _wait_settled(page)
 
 
+def _reload_keeps_the_plan(page) -> None:
+    """Save the notebook, reload the page: the same summary, and figures drawn from it."""
+    assert _drawn_matches_summary(page)
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    page.wait_for_timeout(1500)
+    text = _summary(page)
+    page.reload()
+    page.wait_for_selector(".bd-summary", timeout=60_000)
+    _scroll_planner_into_view(page)
+    _wait_settled(page)
+    assert _summary(page) == text
+    assert _drawn_matches_summary(page), "after a reload the figure shows another plan"
+
+
 def test_planner_in_jupyterlab(lab, browser):
     base, root = lab
     start = time.monotonic()
@@ -449,17 +463,8 @@ def test_planner_in_jupyterlab(lab, browser):
 
         # reload: the figures must be drawn from the current state, matching the summary
         _open_tab(page, "Beam")
-        assert _drawn_matches_summary(page)
-        page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
-        page.wait_for_timeout(1500)
-        text = _summary(page)
-        page.reload()
-        page.wait_for_selector(".bd-summary", timeout=60_000)
-        _scroll_planner_into_view(page)
-        _wait_settled(page)
+        _reload_keeps_the_plan(page)
         _step(start, "reloaded")
-        assert _summary(page) == text
-        assert _drawn_matches_summary(page), "after a reload the figure shows another plan"
 
         # render a report from the button
         _open_tab(page, "Plan")
@@ -495,16 +500,7 @@ def test_planner_in_notebook7(notebook7, browser):
         _shot(page, "planner_notebook7_1366x768.png")
         latencies = _measure(page, "Notebook 7 default plan", _energy_changes(N_CHANGES))
         assert statistics.median(latencies) < 2000
-        assert _drawn_matches_summary(page)
-        page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
-        page.wait_for_timeout(1500)
-        text = _summary(page)
-        page.reload()
-        page.wait_for_selector(".bd-summary", timeout=60_000)
-        _scroll_planner_into_view(page)
-        _wait_settled(page)
-        assert _summary(page) == text
-        assert _drawn_matches_summary(page), "after a reload the figure shows another plan"
+        _reload_keeps_the_plan(page)
         page.set_viewport_size({"width": 1920, "height": 1080})
         _scroll_planner_into_view(page)
         page.wait_for_timeout(800)
